@@ -1,0 +1,1 @@
+"""Persistence: the SQL mirror of users, bookings and notices."""

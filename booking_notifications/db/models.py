@@ -1,0 +1,142 @@
+"""SQLAlchemy models: users, bookings and the notification rows that mirror each workflow.
+
+The naming convention is fixed before the first migration so that constraint names are the same
+on SQLite and PostgreSQL and later migrations can refer to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    true,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from booking_notifications.workflows.types import NoticeKind, NoticeStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TITLE_MAX = 256
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no offset, so we store naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class User(Timestamps, Base):
+    """Someone who gets notices: a Telegram chat with a language and a time zone."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    bookings: Mapped[list[Booking]] = relationship(back_populates="user")
+
+
+class Booking(Timestamps, Base):
+    """A booking as the notices know it; ``ref`` is the booking service's own key, if it gave one."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reminders: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    """Reminder offsets in seconds, comma-separated, as scheduled (kept to rebuild the workflow)."""
+    start_notice: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    end_notice: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    scheduled_at: Mapped[datetime | None]
+    """When its workflow was started; NULL after a crash between the commit and the start."""
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(512))
+
+    user: Mapped[User] = relationship(back_populates="bookings")
+    notifications: Mapped[list[Notification]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Notification(Timestamps, Base):
+    """One notice of one booking; written only by activities, mirroring the workflow's plan."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "key", name="uq_notifications_booking_id_key"),
+        Index("ix_notifications_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[NoticeKind] = mapped_column(
+        Enum(NoticeKind, name="notice_kind", native_enum=False, create_constraint=True, length=16,
+             values_callable=lambda e: [m.value for m in e])
+    )
+    offset_seconds: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    latest_at: Mapped[datetime]
+    status: Mapped[NoticeStatus] = mapped_column(
+        Enum(NoticeStatus, name="notice_status", native_enum=False, create_constraint=True,
+             length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None]
+
+    booking: Mapped[Booking] = relationship(back_populates="notifications")

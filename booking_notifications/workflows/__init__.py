@@ -1,0 +1,1 @@
+"""Deterministic orchestration: the booking workflow, its data and its pure planning function."""

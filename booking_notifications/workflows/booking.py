@@ -1,0 +1,189 @@
+"""The booking workflow: sleep durably until each notice is due, deliver it, announce a cancel.
+
+One workflow per booking, id ``booking-<id>``. It never touches the database or the clock: the
+activities write the rows, and time is ``workflow.now()``. It lives until the booking ends so that
+a cancellation during the booking is still announced; a cancel after that changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from booking_notifications.workflows import plan
+    from booking_notifications.workflows.search import NEXT_NOTIFICATION_AT
+    from booking_notifications.workflows.types import (
+        BookingInput,
+        BookingReport,
+        DeliveryOutcome,
+        DeliveryRequest,
+        MirrorRequest,
+        Notice,
+        NoticeStatus,
+    )
+
+MIRROR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+"""Row writes retry until the database is back: a notice's state is never dropped."""
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+"""Network errors and 5xx retry with backoff; a 429 overrides the delay with its retry_after."""
+DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+DELIVERY_GRACE = timedelta(minutes=5)
+"""How long past a notice's latest moment the delivery may still be retrying before it is FAILED."""
+
+
+def delivery_task_queue(task_queue: str) -> str:
+    """Deliveries have their own queue so the server can rate-limit sends across all workers."""
+    return f"{task_queue}-delivery"
+
+
+@workflow.defn
+class BookingNotifications:
+    """Sends a booking's reminders, start, end and cancellation notices, each on time or not at all."""
+
+    def __init__(self) -> None:
+        self._booking: BookingInput | None = None
+        self._notices: list[Notice] = []
+        self._cancel_requested = False
+        self._next_published: datetime | None = None
+
+    @workflow.run
+    async def run(self, booking: BookingInput) -> BookingReport:
+        self._booking = booking
+        self._notices = plan.plan_notices(booking, workflow.now())
+        await self._mirror(self._notices)
+        while not self._cancel_requested and (notice := plan.next_pending(self._notices)):
+            if await self._sleep_until(notice.due_at, f"until {notice.key}"):
+                await self._fire(notice)
+        if not self._cancel_requested:
+            await self._sleep_until(booking.ends_at, "until the booking ends")
+        if self._cancel_requested:
+            await self._announce_cancel()
+        return self.status()
+
+    @workflow.signal
+    def cancel(self) -> None:
+        """Cancel the booking: pending notices are dropped and the user is told at once.
+
+        Idempotent, and a no-op once the booking has ended. The reason lives in SQL, not here.
+        """
+        if self._booking is not None and workflow.now() >= self._booking.ends_at:
+            return
+        self._cancel_requested = True
+
+    @workflow.query
+    def status(self) -> BookingReport:
+        """The live plan with each notice's state."""
+        assert self._booking is not None
+        return BookingReport(
+            booking_id=self._booking.booking_id,
+            starts_at=self._booking.starts_at,
+            ends_at=self._booking.ends_at,
+            cancelled=self._cancel_requested,
+            notices=list(self._notices),
+        )
+
+    async def _sleep_until(self, moment: datetime, summary: str) -> bool:
+        """Wait durably until ``moment`` or a cancel; True when the moment came without a cancel."""
+        delay = moment - workflow.now()
+        if delay > timedelta(0) and not self._cancel_requested:
+            try:
+                await workflow.wait_condition(
+                    lambda: self._cancel_requested, timeout=delay, timeout_summary=summary
+                )
+            except asyncio.TimeoutError:
+                pass
+        return not self._cancel_requested
+
+    async def _fire(self, notice: Notice) -> None:
+        """Deliver a due notice, or skip it when it has gone stale while we waited."""
+        reason = plan.stale_reason(notice, workflow.now())
+        if reason is not None:
+            plan.skip(notice, reason)
+            await self._mirror([notice])
+            return
+        outcome = await self._deliver(notice)
+        notice.status, notice.reason, notice.message_id = (
+            outcome.status,
+            outcome.reason,
+            outcome.message_id,
+        )
+        self._publish()
+
+    async def _deliver(self, notice: Notice) -> DeliveryOutcome:
+        assert self._booking is not None
+        request = DeliveryRequest(
+            booking_id=self._booking.booking_id,
+            key=notice.key,
+            kind=notice.kind,
+            due_at=notice.due_at,
+            latest_at=notice.latest_at,
+            starts_at=self._booking.starts_at,
+            ends_at=self._booking.ends_at,
+        )
+        deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + DELIVERY_GRACE
+        try:
+            return await workflow.execute_activity(
+                "deliver_notice",
+                request,
+                result_type=DeliveryOutcome,
+                task_queue=delivery_task_queue(workflow.info().task_queue),
+                start_to_close_timeout=DELIVERY_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=deadline,
+                retry_policy=DELIVERY_RETRY,
+                summary=f"deliver {notice.key}",
+            )
+        except ActivityError as err:
+            failed = DeliveryOutcome(NoticeStatus.FAILED, f"gave up: {err.cause or err}")
+            notice.status, notice.reason = failed.status, failed.reason
+            await self._mirror([notice])
+            return failed
+
+    async def _announce_cancel(self) -> None:
+        now = workflow.now()
+        for notice in self._notices:
+            if notice.status is NoticeStatus.PENDING:
+                notice.status, notice.reason = NoticeStatus.CANCELLED, "booking cancelled"
+        announcement = plan.cancel_notice(now)
+        self._notices.append(announcement)
+        await self._mirror(self._notices)
+        await self._fire(announcement)
+
+    async def _mirror(self, notices: list[Notice]) -> None:
+        """Write notice states into the rows, then refresh what the UI shows."""
+        assert self._booking is not None
+        await workflow.execute_activity(
+            "mirror_notices",
+            MirrorRequest(self._booking.booking_id, list(notices)),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=MIRROR_RETRY,
+            summary=f"mirror {len(notices)} notice(s)",
+        )
+        self._publish()
+
+    def _publish(self) -> None:
+        """Keep the NextNotificationAt search attribute and the UI's current details current."""
+        upcoming = plan.next_pending(self._notices)
+        next_at = upcoming.due_at if upcoming else None
+        if next_at != self._next_published:
+            self._next_published = next_at
+            update = (
+                NEXT_NOTIFICATION_AT.value_set(next_at)
+                if next_at
+                else NEXT_NOTIFICATION_AT.value_unset()
+            )
+            workflow.upsert_search_attributes([update])
+        lines = [
+            f"- **{n.key}** due {n.due_at:%Y-%m-%d %H:%M:%S} UTC: {n.status}"
+            + (f" ({n.reason})" if n.reason else "")
+            for n in self._notices
+        ]
+        workflow.set_current_details("\n".join(lines))

@@ -1,0 +1,87 @@
+"""The notice plan of a booking: a pure function of its times, its options and the current moment.
+
+Each notice gets a due time and a *latest* time. Between the two it may still be sent; past the
+latest time it is stale and is skipped with a reason, never sent late. The tolerances:
+
+- a reminder may run late by a quarter of its offset, at most one hour (24 h → 1 h, 1 h → 15 min,
+  2 min → 30 s), and never past the start: "starts in 1 hour" after the start is wrong;
+- the start notice may run 15 minutes late, never past the end;
+- the end notice and the cancellation notice may run an hour late.
+
+The same rule decides at planning time (a booking made 3 hours ahead gets no 24 h reminder) and
+when a timer fires late after an outage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from booking_notifications.durations import format_duration
+from booking_notifications.workflows.types import BookingInput, Notice, NoticeKind, NoticeStatus
+
+REMINDER_TOLERANCE_SHARE = 4
+REMINDER_TOLERANCE_MAX = timedelta(hours=1)
+START_TOLERANCE = timedelta(minutes=15)
+END_TOLERANCE = timedelta(hours=1)
+CANCEL_TOLERANCE = timedelta(hours=1)
+
+_KIND_ORDER = {NoticeKind.REMINDER: 0, NoticeKind.START: 1, NoticeKind.END: 2, NoticeKind.CANCEL: 3}
+
+
+def reminder_key(offset_seconds: int) -> str:
+    """The row key of a reminder: ``reminder_24h``, ``reminder_1h30m``."""
+    return f"reminder_{format_duration(offset_seconds)}"
+
+
+def plan_notices(booking: BookingInput, now: datetime) -> list[Notice]:
+    """The notices of a booking in due order; those already stale at ``now`` come out SKIPPED."""
+    notices = [_reminder(booking, offset) for offset in sorted(set(booking.reminders))]
+    if booking.start_notice:
+        latest = min(booking.starts_at + START_TOLERANCE, booking.ends_at)
+        notices.append(Notice("start", NoticeKind.START, booking.starts_at, latest))
+    if booking.end_notice:
+        notices.append(
+            Notice("end", NoticeKind.END, booking.ends_at, booking.ends_at + END_TOLERANCE)
+        )
+    for notice in notices:
+        if now > notice.latest_at:
+            skip(notice, f"too late when planned at {_utc(now)}: due {_utc(notice.due_at)}")
+    return sorted(notices, key=lambda n: (n.due_at, _KIND_ORDER[n.kind]))
+
+
+def cancel_notice(now: datetime) -> Notice:
+    """The cancellation notice: due at once."""
+    return Notice("cancel", NoticeKind.CANCEL, now, now + CANCEL_TOLERANCE)
+
+
+def skip(notice: Notice, reason: str) -> None:
+    """Mark a notice SKIPPED with the reason."""
+    notice.status = NoticeStatus.SKIPPED
+    notice.reason = reason
+
+
+def stale_reason(notice: Notice, now: datetime) -> str | None:
+    """Why a notice that comes due at ``now`` must not be sent, or None when it may be."""
+    if now <= notice.latest_at:
+        return None
+    late = format_duration(max(int((now - notice.due_at).total_seconds()), 1))
+    return f"{late} late, past its tolerance (latest {_utc(notice.latest_at)})"
+
+
+def next_pending(notices: Iterable[Notice]) -> Notice | None:
+    """The earliest notice still PENDING."""
+    pending = [n for n in notices if n.status is NoticeStatus.PENDING]
+    return min(pending, key=lambda n: n.due_at, default=None)
+
+
+def _reminder(booking: BookingInput, offset_seconds: int) -> Notice:
+    offset = timedelta(seconds=offset_seconds)
+    due = booking.starts_at - offset
+    tolerance = min(offset / REMINDER_TOLERANCE_SHARE, REMINDER_TOLERANCE_MAX)
+    latest = min(due + tolerance, booking.starts_at)
+    return Notice(reminder_key(offset_seconds), NoticeKind.REMINDER, due, latest, offset_seconds)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,106 @@
+"""The data that crosses the workflow boundary: ids, times and notice states only.
+
+These dataclasses live outside the sandboxed workflow module (a dataclass with a ``datetime``
+field declared inside it fails to decode) and carry no personal data: no chat ids, names or
+titles ever reach Temporal's history. The delivery activity reads those from SQL at send time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class NoticeKind(StrEnum):
+    """What a notice announces."""
+
+    REMINDER = "reminder"
+    START = "start"
+    END = "end"
+    CANCEL = "cancel"
+
+
+class NoticeStatus(StrEnum):
+    """Where a notice stands. PENDING and PROCESSING move on; the others are final."""
+
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def final(self) -> bool:
+        return self not in (NoticeStatus.PENDING, NoticeStatus.PROCESSING)
+
+
+@dataclass
+class BookingInput:
+    """What a booking workflow starts from: ids and times only."""
+
+    booking_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reminders: list[int] = field(default_factory=lambda: [86400, 3600])
+    """Seconds before the start at which a reminder is due."""
+    start_notice: bool = True
+    end_notice: bool = True
+
+
+@dataclass
+class Notice:
+    """One planned notice and its state, as the workflow sees it (the rows mirror it)."""
+
+    key: str
+    """Unique within the booking: ``reminder_24h``, ``start``, ``end``, ``cancel``."""
+    kind: NoticeKind
+    due_at: datetime
+    latest_at: datetime
+    """Past this moment the notice is stale: it is skipped, never sent late."""
+    offset_seconds: int | None = None
+    status: NoticeStatus = NoticeStatus.PENDING
+    reason: str | None = None
+    message_id: int | None = None
+
+
+@dataclass
+class MirrorRequest:
+    """Notice states for the mirror activity to write into the rows."""
+
+    booking_id: int
+    notices: list[Notice]
+
+
+@dataclass
+class DeliveryRequest:
+    """Which notice to deliver, and the booking times it was planned for (to spot a stale one)."""
+
+    booking_id: int
+    key: str
+    kind: NoticeKind
+    due_at: datetime
+    latest_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class DeliveryOutcome:
+    """What became of one delivery: SENT, FAILED or SKIPPED, with the reason or message id."""
+
+    status: NoticeStatus
+    reason: str | None = None
+    message_id: int | None = None
+
+
+@dataclass
+class BookingReport:
+    """The live plan of a booking workflow: its query answer and its result."""
+
+    booking_id: int
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool
+    notices: list[Notice]
