@@ -38,9 +38,8 @@ from aiohttp import web
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 MAX_TEXT_LENGTH = 4096
-HTML_TAGS = frozenset(
-    "b strong i em u ins s strike del a code pre tg-spoiler span blockquote".split()
-)
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
+HTML_TAGS |= {"tg-spoiler", "span", "blockquote"}
 HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 log = logging.getLogger("booking_notifications.fake_telegram")
@@ -96,7 +95,9 @@ class _TelegramHTML(HTMLParser):
         if tag not in HTML_TAGS:
             raise _HTMLError(f'Unsupported start tag "{tag}" at byte offset {self._offset()}')
         if tag == "span" and ("class", "tg-spoiler") not in attrs:
-            raise _HTMLError(f'Tag "span" must have class "tg-spoiler" at byte offset {self._offset()}')
+            raise _HTMLError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {self._offset()}'
+            )
         self.open_tags.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
@@ -104,7 +105,7 @@ class _TelegramHTML(HTMLParser):
             raise _HTMLError(f"Unexpected end tag at byte offset {self._offset()}")
         if self.open_tags[-1] != tag:
             raise _HTMLError(
-                f'Unmatched end tag at byte offset {self._offset()}, '
+                f"Unmatched end tag at byte offset {self._offset()}, "
                 f'expected "</{self.open_tags[-1]}>", found "</{tag}>"'
             )
         self.open_tags.pop()
@@ -122,15 +123,17 @@ class _TelegramHTML(HTMLParser):
         try:
             self.parts.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
         except ValueError as exc:
-            raise _HTMLError(f"Invalid character reference at byte offset {self._offset()}") from exc
+            raise _HTMLError(
+                f"Invalid character reference at byte offset {self._offset()}"
+            ) from exc
 
     def handle_comment(self, data: str) -> None:
-        raise _HTMLError(f"Unsupported comment at byte offset {self._offset()}")
+        raise _HTMLError(f'Unsupported start tag "!" at byte offset {self._offset()}')
+
+    handle_pi = unknown_decl = handle_comment
 
     def handle_decl(self, decl: str) -> None:
-        raise _HTMLError(f"Unsupported declaration at byte offset {self._offset()}")
-
-    handle_pi = unknown_decl = handle_decl
+        self.handle_comment(decl)
 
     def visible_text(self) -> str:
         self.feed(self.source)
@@ -257,7 +260,9 @@ class FakeTelegram:
                 body = await request.json()
                 params.update(body if isinstance(body, dict) else {})
             elif request.method == "POST":
-                params.update((k, v) for k, v in (await request.post()).items() if isinstance(v, str))
+                params.update(
+                    (k, v) for k, v in (await request.post()).items() if isinstance(v, str)
+                )
         except ValueError:
             reply = _error(400, "Bad Request: can't parse request body")
         text, parse_mode = params.get("text"), params.get("parse_mode")
@@ -275,7 +280,9 @@ class FakeTelegram:
         if method == "sendMessage" and status == 200:
             record.message_id = payload["result"]["message_id"]
         self.requests.append(record)
-        log.info("%s chat=%s status=%s %s", method, record.chat_id, status, record.description or "")
+        log.info(
+            "%s chat=%s status=%s %s", method, record.chat_id, status, record.description or ""
+        )
         return web.json_response(payload, status=status)
 
     def _dispatch(self, token: str, record: RecordedRequest, params: dict[str, Any]) -> Reply:
@@ -319,13 +326,19 @@ class FakeTelegram:
         )
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
-            return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+            return _error(
+                429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
+            )
         self._sent_times.append(now)
         chat_window.append(now)
         message_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = message_id + 1
         if chat_id >= 0:
-            chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
+            chat: dict[str, Any] = {
+                "id": chat_id,
+                "type": "private",
+                "first_name": f"User {chat_id}",
+            }
         else:
             chat = {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
         message = {

@@ -1,0 +1,1 @@
+"""Side effects of the booking workflow: writing the notice rows and delivering notices."""

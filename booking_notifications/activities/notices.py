@@ -1,0 +1,154 @@
+"""The activities of a booking workflow, as methods of one class built with its resources.
+
+``mirror_notices`` writes the workflow's view of the plan into the rows. ``deliver_notice`` sends
+one notice: it reads the row, the booking and the user at send time, and refuses to send what has
+become stale (already final, booking cancelled or moved, past its latest moment).
+
+Telegram has no idempotency key: if the process dies after Telegram accepted a message and before
+the row says SENT, the retried activity sends it again. That one-message window is the only way a
+notice can be duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from booking_notifications.channels import Channel, DeliveryError, RateLimited, Unavailable
+from booking_notifications.db.models import Booking, Notification
+from booking_notifications.db.session import Sessions
+from booking_notifications.messages import MessageContext, render
+from booking_notifications.workflows.types import (
+    DeliveryOutcome,
+    DeliveryRequest,
+    MirrorRequest,
+    NoticeKind,
+    NoticeStatus,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class NoticeActivities:
+    """Activities sharing one session factory and one channel, opened once per worker."""
+
+    def __init__(self, sessions: Sessions, channel: Channel, clock: Clock = utcnow) -> None:
+        self._sessions = sessions
+        self._channel = channel
+        self._clock = clock
+
+    @activity.defn(name="mirror_notices")
+    async def mirror(self, request: MirrorRequest) -> None:
+        """Create or update the rows of the given notices; a SENT or FAILED row is never undone."""
+        async with self._sessions() as session:
+            rows = {
+                row.key: row
+                for row in await session.scalars(
+                    select(Notification).where(Notification.booking_id == request.booking_id)
+                )
+            }
+            for notice in request.notices:
+                row = rows.get(notice.key)
+                if row is None:
+                    row = Notification(booking_id=request.booking_id, key=notice.key, attempts=0)
+                    session.add(row)
+                elif row.status in (NoticeStatus.SENT, NoticeStatus.FAILED):
+                    continue
+                row.kind = notice.kind
+                row.offset_seconds = notice.offset_seconds
+                row.due_at = notice.due_at
+                row.latest_at = notice.latest_at
+                row.status = notice.status
+                row.last_error = notice.reason
+            await session.commit()
+
+    @activity.defn(name="deliver_notice")
+    async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
+        """Send one notice unless it is already final or stale; record what happened."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(Notification)
+                .where(Notification.booking_id == request.booking_id)
+                .where(Notification.key == request.key)
+                .options(selectinload(Notification.booking).selectinload(Booking.user))
+                .with_for_update()
+            )
+            if row is None:
+                raise ApplicationError(f"no row for notice {request.key} of {request.booking_id}")
+            if row.status.final:
+                return DeliveryOutcome(row.status, row.last_error, row.telegram_message_id)
+            now = self._clock()
+            reason = _stale_reason(row.booking, request, now)
+            if reason is not None:
+                row.status, row.last_error = NoticeStatus.SKIPPED, reason
+                await session.commit()
+                return DeliveryOutcome(NoticeStatus.SKIPPED, reason)
+            row.status = NoticeStatus.PROCESSING
+            row.attempts += 1
+            booking, user = row.booking, row.booking.user
+            text = render(
+                request.kind,
+                MessageContext(
+                    booking_id=booking.id,
+                    title=booking.title,
+                    starts_at=booking.starts_at,
+                    ends_at=booking.ends_at,
+                    time_zone=user.time_zone,
+                    language=user.language,
+                    cancel_reason=booking.cancel_reason,
+                ),
+                now=max(now, request.due_at),
+            )
+            chat_id = user.chat_id
+            await session.commit()
+
+        try:
+            message_id = await self._channel.send(chat_id, text)
+        except (RateLimited, Unavailable) as err:
+            await self._record(request, NoticeStatus.PROCESSING, str(err))
+            delay = timedelta(seconds=err.retry_after) if isinstance(err, RateLimited) else None
+            raise ApplicationError(str(err), type=type(err).__name__, next_retry_delay=delay) from None
+        except DeliveryError as err:
+            await self._record(request, NoticeStatus.FAILED, str(err))
+            return DeliveryOutcome(NoticeStatus.FAILED, str(err))
+        await self._record(request, NoticeStatus.SENT, None, message_id)
+        return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
+
+    async def _record(
+        self,
+        request: DeliveryRequest,
+        status: NoticeStatus,
+        error: str | None,
+        message_id: int | None = None,
+    ) -> None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(Notification)
+                .where(Notification.booking_id == request.booking_id)
+                .where(Notification.key == request.key)
+            )
+            assert row is not None
+            row.status, row.last_error = status, error
+            if message_id is not None:
+                row.telegram_message_id, row.sent_at = message_id, self._clock()
+            await session.commit()
+
+
+def _stale_reason(booking: Booking, request: DeliveryRequest, now: datetime) -> str | None:
+    """Why this notice must not go out now, judged on the booking as SQL has it at send time."""
+    if request.kind is not NoticeKind.CANCEL and booking.cancelled_at is not None:
+        return "booking cancelled"
+    if booking.starts_at != request.starts_at or booking.ends_at != request.ends_at:
+        return "booking moved"
+    if now > request.latest_at:
+        return f"too late at send time (latest {request.latest_at:%Y-%m-%d %H:%M:%S} UTC)"
+    return None

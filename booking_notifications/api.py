@@ -1,0 +1,251 @@
+"""The async API for booking code: schedule, cancel and read the notices of a booking.
+
+    async with BookingNotifier.from_settings(load_settings()) as notifier:
+        booking_id = await notifier.schedule(BookingRequest(chat_id=42, starts_at=..., ends_at=...))
+        await notifier.cancel(booking_id, reason="room closed")
+        print(await notifier.status(booking_id))
+
+Scheduling writes the user and booking rows, then starts workflow ``booking-<id>``; it is
+idempotent per booking ``ref`` and per workflow id, so a retried call starts nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.requests import BookingRequest, InvalidBooking
+from booking_notifications.settings import Settings
+from booking_notifications.temporal import connect
+from booking_notifications.workflows.booking import BookingNotifications
+from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
+from booking_notifications.workflows.types import BookingInput, NoticeKind, NoticeStatus
+
+SCHEDULE_CONCURRENCY = 16
+
+
+class BookingNotFound(LookupError):
+    """No booking has that id."""
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """One notice row, as booking code and the CLI see it."""
+
+    key: str
+    kind: NoticeKind
+    due_at: datetime
+    status: NoticeStatus
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking and its notice rows, in due order."""
+
+    booking_id: int
+    ref: str | None
+    starts_at: datetime
+    ends_at: datetime
+    cancelled_at: datetime | None
+    notices: list[NoticeView]
+
+
+def workflow_id(booking_id: int) -> str:
+    return f"booking-{booking_id}"
+
+
+def static_summary(booking_id: int, starts_at: datetime) -> str:
+    """What the Temporal UI shows for a run: ids and times only, never the title."""
+    return f"Booking {booking_id} · {starts_at.astimezone(UTC):%d %b %H:%M} UTC"
+
+
+class BookingNotifier:
+    """Booking code's handle on the notice system; open it once and share it."""
+
+    def __init__(
+        self, client: Client, sessions: Sessions, task_queue: str, engine: AsyncEngine | None = None
+    ) -> None:
+        self._client = client
+        self._sessions = sessions
+        self._task_queue = task_queue
+        self._engine = engine
+
+    @classmethod
+    async def from_settings(cls, settings: Settings) -> BookingNotifier:
+        """Connect to Temporal and the database named by the settings."""
+        client = await connect(settings)
+        engine = make_engine(settings.db_url)
+        return cls(client, make_sessions(engine), settings.task_queue, engine)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def schedule(self, request: BookingRequest) -> int:
+        """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``."""
+        request.validated(datetime.now(UTC))
+        booking = await self._save(request)
+        await self._start(booking)
+        return booking.id
+
+    async def schedule_many(self, requests: Sequence[BookingRequest]) -> list[int]:
+        """Schedule many bookings; all are validated first, so a bad one schedules nothing."""
+        now = datetime.now(UTC)
+        for number, request in enumerate(requests, start=1):
+            try:
+                request.validated(now)
+            except InvalidBooking as err:
+                raise InvalidBooking(f"booking {number}: {err}") from None
+        limit = asyncio.Semaphore(SCHEDULE_CONCURRENCY)
+
+        async def one(request: BookingRequest) -> int:
+            async with limit:
+                return await self.schedule(request)
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+
+    async def cancel(self, booking_id: int, reason: str | None = None) -> bool:
+        """Cancel a booking: True if this call cancelled it, False if it was cancelled or over.
+
+        The row is marked first, so a reminder being delivered right now sees the cancel; then the
+        workflow is signalled to drop what is pending and announce the cancellation.
+        """
+        if reason is not None and len(reason) > 512:
+            raise InvalidBooking(f"cancel reason is {len(reason)} characters; the limit is 512")
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            booking = await session.get(Booking, booking_id)
+            if booking is None:
+                raise BookingNotFound(f"no booking {booking_id}")
+            if booking.cancelled_at is not None or booking.ends_at <= now:
+                return False
+            booking.cancelled_at, booking.cancel_reason = now, reason
+            await session.commit()
+        try:
+            await self._handle(booking_id).signal(BookingNotifications.cancel)
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        return True
+
+    async def status(self, booking_id: int) -> BookingView:
+        """The booking and its notice rows as SQL has them now."""
+        async with self._sessions() as session:
+            booking = await session.get(Booking, booking_id)
+            if booking is None:
+                raise BookingNotFound(f"no booking {booking_id}")
+            rows = await session.scalars(
+                select(Notification)
+                .where(Notification.booking_id == booking_id)
+                .order_by(Notification.due_at, Notification.id)
+            )
+            notices = [
+                NoticeView(r.key, r.kind, r.due_at, r.status, r.attempts, r.last_error, r.sent_at)
+                for r in rows
+            ]
+        return BookingView(
+            booking.id, booking.ref, booking.starts_at, booking.ends_at, booking.cancelled_at, notices
+        )
+
+    def _handle(self, booking_id: int) -> WorkflowHandle[BookingNotifications, object]:
+        return self._client.get_workflow_handle_for(BookingNotifications.run, workflow_id(booking_id))
+
+    async def _save(self, request: BookingRequest) -> Booking:
+        """Create or reuse the user and booking rows in one transaction."""
+        reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
+        async with self._sessions() as session:
+            user = await session.scalar(select(User).where(User.chat_id == request.chat_id))
+            if user is None:
+                user = User(chat_id=request.chat_id)
+                session.add(user)
+            if request.time_zone:
+                user.time_zone = request.time_zone
+            if request.language:
+                user.language = request.language
+            booking = None
+            if request.ref is not None:
+                booking = await session.scalar(select(Booking).where(Booking.ref == request.ref))
+            if booking is None:
+                booking = Booking(
+                    ref=request.ref,
+                    user=user,
+                    title=request.title,
+                    starts_at=request.starts_at.astimezone(UTC),
+                    ends_at=request.ends_at.astimezone(UTC),
+                    reminders=reminders,
+                    start_notice=request.start_notice,
+                    end_notice=request.end_notice,
+                )
+                session.add(booking)
+            elif (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
+                raise InvalidBooking(
+                    f"booking ref {request.ref!r} is already scheduled for "
+                    f"{booking.starts_at.isoformat()}–{booking.ends_at.isoformat()}; "
+                    "reschedule it instead"
+                )
+            await session.commit()
+            return booking
+
+    async def _start(self, booking: Booking) -> None:
+        """Start the booking's workflow unless one already runs (or ran) under its id."""
+        booking_input = BookingInput(
+            booking_id=booking.id,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            reminders=[int(s) for s in booking.reminders.split(",") if s],
+            start_notice=booking.start_notice,
+            end_notice=booking.end_notice,
+        )
+        try:
+            await self._client.start_workflow(
+                BookingNotifications.run,
+                booking_input,
+                id=workflow_id(booking.id),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=static_summary(booking.id, booking.starts_at),
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(BOOKING_ID, str(booking.id)),
+                        SearchAttributePair(BOOKING_STARTS_AT, booking.starts_at),
+                    ]
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        if booking.scheduled_at is None:
+            async with self._sessions() as session:
+                row = await session.get(Booking, booking.id)
+                assert row is not None
+                row.scheduled_at = datetime.now(UTC)
+                await session.commit()

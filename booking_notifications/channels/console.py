@@ -1,0 +1,31 @@
+"""The console channel: prints notices instead of sending them, for ``dev`` without a bot token."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from datetime import UTC, datetime
+from itertools import count
+from typing import TextIO
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+class ConsoleChannel:
+    """Writes each notice as one plain-text line (tags stripped) with the moment it was sent."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._ids = count(1)
+
+    async def send(self, chat_id: int, text: str) -> int:
+        message_id = next(self._ids)
+        plain = html.unescape(_TAG.sub("", text)).replace("\n", " / ")
+        stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+        stream = self._stream or sys.stdout
+        print(f"[{stamp} UTC] notice #{message_id} to chat {chat_id}: {plain}", file=stream, flush=True)
+        return message_id
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,104 @@
+"""Settings, read once at the process edge from the environment (and an optional ``.env``).
+
+A bad value fails at start with one clear line (see ``SettingsError``), never a traceback. The bot
+token is a ``SecretStr``: it prints as ``**********``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TASK_QUEUE = "booking-notifications"
+
+
+def default_data_dir() -> Path:
+    """Where ``dev`` keeps its SQLite files: ``$XDG_DATA_HOME/booking-notify``."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "booking-notify"
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to reach Temporal, the database and Telegram."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, alias="BOOKING_NOTIFY_DATA_DIR")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field(default=DEFAULT_TASK_QUEUE, alias="TEMPORAL_TASK_QUEUE")
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
+    delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
+    temporal_cli: Path | None = Field(default=None, alias="TEMPORAL_CLI_PATH")
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:7233")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value.removeprefix(plain)
+        if value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            return value
+        raise ValueError("must be a postgresql:// or sqlite:// URL")
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @property
+    def db_url(self) -> str:
+        """The database URL; the SQLite file in the data folder unless DATABASE_URL says otherwise."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'notifications.db'}"
+
+    @property
+    def temporal_port(self) -> int:
+        return int(self.temporal_address.rpartition(":")[2])
+
+    @property
+    def temporal_host(self) -> str:
+        return self.temporal_address.rpartition(":")[0]
+
+
+def load_settings() -> Settings:
+    """Read the settings; raise ``SettingsError`` with one line per bad value."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("bad setting " + "; ".join(problems)) from None

