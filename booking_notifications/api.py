@@ -20,7 +20,9 @@ from typing import Self
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -37,9 +39,15 @@ from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
 from booking_notifications.workflows.booking import BookingNotifications
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
-from booking_notifications.workflows.types import BookingInput, NoticeKind, NoticeStatus
+from booking_notifications.workflows.types import (
+    BookingInput,
+    BookingReport,
+    NoticeKind,
+    NoticeStatus,
+)
 
 SCHEDULE_CONCURRENCY = 16
+CANCEL_REASON_MAX = 512
 
 
 class BookingNotFound(LookupError):
@@ -71,10 +79,6 @@ class BookingView:
     notices: list[NoticeView]
 
 
-def workflow_id(booking_id: int) -> str:
-    return f"booking-{booking_id}"
-
-
 def static_summary(booking_id: int, starts_at: datetime) -> str:
     """What the Temporal UI shows for a run: ids and times only, never the title."""
     return f"Booking {booking_id} · {starts_at.astimezone(UTC):%d %b %H:%M} UTC"
@@ -84,11 +88,18 @@ class BookingNotifier:
     """Booking code's handle on the notice system; open it once and share it."""
 
     def __init__(
-        self, client: Client, sessions: Sessions, task_queue: str, engine: AsyncEngine | None = None
+        self,
+        client: Client,
+        sessions: Sessions,
+        task_queue: str,
+        *,
+        id_prefix: str = "booking-",
+        engine: AsyncEngine | None = None,
     ) -> None:
         self._client = client
         self._sessions = sessions
         self._task_queue = task_queue
+        self._id_prefix = id_prefix
         self._engine = engine
 
     @classmethod
@@ -96,7 +107,13 @@ class BookingNotifier:
         """Connect to Temporal and the database named by the settings."""
         client = await connect(settings)
         engine = make_engine(settings.db_url)
-        return cls(client, make_sessions(engine), settings.task_queue, engine)
+        return cls(
+            client,
+            make_sessions(engine),
+            settings.task_queue,
+            id_prefix=settings.workflow_id_prefix,
+            engine=engine,
+        )
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -136,25 +153,31 @@ class BookingNotifier:
     async def cancel(self, booking_id: int, reason: str | None = None) -> bool:
         """Cancel a booking: True if this call cancelled it, False if it was cancelled or over.
 
-        The row is marked first, so a reminder being delivered right now sees the cancel; then the
-        workflow is signalled to drop what is pending and announce the cancellation.
+        Whether the booking is over is the workflow's call (it lives until the booking ends), not
+        this process's clock. The row is marked before the signal, so a reminder being delivered
+        right now sees the cancel; the workflow then drops what is pending and announces it.
         """
-        if reason is not None and len(reason) > 512:
-            raise InvalidBooking(f"cancel reason is {len(reason)} characters; the limit is 512")
-        now = datetime.now(UTC)
+        if reason is not None and len(reason) > CANCEL_REASON_MAX:
+            raise InvalidBooking(
+                f"cancel reason is {len(reason)} characters; the limit is {CANCEL_REASON_MAX}"
+            )
+        handle = self._handle(booking_id)
         async with self._sessions() as session:
             booking = await session.get(Booking, booking_id)
             if booking is None:
                 raise BookingNotFound(f"no booking {booking_id}")
-            if booking.cancelled_at is not None or booking.ends_at <= now:
+            if booking.cancelled_at is not None or not await self._running(booking_id):
                 return False
-            booking.cancelled_at, booking.cancel_reason = now, reason
+            booking.cancelled_at, booking.cancel_reason = datetime.now(UTC), reason
             await session.commit()
-        try:
-            await self._handle(booking_id).signal(BookingNotifications.cancel)
-        except RPCError as err:
-            if err.status is not RPCStatusCode.NOT_FOUND:
-                raise
+            try:
+                await handle.signal(BookingNotifications.cancel)
+            except RPCError as err:
+                if err.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                booking.cancelled_at, booking.cancel_reason = None, None  # it ended meanwhile
+                await session.commit()
+                return False
         return True
 
     async def status(self, booking_id: int) -> BookingView:
@@ -176,8 +199,34 @@ class BookingNotifier:
             booking.id, booking.ref, booking.starts_at, booking.ends_at, booking.cancelled_at, notices
         )
 
-    def _handle(self, booking_id: int) -> WorkflowHandle[BookingNotifications, object]:
-        return self._client.get_workflow_handle_for(BookingNotifications.run, workflow_id(booking_id))
+    def workflow_id(self, booking_id: int) -> str:
+        """The id of the booking's workflow: ``booking-<id>`` by default."""
+        return f"{self._id_prefix}{booking_id}"
+
+    def _handle(self, booking_id: int) -> WorkflowHandle[BookingNotifications, BookingReport]:
+        return self._client.get_workflow_handle_for(
+            BookingNotifications.run, self.workflow_id(booking_id)
+        )
+
+    async def _running(self, booking_id: int) -> bool:
+        """Whether the booking's workflow still runs; one that never started counts as running.
+
+        Reads the raw description: only the status is needed, and decoding every search
+        attribute (as ``handle.describe()`` does) fails on the test server once one is unset.
+        """
+        try:
+            description = await self._client.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=self._client.namespace,
+                    execution=WorkflowExecution(workflow_id=self.workflow_id(booking_id)),
+                )
+            )
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return True
+            raise
+        status = description.workflow_execution_info.status
+        return status == WorkflowExecutionStatus.RUNNING.value
 
     async def _save(self, request: BookingRequest) -> Booking:
         """Create or reuse the user and booking rows in one transaction."""
@@ -229,7 +278,7 @@ class BookingNotifier:
             await self._client.start_workflow(
                 BookingNotifications.run,
                 booking_input,
-                id=workflow_id(booking.id),
+                id=self.workflow_id(booking.id),
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -249,3 +298,4 @@ class BookingNotifier:
                 assert row is not None
                 row.scheduled_at = datetime.now(UTC)
                 await session.commit()
+

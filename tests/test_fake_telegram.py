@@ -31,16 +31,27 @@ def make_bot(fake: FakeTelegram, token: str = DEFAULT_TOKEN) -> Bot:
     return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
+@pytest.fixture(scope="module")
+async def server() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as running:
+        yield running
 
 
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with make_bot(fake) as client:
+@pytest.fixture(scope="module")
+async def bot(server: FakeTelegram) -> AsyncIterator[Bot]:
+    # Shared: closing an aiogram session costs 0.25 s, which would dominate this file.
+    async with make_bot(server) as client:
         yield client
+
+
+@pytest.fixture
+def fake(server: FakeTelegram) -> FakeTelegram:
+    """The shared server, cleaned and back to the default configuration for each test."""
+    server.reset()
+    server.global_rate, server.per_chat_rate, server.fault_rate = 30, 1, 0.0
+    server.blocked.clear()
+    server.unknown.clear()
+    return server
 
 
 async def test_send_returns_increasing_message_ids_and_is_recorded(
@@ -98,18 +109,18 @@ async def test_second_message_to_a_chat_within_a_second_gets_retry_after(
     assert (await bot.send_message(1, "after waiting")).message_id == 2
 
 
-async def test_no_more_than_30_messages_succeed_in_any_second(
-    fake: FakeTelegram, bot: Bot
-) -> None:
+async def test_no_more_than_30_messages_succeed_in_any_second(fake: FakeTelegram, bot: Bot) -> None:
     results = await asyncio.gather(
         *(bot.send_message(chat, "broadcast") for chat in range(100, 131)),
         return_exceptions=True,
     )
 
-    assert sum(isinstance(r, TelegramRetryAfter) for r in results) == 1
     times = sorted(r.monotonic for r in fake.sent)
-    assert len(times) == 30
     assert all(sum(t <= u < t + 1 for u in times) <= 30 for t in times)
+    assert sum(isinstance(r, TelegramRetryAfter) for r in results) == 31 - len(times)
+    arrivals = [r.monotonic for r in fake.requests]
+    if max(arrivals) - min(arrivals) < 1.0:  # always, unless the machine is badly overloaded
+        assert len(times) == 30 and fake.count(429) == 1
 
 
 async def test_rate_limits_can_be_disabled(fake: FakeTelegram, bot: Bot) -> None:
@@ -162,9 +173,7 @@ async def test_invalid_text_raises_bad_request(
     assert fake.count(400) == 1
 
 
-async def test_html_length_is_counted_after_parsing_entities(
-    fake: FakeTelegram, bot: Bot
-) -> None:
+async def test_html_length_is_counted_after_parsing_entities(fake: FakeTelegram, bot: Bot) -> None:
     fake.per_chat_rate = None
     long_html = "<b>" + "&lt;" * 4096 + "</b>"
     message = await bot.send_message(1, long_html, parse_mode="HTML")
@@ -190,17 +199,15 @@ async def test_fault_rate_one_raises_server_error(fake: FakeTelegram, bot: Bot) 
 
 async def test_fault_injection_is_reproducible_with_a_seed() -> None:
     outcomes = []
-    for _ in range(2):
-        async with FakeTelegram(fault_rate=0.5, seed=3, per_chat_rate=None) as server:
-            async with make_bot(server) as client:
-                for n in range(20):
-                    try:
-                        await client.send_message(1, f"m{n}")
-                    except TelegramServerError:
-                        pass
-            outcomes.append([r.status for r in server.requests])
+    async with aiohttp.ClientSession() as http:
+        for _ in range(2):
+            async with FakeTelegram(fault_rate=0.5, seed=3) as server:
+                for _ in range(20):
+                    async with http.post(f"{server.url}/bot{server.token}/getMe") as resp:
+                        await resp.read()
+                outcomes.append([r.status for r in server.requests])
     assert outcomes[0] == outcomes[1]
-    assert 0 < outcomes[0].count(500) < 20
+    assert set(outcomes[0]) == {200, 500}
 
 
 async def test_fail_for_makes_everything_fail_then_recovers(fake: FakeTelegram, bot: Bot) -> None:

@@ -1,0 +1,103 @@
+"""A booking stack for tests: the real worker and API on a given Temporal client and database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from booking_notifications.api import BookingNotifier
+from booking_notifications.channels import Channel
+from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.db.models import Notification
+from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.requests import BookingRequest
+from booking_notifications.settings import Settings
+from booking_notifications.worker.assembly import running_workers
+from booking_notifications.workflows.types import BookingReport, NoticeStatus
+
+
+@dataclass
+class Stack:
+    notifier: BookingNotifier
+    sessions: Sessions
+    env: WorkflowEnvironment
+    task_queue: str
+
+    async def rows(self, booking_id: int) -> dict[str, Notification]:
+        async with self.sessions() as session:
+            found = await session.scalars(
+                select(Notification).where(Notification.booking_id == booking_id)
+            )
+            return {row.key: row for row in found}
+
+    async def statuses(self, booking_id: int) -> dict[str, NoticeStatus]:
+        return {key: row.status for key, row in (await self.rows(booking_id)).items()}
+
+    def handle(self, booking_id: int) -> WorkflowHandle[Any, BookingReport]:
+        return self.env.client.get_workflow_handle(
+            self.notifier.workflow_id(booking_id), result_type=BookingReport
+        )
+
+    async def result(self, booking_id: int) -> BookingReport:
+        """Wait for the booking's workflow to finish, letting the test server skip time."""
+        handle = self.handle(booking_id)
+        unlocked = getattr(self.env, "time_skipping_unlocked", None)
+        if unlocked is None:
+            return await handle.result()
+        async with unlocked():
+            return await handle.result()
+
+
+def settings_for(db_url: str, task_queue: str) -> Settings:
+    return Settings.model_validate(
+        {"DATABASE_URL": db_url, "TEMPORAL_TASK_QUEUE": task_queue, "TELEGRAM_BOT_TOKEN": None}
+    )
+
+
+def telegram_channel(server: FakeTelegram) -> TelegramChannel:
+    return TelegramChannel(server.token, server.url)
+
+
+@asynccontextmanager
+async def api_only(env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Stack]:
+    """The booking API and the database, without a worker."""
+    engine = make_engine(db_url)
+    sessions = make_sessions(engine)
+    try:
+        notifier = BookingNotifier(env.client, sessions, task_queue, id_prefix=f"{task_queue}-")
+        yield Stack(notifier, sessions, env, task_queue)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def booking_stack(
+    env: WorkflowEnvironment, db_url: str, task_queue: str, channel: Channel
+) -> AsyncIterator[Stack]:
+    """The API plus both real workers, delivering through ``channel``."""
+    async with (
+        api_only(env, db_url, task_queue) as stack,
+        running_workers(env.client, settings_for(db_url, task_queue), channel),
+    ):
+        yield stack
+
+
+def booking(
+    start_in: timedelta,
+    length: timedelta = timedelta(hours=1),
+    *,
+    now: datetime | None = None,
+    chat_id: int = 4242,
+    **fields: object,
+) -> BookingRequest:
+    """A booking request starting ``start_in`` from ``now`` (the test server's clock, say)."""
+    start = (now or datetime.now(UTC)) + start_in
+    return BookingRequest(chat_id=chat_id, starts_at=start, ends_at=start + length, **fields)  # type: ignore[arg-type]

@@ -1,0 +1,138 @@
+"""The booking workflow's timing rules, on the time-skipping test server: days pass in moments.
+
+The real worker and activities run against SQLite, and aiogram sends over HTTP to the fake Bot API.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.workflows.types import NoticeStatus
+from tests.stack import api_only, booking, booking_stack, telegram_channel
+
+SENT, SKIPPED, CANCELLED = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.CANCELLED
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+async def test_a_booking_two_days_ahead_gets_every_notice_in_order(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await s.notifier.schedule(booking(48 * H, 2 * H, now=now, title="Court 3"))
+        report = await s.result(booking_id)
+
+        assert await s.statuses(booking_id) == {
+            "reminder_24h": SENT,
+            "reminder_1h": SENT,
+            "start": SENT,
+            "end": SENT,
+        }
+    texts = [r.text or "" for r in telegram.sent]
+    assert len(texts) == 4
+    assert "starts in 1 day" in texts[0] and "Court 3" in texts[0]
+    assert "starts in 1 hour" in texts[1]
+    assert "starts now" in texts[2]
+    assert "has ended" in texts[3]
+    assert report.cancelled is False
+
+
+async def test_a_booking_made_3_hours_ahead_gets_no_24h_reminder(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+        await s.result(booking_id)
+        rows = await s.rows(booking_id)
+
+    assert rows["reminder_24h"].status is SKIPPED
+    assert "too late when planned" in (rows["reminder_24h"].last_error or "")
+    assert rows["reminder_1h"].status is SENT
+    assert len(telegram.sent) == 3
+
+
+async def test_a_reminder_due_a_moment_ago_is_sent_at_once_not_skipped(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """59 minutes ahead: the 1 h reminder is a minute late, within its 15 min tolerance."""
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await s.notifier.schedule(booking(59 * timedelta(minutes=1), now=now))
+        await s.result(booking_id)
+        rows = await s.rows(booking_id)
+        assert rows["reminder_1h"].status is SENT
+        assert rows["reminder_1h"].sent_at is not None
+    assert [r.text or "" for r in telegram.sent][0].startswith("⏰")
+
+
+async def test_a_cancel_drops_pending_notices_and_announces_once(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+        await time_env.sleep(7 * H)  # the 24 h reminder is sent at +6 h
+        assert await s.notifier.cancel(booking_id, reason="court <closed>") is True
+        assert await s.notifier.cancel(booking_id) is False  # idempotent
+        report = await s.result(booking_id)
+        statuses = await s.statuses(booking_id)
+
+    assert statuses == {
+        "reminder_24h": SENT,
+        "reminder_1h": CANCELLED,
+        "start": CANCELLED,
+        "end": CANCELLED,
+        "cancel": SENT,
+    }
+    texts = [r.text or "" for r in telegram.sent]
+    assert len(texts) == 2
+    assert "cancelled" in texts[1] and "court &lt;closed&gt;" in texts[1]
+    assert report.cancelled is True
+
+
+async def test_a_cancel_after_the_booking_ended_changes_nothing(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await s.notifier.schedule(booking(2 * H, now=now, reminders=[]))
+        await s.result(booking_id)
+        before = await s.statuses(booking_id)
+        await time_env.sleep(H)  # the workflow is closed; the booking is over
+        cancelled = await s.notifier.cancel(booking_id)
+        view = await s.notifier.status(booking_id)
+
+    assert cancelled is False
+    assert view.cancelled_at is None
+    assert before == {"start": SENT, "end": SENT}
+    assert len(telegram.sent) == 2
+
+
+async def test_scheduling_the_same_booking_twice_starts_one_workflow(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> None:
+    now = await time_env.get_current_time()
+    async with api_only(time_env, db_url, task_queue) as s:
+        first = await s.notifier.schedule(booking(5 * H, now=now, ref="order-17"))
+        second = await s.notifier.schedule(booking(5 * H, now=now, ref="order-17"))
+        handle = s.handle(first)
+        description = await handle.describe()
+        runs = [
+            w
+            async for w in time_env.client.list_workflows(f"WorkflowId = '{handle.id}'")
+        ]
+        await handle.terminate()
+
+    assert second == first
+    assert description.run_id == runs[0].run_id
+    assert len(runs) == 1
