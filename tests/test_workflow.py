@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import api_only, booking, booking_stack, telegram_channel
+from tests.stack import booking, booking_stack, telegram_channel
 
 SENT, SKIPPED, CANCELLED = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.CANCELLED
 H = timedelta(hours=1)
@@ -116,23 +116,3 @@ async def test_a_cancel_after_the_booking_ended_changes_nothing(
     assert view.cancelled_at is None
     assert before == {"start": SENT, "end": SENT}
     assert len(telegram.sent) == 2
-
-
-async def test_scheduling_the_same_booking_twice_starts_one_workflow(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str
-) -> None:
-    now = await time_env.get_current_time()
-    async with api_only(time_env, db_url, task_queue) as s:
-        first = await s.notifier.schedule(booking(5 * H, now=now, ref="order-17"))
-        second = await s.notifier.schedule(booking(5 * H, now=now, ref="order-17"))
-        handle = s.handle(first)
-        description = await handle.describe()
-        runs = [
-            w
-            async for w in time_env.client.list_workflows(f"WorkflowId = '{handle.id}'")
-        ]
-        await handle.terminate()
-
-    assert second == first
-    assert description.run_id == runs[0].run_id
-    assert len(runs) == 1
