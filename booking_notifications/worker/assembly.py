@@ -19,7 +19,6 @@ from temporalio.worker import Worker
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.channels import Channel
 from booking_notifications.channels.console import ConsoleChannel
-from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.db.session import make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.booking import BookingNotifications, delivery_task_queue
@@ -36,6 +35,9 @@ def make_channel(settings: Settings) -> Channel:
         log.info("no TELEGRAM_BOT_TOKEN: notices go to the console")
         return ConsoleChannel()
     log.info("notices go to Telegram at %s", settings.telegram_api_url or "the public Bot API")
+    # aiogram takes seconds to import; only a worker that sends to Telegram pays for it.
+    from booking_notifications.channels.telegram import TelegramChannel
+
     return TelegramChannel(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
 
 

@@ -1,0 +1,234 @@
+"""``booking-notify`` as a user runs it: a separate process, its output and its exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from booking_notifications.fake_telegram import FakeTelegram
+from tests.stack import Stack, booking_stack, eventually, telegram_channel
+
+CLI = str(Path(sys.executable).parent / "booking-notify")
+
+
+def cli_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN")}
+    env.update(settings)
+    return env
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        CLI,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def stack_env(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> dict[str, str]:
+    return cli_env(
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        DATABASE_URL=db_url,
+        TEMPORAL_TASK_QUEUE=task_queue,
+        WORKFLOW_ID_PREFIX=f"{task_queue}-",
+    )
+
+
+async def test_book_status_and_cancel_speak_json(
+    dev_env: WorkflowEnvironment,
+    db_url: str,
+    task_queue: str,
+    stack_env: dict[str, str],
+    telegram: FakeTelegram,
+) -> None:
+    start = datetime.now(UTC) + timedelta(hours=2)
+    async with booking_stack(dev_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        code, out, err = await run_cli(
+            "book", "--chat-id", "42", "--start", iso(start), "--end", iso(start + timedelta(hours=1)),
+            "--title", "Court 1", "--reminders", "1h30m,30m", "--tz", "Europe/Berlin", "--json",
+            env=stack_env,
+        )  # fmt: skip
+        assert (code, err) == (0, "")
+        booking_id = json.loads(out)["booking_id"]
+        await eventually(lambda: _has_rows(s, booking_id))
+
+        code, out, _ = await run_cli("status", str(booking_id), "--json", env=stack_env)
+        status = json.loads(out)
+        assert code == 0
+        assert [(n["key"], n["status"]) for n in status["notices"]] == [
+            ("reminder_1h30m", "PENDING"),
+            ("reminder_30m", "PENDING"),
+            ("start", "PENDING"),
+            ("end", "PENDING"),
+        ]
+        assert status["starts_at"] == start.isoformat(timespec="seconds")
+
+        code, out, _ = await run_cli("cancel", str(booking_id), "--json", env=stack_env)
+        assert code == 0 and json.loads(out) == {"booking_id": booking_id, "cancelled": True}
+        await s.result(booking_id)
+        code, out, _ = await run_cli("status", str(booking_id), "--json", env=stack_env)
+        notices = {n["key"]: n["status"] for n in json.loads(out)["notices"]}
+        assert notices["cancel"] == "SENT" and notices["start"] == "CANCELLED"
+
+
+async def test_every_command_ends_with_its_true_exit_status(stack_env: dict[str, str]) -> None:
+    """The Temporal client can abort a process at teardown (sdk-python#300); ours never do."""
+    codes = []
+    for _ in range(12):
+        code, _, err = await run_cli("status", "999", "--json", env=stack_env)
+        codes.append(code)
+        assert err.strip() == "booking-notify: no booking 999"
+    assert codes == [2] * 12
+
+
+async def test_a_bad_setting_fails_at_start_with_one_clear_line(tmp_path: Path) -> None:
+    env = cli_env(TEMPORAL_ADDRESS="localhost", DATABASE_URL="mysql://db/x")
+    code, out, err = await run_cli("status", "1", env=env, cwd=tmp_path)
+
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "TEMPORAL_ADDRESS" in err and "DATABASE_URL" in err
+
+
+async def test_an_unreachable_temporal_is_one_line_not_a_traceback(
+    db_url: str, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = cli_env(TEMPORAL_ADDRESS=f"127.0.0.1:{port}", DATABASE_URL=db_url)
+    start = datetime.now(UTC) + timedelta(hours=2)
+    code, _, err = await run_cli(
+        "book", "--chat-id", "5", "--start", iso(start), "--end", iso(start + timedelta(hours=1)),
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert code == 1
+    assert err.startswith(f"booking-notify: cannot reach Temporal at 127.0.0.1:{port}")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2020-01-01T10:00", "--end", "2020-01-01T11:00"], "is in the past"),
+        (["--start", "+2h", "--end", "+1h"], "is not after starts_at"),
+        (["--start", "+2h", "--end", "+3h", "--tz", "Mars/Base"], "unknown time zone 'Mars/Base'"),
+        (["--start", "+2h", "--end", "+3h", "--reminders", "1h,1h"], "given twice"),
+        (["--start", "+2h", "--end", "+3h", "--reminders", "soon"], "is not a duration"),
+        (["--start", "tomorrow", "--end", "+3h"], "is not an ISO time"),
+    ],
+)
+async def test_bad_input_is_refused_before_anything_is_written(
+    stack_env: dict[str, str], args: list[str], message: str
+) -> None:
+    now = datetime.now(UTC)
+    args = [iso(now + timedelta(hours=int(a[1:-1]))) if a.startswith("+") else a for a in args]
+    code, out, err = await run_cli("book", "--chat-id", "42", *args, env=stack_env)
+
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
+    code, _, err = await run_cli("status", "1", env=stack_env)
+    assert code == 2 and "no booking 1" in err
+
+
+async def test_a_csv_with_a_bad_line_names_it_and_schedules_nothing(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    start = datetime.now(UTC) + timedelta(hours=3)
+    good = f"42,Court 1,{iso(start)},{iso(start + timedelta(hours=1))},24h,Europe/Berlin"
+    bad = f"43,Court 2,{iso(start)},{iso(start - timedelta(hours=1))},,"
+    path = tmp_path / "bookings.csv"
+    path.write_text(f"chat_id,title,start,end,reminders,tz\n{good}\n{bad}\n", encoding="utf-8")
+
+    code, out, err = await run_cli("book", "--from-file", str(path), "--json", env=stack_env)
+
+    assert code == 2 and out == ""
+    assert f"{path}, line 3: ends_at" in err
+    code, _, _ = await run_cli("status", "1", env=stack_env)
+    assert code == 2
+
+
+async def test_a_good_csv_schedules_every_line(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    start = datetime.now(UTC) + timedelta(hours=3)
+    rows = [f"{40 + i},Court {i},{iso(start)},{iso(start + timedelta(hours=1))},1h," for i in range(3)]
+    path = tmp_path / "bookings.csv"
+    path.write_text("chat_id,title,start,end,reminders,tz\n" + "\n".join(rows), encoding="utf-8")
+
+    code, out, err = await run_cli("book", "--from-file", str(path), "--json", env=stack_env)
+
+    assert (code, err) == (0, "")
+    assert sorted(json.loads(out)["booking_id"]) == [1, 2, 3]
+
+
+async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = cli_env(BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}")
+    dev = subprocess.Popen(
+        [CLI, "dev"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert dev.stdout is not None
+        lines = []
+        while not lines or "Ctrl-C stops everything" not in lines[-1]:
+            line = await asyncio.wait_for(asyncio.to_thread(dev.stdout.readline), 60)
+            assert line, "dev exited early:\n" + "".join(lines)
+            lines.append(line)
+        assert any(f"UI http://127.0.0.1:{port + 1000}" in line for line in lines)
+        start = datetime.now(UTC) + timedelta(seconds=10)
+        code, out, err = await run_cli(
+            "book", "--chat-id", "42", "--start", iso(start), "--end", iso(start + timedelta(seconds=1)),
+            "--reminders", "4s", "--title", "Demo", "--json", env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert (code, err) == (0, "")
+        printed = []
+        while len(printed) < 3:
+            line = await asyncio.wait_for(asyncio.to_thread(dev.stdout.readline), 30)
+            if "notice #" in line:
+                printed.append(line)
+        assert "Reminder: Demo starts in" in printed[0]
+        assert "Demo starts now" in printed[1] and "Demo has ended" in printed[2]
+        dev.send_signal(signal.SIGINT)
+        assert await asyncio.to_thread(dev.wait, 30) == 0
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+            dev.wait()
+        if dev.stdout is not None:
+            dev.stdout.close()
+    assert (tmp_path / "data" / "notifications.db").exists()
+    assert (tmp_path / "data" / "temporal.db").exists()
+
+
+async def _has_rows(stack: Stack, booking_id: int) -> bool:
+    return bool(await stack.rows(booking_id))

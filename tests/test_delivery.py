@@ -1,0 +1,198 @@
+"""The delivery activity against the fake Bot API: Telegram's errors sorted, stale notices kept back.
+
+Called directly (no Temporal): what the activity returns or raises is what Temporal acts on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select, update
+from temporalio.exceptions import ApplicationError
+
+from booking_notifications.activities.notices import NoticeActivities
+from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.workflows.plan import plan_notices
+from booking_notifications.workflows.types import (
+    BookingInput,
+    DeliveryRequest,
+    MirrorRequest,
+    Notice,
+    NoticeStatus,
+)
+from tests.stack import telegram_channel
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+START = NOW + timedelta(hours=1)
+END = START + timedelta(hours=1)
+
+
+@dataclass
+class Delivery:
+    """One booking an hour ahead, its 1 h reminder due now, with its rows, and activities to deliver it."""
+
+    activities: NoticeActivities
+    sessions: Sessions
+    telegram: FakeTelegram
+    booking_id: int
+    notices: dict[str, Notice]
+
+    def request(self, key: str) -> DeliveryRequest:
+        notice = self.notices[key]
+        return DeliveryRequest(
+            self.booking_id, key, notice.kind, notice.due_at, notice.latest_at, START, END
+        )
+
+    async def row(self, key: str) -> Notification:
+        async with self.sessions() as session:
+            found = await session.scalar(
+                select(Notification).where(
+                    Notification.booking_id == self.booking_id, Notification.key == key
+                )
+            )
+            assert found is not None
+            return found
+
+    async def change_booking(self, **values: object) -> None:
+        async with self.sessions() as session:
+            await session.execute(update(Booking).values(**values))
+            await session.commit()
+
+
+async def make_delivery(
+    db_url: str, telegram: FakeTelegram, chat_id: int
+) -> AsyncIterator[Delivery]:
+    engine = make_engine(db_url)
+    sessions = make_sessions(engine)
+    async with sessions() as session:
+        user = User(chat_id=chat_id, time_zone="Europe/Berlin")
+        booking = Booking(user=user, title="Yoga & <tea>", starts_at=START, ends_at=END)
+        session.add(booking)
+        await session.commit()
+    notices = plan_notices(BookingInput(booking.id, START, END, reminders=[3600]), NOW)
+    channel = telegram_channel(telegram)
+    activities = NoticeActivities(sessions, channel, clock=lambda: NOW)
+    await activities.mirror(MirrorRequest(booking.id, notices))
+    try:
+        yield Delivery(activities, sessions, telegram, booking.id, {n.key: n for n in notices})
+    finally:
+        await channel.close()
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(blocked=[403], unknown=[400]) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def chat(db_url: str, telegram: FakeTelegram) -> AsyncIterator[Delivery]:
+    async for delivery in make_delivery(db_url, telegram, 1001):
+        yield delivery
+
+
+async def test_a_due_reminder_is_sent_escaped_and_recorded(chat: Delivery) -> None:
+    outcome = await chat.activities.deliver(chat.request("reminder_1h"))
+
+    row = await chat.row("reminder_1h")
+    assert outcome.status is NoticeStatus.SENT and outcome.message_id == row.telegram_message_id
+    assert row.status is NoticeStatus.SENT and row.attempts == 1 and row.sent_at == NOW
+    [sent] = chat.telegram.sent
+    assert "Yoga &amp; &lt;tea&gt;" in (sent.text or "")
+
+
+async def test_a_sent_notice_is_never_sent_again_by_a_retried_activity(chat: Delivery) -> None:
+    first = await chat.activities.deliver(chat.request("reminder_1h"))
+    again = await chat.activities.deliver(chat.request("reminder_1h"))
+
+    assert again == first
+    assert len(chat.telegram.sent) == 1
+    assert (await chat.row("reminder_1h")).attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "reason"),
+    [(403, "bot was blocked by the user"), (400, "chat not found")],
+)
+async def test_an_unreachable_chat_fails_after_one_attempt(
+    db_url: str, telegram: FakeTelegram, chat_id: int, reason: str
+) -> None:
+    async for d in make_delivery(db_url, telegram, chat_id):
+        outcome = await d.activities.deliver(d.request("reminder_1h"))
+        row = await d.row("reminder_1h")
+
+    assert outcome.status is NoticeStatus.FAILED and reason in (outcome.reason or "")
+    assert row.status is NoticeStatus.FAILED and row.attempts == 1
+    assert reason in (row.last_error or "")
+    assert len(telegram.requests) == 1
+
+
+async def test_a_429_asks_temporal_to_retry_after_exactly_retry_after(chat: Delivery) -> None:
+    await chat.activities.deliver(chat.request("reminder_1h"))
+    with pytest.raises(ApplicationError) as raised:
+        await chat.activities.deliver(chat.request("start"))  # same chat within the second
+
+    assert raised.value.type == "RateLimited" and not raised.value.non_retryable
+    assert raised.value.next_retry_delay == timedelta(seconds=1)
+    row = await chat.row("start")
+    assert row.status is NoticeStatus.PROCESSING and "retry after 1" in (row.last_error or "")
+
+
+async def test_a_telegram_outage_is_retried_by_the_policy(chat: Delivery) -> None:
+    chat.telegram.fail_for(30)
+    with pytest.raises(ApplicationError) as raised:
+        await chat.activities.deliver(chat.request("reminder_1h"))
+
+    assert raised.value.type == "Unavailable" and not raised.value.non_retryable
+    assert raised.value.next_retry_delay is None
+    chat.telegram.fail_all_until = None
+    outcome = await chat.activities.deliver(chat.request("reminder_1h"))
+    assert outcome.status is NoticeStatus.SENT
+    assert (await chat.row("reminder_1h")).attempts == 2
+
+
+async def test_a_reminder_for_a_booking_cancelled_in_sql_is_skipped(chat: Delivery) -> None:
+    await chat.change_booking(cancelled_at=NOW)
+
+    outcome = await chat.activities.deliver(chat.request("reminder_1h"))
+
+    assert outcome.status is NoticeStatus.SKIPPED and outcome.reason == "booking cancelled"
+    assert chat.telegram.requests == []
+
+
+async def test_a_reminder_for_a_booking_moved_in_sql_is_skipped(chat: Delivery) -> None:
+    await chat.change_booking(starts_at=START + timedelta(hours=2))
+
+    outcome = await chat.activities.deliver(chat.request("reminder_1h"))
+
+    assert outcome.status is NoticeStatus.SKIPPED and outcome.reason == "booking moved"
+    assert (await chat.row("reminder_1h")).status is NoticeStatus.SKIPPED
+    assert chat.telegram.requests == []
+
+
+async def test_a_reminder_past_its_latest_moment_at_send_time_is_skipped(chat: Delivery) -> None:
+    chat.activities._clock = lambda: START + timedelta(seconds=1)  # noqa: SLF001
+
+    outcome = await chat.activities.deliver(chat.request("reminder_1h"))
+
+    assert outcome.status is NoticeStatus.SKIPPED and "too late" in (outcome.reason or "")
+    assert chat.telegram.requests == []
+
+
+async def test_the_mirror_never_undoes_a_sent_notice(chat: Delivery) -> None:
+    await chat.activities.deliver(chat.request("reminder_1h"))
+    stale_view = chat.notices["reminder_1h"]
+    stale_view.status = NoticeStatus.CANCELLED
+
+    await chat.activities.mirror(MirrorRequest(chat.booking_id, [stale_view]))
+
+    assert (await chat.row("reminder_1h")).status is NoticeStatus.SENT
