@@ -12,6 +12,7 @@ idempotent per booking ``ref`` and per workflow id, so a retried call starts not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,7 +124,10 @@ class BookingNotifier:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close()
 
@@ -196,7 +200,12 @@ class BookingNotifier:
                 for r in rows
             ]
         return BookingView(
-            booking.id, booking.ref, booking.starts_at, booking.ends_at, booking.cancelled_at, notices
+            booking.id,
+            booking.ref,
+            booking.starts_at,
+            booking.ends_at,
+            booking.cancelled_at,
+            notices,
         )
 
     def workflow_id(self, booking_id: int) -> str:
@@ -274,7 +283,7 @@ class BookingNotifier:
             start_notice=booking.start_notice,
             end_notice=booking.end_notice,
         )
-        try:
+        with contextlib.suppress(WorkflowAlreadyStartedError):  # started before: reuse it
             await self._client.start_workflow(
                 BookingNotifications.run,
                 booking_input,
@@ -290,12 +299,9 @@ class BookingNotifier:
                     ]
                 ),
             )
-        except WorkflowAlreadyStartedError:
-            pass
         if booking.scheduled_at is None:
             async with self._sessions() as session:
                 row = await session.get(Booking, booking.id)
                 assert row is not None
                 row.scheduled_at = datetime.now(UTC)
                 await session.commit()
-

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,7 +88,9 @@ def parser() -> argparse.ArgumentParser:
     book = sub.add_parser("book", help="schedule the notices of a booking (or of a CSV file)")
     source = book.add_mutually_exclusive_group(required=True)
     source.add_argument("--chat-id", type=_int, help="Telegram chat id of the booking's owner")
-    source.add_argument("--from-file", type=Path, help="CSV: chat_id,title,start,end[,reminders,tz]")
+    source.add_argument(
+        "--from-file", type=Path, help="CSV: chat_id,title,start,end[,reminders,tz]"
+    )
     book.add_argument("--start", help="ISO time; without an offset it is read in --tz")
     book.add_argument("--end", help="ISO time; without an offset it is read in --tz")
     book.add_argument("--title")
@@ -109,7 +111,9 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("booking_id", type=_int)
     status.add_argument("--json", action="store_true")
 
-    fake = sub.add_parser("fake-telegram", help="a local fake Telegram Bot API server", add_help=False)
+    fake = sub.add_parser(
+        "fake-telegram", help="a local fake Telegram Bot API server", add_help=False
+    )
     fake.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
@@ -137,7 +141,10 @@ async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     client = await _connect(settings)
     async with running_workers(client, settings):
-        print(f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}", flush=True)
+        print(
+            f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
+            flush=True,
+        )
         await _until_stopped()
     return 0
 
@@ -156,7 +163,9 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
     if args.from_file is not None:
         requests = read_csv(args.from_file, args)
     else:
-        requests = [_request(args.chat_id, args.title, args.start, args.end, args.reminders, args.tz, args)]
+        requests = [
+            _request(args.chat_id, args.title, args.start, args.end, args.reminders, args.tz, args)
+        ]
     async with await _notifier(settings) as notifier:
         ids = await notifier.schedule_many(requests)
         if args.json:
@@ -191,7 +200,7 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "dev": cmd_dev,
     "server": cmd_server,
     "worker": cmd_worker,
@@ -272,7 +281,9 @@ def _moment(text: str, tz: str | None) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{text!r} is not an ISO time like 2026-11-29T10:00 or 2026-11-29T10:00+01:00") from None
+        raise UsageError(
+            f"{text!r} is not an ISO time like 2026-11-29T10:00 or 2026-11-29T10:00+01:00"
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=check_time_zone(tz) if tz else UTC)
     return value
@@ -289,14 +300,18 @@ async def _connect(settings: Settings) -> Any:
     try:
         return await connect(settings)
     except RuntimeError as err:
-        raise ConnectionError(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
+        raise ConnectionError(
+            f"cannot reach Temporal at {settings.temporal_address}: {err}"
+        ) from None
 
 
 async def _notifier(settings: Settings) -> BookingNotifier:
     try:
         return await BookingNotifier.from_settings(settings)
     except RuntimeError as err:
-        raise ConnectionError(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
+        raise ConnectionError(
+            f"cannot reach Temporal at {settings.temporal_address}: {err}"
+        ) from None
 
 
 async def _until_stopped() -> None:
@@ -310,7 +325,9 @@ async def _until_stopped() -> None:
 
 
 def _print_view(view: BookingView) -> None:
-    state = f"cancelled {view.cancelled_at:%Y-%m-%d %H:%M:%S} UTC" if view.cancelled_at else "active"
+    state = (
+        f"cancelled {view.cancelled_at:%Y-%m-%d %H:%M:%S} UTC" if view.cancelled_at else "active"
+    )
     print(
         f"booking {view.booking_id}: {view.starts_at:%Y-%m-%d %H:%M:%S}–{view.ends_at:%H:%M:%S} UTC, {state}"
     )

@@ -97,7 +97,9 @@ def check_time_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidBooking(f"unknown time zone {name!r}: use an IANA name like Europe/Berlin") from None
+        raise InvalidBooking(
+            f"unknown time zone {name!r}: use an IANA name like Europe/Berlin"
+        ) from None
 
 
 def check_language(code: str) -> str:

@@ -45,6 +45,7 @@ async def register_search_attributes(client: Client) -> None:
     The dev server gets them as start flags and compose through its admin tools; this is for
     servers started without them. Already registered ones are left as they are.
     """
+    from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
     from booking_notifications.workflows.search import ALL
@@ -53,7 +54,10 @@ async def register_search_attributes(client: Client) -> None:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=client.namespace,
-                search_attributes={key.name: key.indexed_value_type.value for key in ALL},
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                    for key in ALL
+                },
             )
         )
     except RPCError as err:

@@ -28,7 +28,9 @@ from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.temporal import find_binary, register_search_attributes
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,11 +174,11 @@ async def test_a_csv_with_a_bad_line_names_it_and_schedules_nothing(
     assert code == 2
 
 
-async def test_a_good_csv_schedules_every_line(
-    stack_env: dict[str, str], tmp_path: Path
-) -> None:
+async def test_a_good_csv_schedules_every_line(stack_env: dict[str, str], tmp_path: Path) -> None:
     start = datetime.now(UTC) + timedelta(hours=3)
-    rows = [f"{40 + i},Court {i},{iso(start)},{iso(start + timedelta(hours=1))},1h," for i in range(3)]
+    rows = [
+        f"{40 + i},Court {i},{iso(start)},{iso(start + timedelta(hours=1))},1h," for i in range(3)
+    ]
     path = tmp_path / "bookings.csv"
     path.write_text("chat_id,title,start,end,reminders,tz\n" + "\n".join(rows), encoding="utf-8")
 
@@ -193,39 +192,44 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = cli_env(BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}")
-    dev = subprocess.Popen(
-        [CLI, "dev"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    env = cli_env(
+        BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}"
     )
+    dev = await asyncio.create_subprocess_exec(
+        CLI, "dev", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )  # fmt: skip
+    assert dev.stdout is not None
+    output = dev.stdout
+
+    async def next_line(within: float) -> str:
+        return (await asyncio.wait_for(output.readline(), within)).decode()
+
     try:
-        assert dev.stdout is not None
-        lines = []
+        lines: list[str] = []
         while not lines or "Ctrl-C stops everything" not in lines[-1]:
-            line = await asyncio.wait_for(asyncio.to_thread(dev.stdout.readline), 60)
+            line = await next_line(60)
             assert line, "dev exited early:\n" + "".join(lines)
             lines.append(line)
         assert any(f"UI http://127.0.0.1:{port + 1000}" in line for line in lines)
         start = datetime.now(UTC) + timedelta(seconds=10)
-        code, out, err = await run_cli(
+        code, _, err = await run_cli(
             "book", "--chat-id", "42", "--start", iso(start), "--end", iso(start + timedelta(seconds=1)),
             "--reminders", "4s", "--title", "Demo", "--json", env=env, cwd=tmp_path,
         )  # fmt: skip
         assert (code, err) == (0, "")
         printed = []
         while len(printed) < 3:
-            line = await asyncio.wait_for(asyncio.to_thread(dev.stdout.readline), 30)
+            line = await next_line(30)
             if "notice #" in line:
                 printed.append(line)
         assert "Reminder: Demo starts in" in printed[0]
         assert "Demo starts now" in printed[1] and "Demo has ended" in printed[2]
         dev.send_signal(signal.SIGINT)
-        assert await asyncio.to_thread(dev.wait, 30) == 0
+        assert await asyncio.wait_for(dev.wait(), 30) == 0
     finally:
-        if dev.poll() is None:
+        if dev.returncode is None:
             dev.kill()
-            dev.wait()
-        if dev.stdout is not None:
-            dev.stdout.close()
+            await dev.wait()
     assert (tmp_path / "data" / "notifications.db").exists()
     assert (tmp_path / "data" / "temporal.db").exists()
 

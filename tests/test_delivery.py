@@ -180,7 +180,7 @@ async def test_a_reminder_for_a_booking_moved_in_sql_is_skipped(chat: Delivery) 
 
 
 async def test_a_reminder_past_its_latest_moment_at_send_time_is_skipped(chat: Delivery) -> None:
-    chat.activities._clock = lambda: START + timedelta(seconds=1)  # noqa: SLF001
+    chat.activities._clock = lambda: START + timedelta(seconds=1)
 
     outcome = await chat.activities.deliver(chat.request("reminder_1h"))
 

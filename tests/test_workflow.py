@@ -72,7 +72,7 @@ async def test_a_reminder_due_a_moment_ago_is_sent_at_once_not_skipped(
         rows = await s.rows(booking_id)
         assert rows["reminder_1h"].status is SENT
         assert rows["reminder_1h"].sent_at is not None
-    assert [r.text or "" for r in telegram.sent][0].startswith("⏰")
+    assert (telegram.sent[0].text or "").startswith("⏰")
 
 
 async def test_a_cancel_drops_pending_notices_and_announces_once(

@@ -116,7 +116,9 @@ class NoticeActivities:
         except (RateLimited, Unavailable) as err:
             await self._record(request, NoticeStatus.PROCESSING, str(err))
             delay = timedelta(seconds=err.retry_after) if isinstance(err, RateLimited) else None
-            raise ApplicationError(str(err), type=type(err).__name__, next_retry_delay=delay) from None
+            raise ApplicationError(
+                str(err), type=type(err).__name__, next_retry_delay=delay
+            ) from None
         except DeliveryError as err:
             await self._record(request, NoticeStatus.FAILED, str(err))
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))

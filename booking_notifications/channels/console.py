@@ -24,7 +24,11 @@ class ConsoleChannel:
         plain = html.unescape(_TAG.sub("", text)).replace("\n", " / ")
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
         stream = self._stream or sys.stdout
-        print(f"[{stamp} UTC] notice #{message_id} to chat {chat_id}: {plain}", file=stream, flush=True)
+        print(
+            f"[{stamp} UTC] notice #{message_id} to chat {chat_id}: {plain}",
+            file=stream,
+            flush=True,
+        )
         return message_id
 
     async def close(self) -> None:

@@ -6,8 +6,6 @@ stays inside aiogram: it is never logged or put into an error message here.
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -22,7 +20,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
-from booking_notifications.channels import Rejected, RateLimited, Unavailable, Unreachable
+from booking_notifications.channels import RateLimited, Rejected, Unavailable, Unreachable
 
 REQUEST_TIMEOUT = 20
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -54,7 +52,7 @@ class TelegramChannel:
             if any(hint in err.message.lower() for hint in _UNREACHABLE_HINTS):
                 raise Unreachable(f"Telegram 400: {err.message}") from None
             raise Rejected(f"Telegram 400: {err.message}") from None
-        except (TelegramNetworkError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, TelegramNetworkError, aiohttp.ClientError) as err:
             raise Unavailable(f"network error: {type(err).__name__}") from None
         except TelegramAPIError as err:
             # 5xx, and also a wrong token (401): retried, so fixing the setting loses nothing.

@@ -62,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy's own hook
 
 
 class Timestamps:
@@ -124,15 +124,27 @@ class Notification(Timestamps, Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(32))
     kind: Mapped[NoticeKind] = mapped_column(
-        Enum(NoticeKind, name="notice_kind", native_enum=False, create_constraint=True, length=16,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            NoticeKind,
+            name="notice_kind",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     offset_seconds: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime]
     latest_at: Mapped[datetime]
     status: Mapped[NoticeStatus] = mapped_column(
-        Enum(NoticeStatus, name="notice_status", native_enum=False, create_constraint=True,
-             length=16, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            NoticeStatus,
+            name="notice_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

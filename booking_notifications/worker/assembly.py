@@ -38,7 +38,9 @@ def make_channel(settings: Settings) -> Channel:
     # aiogram takes seconds to import; only a worker that sends to Telegram pays for it.
     from booking_notifications.channels.telegram import TelegramChannel
 
-    return TelegramChannel(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+    return TelegramChannel(
+        settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
+    )
 
 
 def build_workers(client: Client, settings: Settings, activities: NoticeActivities) -> list[Worker]:

@@ -7,7 +7,7 @@ a cancellation during the booking is still announced; a cancel after that change
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -27,7 +27,9 @@ with workflow.unsafe.imports_passed_through():
         NoticeStatus,
     )
 
-MIRROR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+MIRROR_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 """Row writes retry until the database is back: a notice's state is never dropped."""
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -95,12 +97,10 @@ class BookingNotifications:
         """Wait durably until ``moment`` or a cancel; True when the moment came without a cancel."""
         delay = moment - workflow.now()
         if delay > timedelta(0) and not self._cancel_requested:
-            try:
+            with contextlib.suppress(TimeoutError):  # the moment came
                 await workflow.wait_condition(
                     lambda: self._cancel_requested, timeout=delay, timeout_summary=summary
                 )
-            except asyncio.TimeoutError:
-                pass
         return not self._cancel_requested
 
     async def _fire(self, notice: Notice) -> None:
@@ -131,7 +131,7 @@ class BookingNotifications:
         )
         deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + DELIVERY_GRACE
         try:
-            return await workflow.execute_activity(
+            outcome: DeliveryOutcome = await workflow.execute_activity(
                 "deliver_notice",
                 request,
                 result_type=DeliveryOutcome,
@@ -141,6 +141,7 @@ class BookingNotifications:
                 retry_policy=DELIVERY_RETRY,
                 summary=f"deliver {notice.key}",
             )
+            return outcome
         except ActivityError as err:
             failed = DeliveryOutcome(NoticeStatus.FAILED, f"gave up: {err.cause or err}")
             notice.status, notice.reason = failed.status, failed.reason

@@ -6,6 +6,7 @@ Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,21 +20,25 @@ KINDS = ("reminder", "start", "end", "cancel")
 STATUSES = ("PENDING", "PROCESSING", "SENT", "FAILED", "CANCELLED", "SKIPPED")
 
 
-def _moment(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _moment(name: str, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def _timestamps() -> list[sa.Column[sa.DateTime]]:
+def _timestamps() -> list[sa.Column[datetime]]:
     return [
         sa.Column(name, sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False)
         for name in ("created_at", "updated_at")
     ]
 
 
-def _choice(column: str, constraint: str, values: Sequence[str]) -> list[sa.Column[str] | sa.CheckConstraint]:
+def _choice(
+    column: str, constraint: str, values: Sequence[str]
+) -> list[sa.Column[str] | sa.CheckConstraint]:
     allowed = ", ".join(f"'{v}'" for v in values)
     return [
-        sa.Column(column, sa.Enum(*values, name=constraint, native_enum=False, length=16), nullable=False),
+        sa.Column(
+            column, sa.Enum(*values, name=constraint, native_enum=False, length=16), nullable=False
+        ),
         sa.CheckConstraint(f"{column} IN ({allowed})", name=op.f(f"ck_notifications_{constraint}")),
     ]
 
@@ -97,9 +102,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
         sa.UniqueConstraint("booking_id", "key", name=op.f("uq_notifications_booking_id_key")),
     )
-    op.create_index(
-        op.f("ix_notifications_status_due_at"), "notifications", ["status", "due_at"]
-    )
+    op.create_index(op.f("ix_notifications_status_due_at"), "notifications", ["status", "due_at"])
 
 
 def downgrade() -> None:
