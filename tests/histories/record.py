@@ -1,0 +1,86 @@
+"""Record workflow histories of representative bookings as replay fixtures.
+
+    python -m tests.histories.record v2
+
+runs each scenario on the time-skipping test server with the real worker and activities (SQLite,
+console channel) and writes ``tests/histories/<version>-<scenario>.json``. Histories recorded by
+an older version of the workflow stay in the folder: the replay test proves the current code can
+still run the bookings that were sleeping when it was deployed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import make_engine
+from booking_notifications.temporal import find_binary, register_search_attributes
+from tests.stack import Stack, booking, booking_stack
+
+HERE = Path(__file__).parent
+H = timedelta(hours=1)
+Scenario = Callable[[WorkflowEnvironment, Stack], Awaitable[int]]
+
+
+async def plain(env: WorkflowEnvironment, s: Stack) -> int:
+    """Every notice sent."""
+    now = await env.get_current_time()
+    return await s.notifier.schedule(booking(30 * H, now=now, title="Plain"))
+
+
+async def cancelled(env: WorkflowEnvironment, s: Stack) -> int:
+    """The 24 h reminder sent, then cancelled."""
+    now = await env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    await env.sleep(7 * H)
+    await s.notifier.cancel(booking_id, reason="closed")
+    return booking_id
+
+
+async def skipped(env: WorkflowEnvironment, s: Stack) -> int:
+    """Made 3 hours ahead: the 24 h reminder is skipped at planning."""
+    now = await env.get_current_time()
+    return await s.notifier.schedule(booking(3 * H, now=now))
+
+
+SCENARIOS: dict[str, Scenario] = {"plain": plain, "cancelled": cancelled, "skipped": skipped}
+
+
+async def record(version: str, scenarios: dict[str, Scenario] = SCENARIOS) -> list[Path]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(find_binary("temporal-test-server"))
+    )
+    written = []
+    try:
+        await register_search_attributes(env.client)
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{folder}/record.db"
+            engine = make_engine(url)
+            await upgrade(engine)
+            await engine.dispose()
+            channel = ConsoleChannel(io.StringIO())
+            async with booking_stack(env, url, "record", channel) as stack:
+                for name, scenario in scenarios.items():
+                    booking_id = await scenario(env, stack)
+                    await stack.result(booking_id)
+                    history = await stack.handle(booking_id).fetch_history()
+                    path = HERE / f"{version}-{name}.json"
+                    path.write_text(history.to_json(), encoding="utf-8")
+                    written.append(path)
+    finally:
+        await env.shutdown()
+    return written
+
+
+if __name__ == "__main__":
+    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "current")):
+        print(path)
