@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -23,61 +22,55 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import BookingRequest, InvalidBooking
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
+from booking_notifications.views import (
+    LIST_LIMIT,
+    BookingNotFound,
+    BookingView,
+    NoticeView,
+    booking_view,
+    list_notices,
+)
 from booking_notifications.workflows.booking import BookingNotifications
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import (
     BookingInput,
     BookingReport,
-    NoticeKind,
     NoticeStatus,
+    RescheduleRequest,
 )
 
+__all__ = [
+    "BookingNotFound",
+    "BookingNotifier",
+    "BookingRequest",
+    "BookingView",
+    "InvalidBooking",
+    "NoticeView",
+]
+
 SCHEDULE_CONCURRENCY = 16
+RECONCILE_AFTER = timedelta(minutes=1)
 CANCEL_REASON_MAX = 512
-
-
-class BookingNotFound(LookupError):
-    """No booking has that id."""
-
-
-@dataclass(frozen=True)
-class NoticeView:
-    """One notice row, as booking code and the CLI see it."""
-
-    key: str
-    kind: NoticeKind
-    due_at: datetime
-    status: NoticeStatus
-    attempts: int
-    last_error: str | None
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True)
-class BookingView:
-    """A booking and its notice rows, in due order."""
-
-    booking_id: int
-    ref: str | None
-    starts_at: datetime
-    ends_at: datetime
-    cancelled_at: datetime | None
-    notices: list[NoticeView]
 
 
 def static_summary(booking_id: int, starts_at: datetime) -> str:
@@ -184,29 +177,84 @@ class BookingNotifier:
                 return False
         return True
 
+    async def reschedule(
+        self, booking_id: int, starts_at: datetime, ends_at: datetime
+    ) -> BookingReport:
+        """Move a booking; its pending notices follow and its owner is told at once.
+
+        Refused with ``InvalidBooking``, changing nothing, when the end is not after the start,
+        the start has passed, or the booking is cancelled or over.
+        """
+        for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise InvalidBooking(f"{name} {value.isoformat()} has no time zone")
+        async with self._sessions() as session:
+            if await session.get(Booking, booking_id) is None:
+                raise BookingNotFound(f"no booking {booking_id}")
+        move = RescheduleRequest(starts_at.astimezone(UTC), ends_at.astimezone(UTC))
+        try:
+            return await self._handle(booking_id).execute_update(
+                BookingNotifications.reschedule, move
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            raise InvalidBooking(f"booking {booking_id} cannot move: {message}") from None
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                raise InvalidBooking(
+                    f"booking {booking_id} cannot move: the booking is over"
+                ) from None
+            raise
+
     async def status(self, booking_id: int) -> BookingView:
         """The booking and its notice rows as SQL has them now."""
-        async with self._sessions() as session:
-            booking = await session.get(Booking, booking_id)
-            if booking is None:
-                raise BookingNotFound(f"no booking {booking_id}")
-            rows = await session.scalars(
-                select(Notification)
-                .where(Notification.booking_id == booking_id)
-                .order_by(Notification.due_at, Notification.id)
-            )
-            notices = [
-                NoticeView(r.key, r.kind, r.due_at, r.status, r.attempts, r.last_error, r.sent_at)
-                for r in rows
-            ]
-        return BookingView(
-            booking.id,
-            booking.ref,
-            booking.starts_at,
-            booking.ends_at,
-            booking.cancelled_at,
-            notices,
+        return await booking_view(self._sessions, booking_id)
+
+    async def list_notices(
+        self,
+        *,
+        chat_id: int | None = None,
+        status: NoticeStatus | None = None,
+        due_from: datetime | None = None,
+        due_until: datetime | None = None,
+        limit: int = LIST_LIMIT,
+    ) -> list[NoticeView]:
+        """Notices in due order: a user's (by chat id), by status, due within a window."""
+        return await list_notices(
+            self._sessions,
+            chat_id=chat_id,
+            status=status,
+            due_from=due_from,
+            due_until=due_until,
+            limit=limit,
         )
+
+    async def live_plan(self, booking_id: int) -> BookingReport:
+        """The plan as the running workflow holds it (a query), including what the rows lag."""
+        return await self._handle(booking_id).query(BookingNotifications.status)
+
+    async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
+        """Start the workflows of bookings committed but never scheduled; returns their ids.
+
+        A crash between the commit and the start leaves ``scheduled_at`` empty. Bookings younger
+        than ``older_than`` are left to the call that is scheduling them right now. Idempotent.
+        """
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            orphans = list(
+                await session.scalars(
+                    select(Booking)
+                    .where(Booking.scheduled_at.is_(None))
+                    .where(Booking.cancelled_at.is_(None))
+                    .where(Booking.ends_at > now)
+                    .where(Booking.created_at < now - older_than)
+                    .order_by(Booking.id)
+                )
+            )
+        for booking in orphans:
+            await self._start(booking)
+        return [b.id for b in orphans]
 
     def workflow_id(self, booking_id: int) -> str:
         """The id of the booking's workflow: ``booking-<id>`` by default."""

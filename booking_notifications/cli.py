@@ -24,7 +24,7 @@ from typing import Any
 from booking_notifications.api import BookingNotFound, BookingNotifier, BookingView
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
-from booking_notifications.durations import parse_durations
+from booking_notifications.durations import parse_duration, parse_durations
 from booking_notifications.requests import (
     DEFAULT_REMINDERS,
     BookingRequest,
@@ -33,8 +33,9 @@ from booking_notifications.requests import (
 )
 from booking_notifications.settings import Settings, SettingsError, load_settings
 from booking_notifications.temporal import connect
-from booking_notifications.worker.assembly import running_workers
+from booking_notifications.worker.assembly import ensure_reconcile_schedule, running_workers
 from booking_notifications.worker.dev import embedded_temporal, ui_url
+from booking_notifications.workflows.types import NoticeStatus
 
 CSV_REQUIRED = ("chat_id", "title", "start", "end")
 EXIT_USAGE = 2
@@ -111,6 +112,25 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("booking_id", type=_int)
     status.add_argument("--json", action="store_true")
 
+    move = sub.add_parser("reschedule", help="move a booking; its notices follow")
+    move.add_argument("booking_id", type=_int)
+    move.add_argument(
+        "--start", required=True, help="ISO time; without an offset it is read in --tz"
+    )
+    move.add_argument("--end", required=True, help="ISO time; without an offset it is read in --tz")
+    move.add_argument("--tz", help="the zone of times given without an offset (default UTC)")
+    move.add_argument("--json", action="store_true")
+
+    listing = sub.add_parser("list", help="notices by user, by status, due within a window")
+    listing.add_argument("--chat-id", type=_int, help="only this user's notices")
+    listing.add_argument("--status", type=_status, help="PENDING, SENT, FAILED, SKIPPED, ...")
+    listing.add_argument("--due-within", type=_duration, help="due from now to now + this, e.g. 1h")
+    listing.add_argument("--limit", type=_int, default=100)
+    listing.add_argument("--json", action="store_true")
+
+    reconcile = sub.add_parser("reconcile", help="schedule bookings whose workflow never started")
+    reconcile.add_argument("--json", action="store_true")
+
     fake = sub.add_parser(
         "fake-telegram", help="a local fake Telegram Bot API server", add_help=False
     )
@@ -123,6 +143,7 @@ async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         await engine.dispose()
+        await ensure_reconcile_schedule(env.client, settings)
         async with running_workers(env.client, settings):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {_safe_url(settings.db_url)}")
@@ -140,6 +161,7 @@ async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     client = await _connect(settings)
+    await ensure_reconcile_schedule(client, settings)
     async with running_workers(client, settings):
         print(
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
@@ -200,6 +222,49 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_reschedule(settings: Settings, args: argparse.Namespace) -> int:
+    starts_at, ends_at = _moment(args.start, args.tz), _moment(args.end, args.tz)
+    async with await _notifier(settings) as notifier:
+        await notifier.reschedule(args.booking_id, starts_at, ends_at)
+        view = await notifier.status(args.booking_id)
+    if args.json:
+        _print_json(asdict(view))
+    else:
+        print(f"booking {args.booking_id} moved; its owner is being told")
+        _print_view(view)
+    return 0
+
+
+async def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    async with await _notifier(settings) as notifier:
+        notices = await notifier.list_notices(
+            chat_id=args.chat_id,
+            status=args.status,
+            due_from=now if args.due_within else None,
+            due_until=now + args.due_within if args.due_within else None,
+            limit=args.limit,
+        )
+    if args.json:
+        _print_json({"notices": [asdict(n) for n in notices]})
+        return 0
+    for n in notices:
+        note = f"  ({n.last_error})" if n.last_error else ""
+        print(f"booking {n.booking_id:<6} {n.key:<16} due {_utc(n.due_at)}  {n.status}{note}")
+    print(f"{len(notices)} notice(s)")
+    return 0
+
+
+async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    async with await _notifier(settings) as notifier:
+        scheduled = await notifier.reconcile()
+    if args.json:
+        _print_json({"scheduled": scheduled})
+    else:
+        print(f"scheduled {len(scheduled)} booking(s) that had no workflow: {scheduled}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "dev": cmd_dev,
     "server": cmd_server,
@@ -208,6 +273,9 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any,
     "book": cmd_book,
     "cancel": cmd_cancel,
     "status": cmd_status,
+    "reschedule": cmd_reschedule,
+    "list": cmd_list,
+    "reconcile": cmd_reconcile,
 }
 
 
@@ -287,6 +355,25 @@ def _moment(text: str, tz: str | None) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=check_time_zone(tz) if tz else UTC)
     return value
+
+
+def _status(text: str) -> NoticeStatus:
+    try:
+        return NoticeStatus(text.strip().upper())
+    except ValueError:
+        names = ", ".join(s.value for s in NoticeStatus)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a status: {names}") from None
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _int(text: str) -> int:

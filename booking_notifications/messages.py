@@ -45,6 +45,8 @@ def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime) -> str:
         text = f"▶️ {title} starts now: {when}–{until} ({tz_label})."
     elif kind is NoticeKind.END:
         text = f"✅ {title} has ended ({when}–{until}, {tz_label})."
+    elif kind is NoticeKind.MOVED:
+        text = f"📅 {title} has moved: now {when}–{until} ({tz_label})."
     else:
         text = f"❌ {title} on {when}–{until} ({tz_label}) is cancelled."
         if ctx.cancel_reason:

@@ -7,10 +7,13 @@ token is a ``SecretStr``: it prints as ``**********``.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from booking_notifications.durations import parse_duration
 
 DEFAULT_TASK_QUEUE = "booking-notifications"
 
@@ -42,6 +45,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
     delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
+    reconcile_interval: timedelta = Field(default=timedelta(minutes=5), alias="RECONCILE_INTERVAL")
+    """How often the reconcile Schedule looks for bookings whose workflow never started."""
     temporal_cli: Path | None = Field(default=None, alias="TEMPORAL_CLI_PATH")
 
     @field_validator("temporal_address")
@@ -76,6 +81,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("reconcile_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("telegram_bot_token")
     @classmethod

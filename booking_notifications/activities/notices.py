@@ -48,8 +48,17 @@ class NoticeActivities:
 
     @activity.defn(name="mirror_notices")
     async def mirror(self, request: MirrorRequest) -> None:
-        """Create or update the rows of the given notices; a SENT or FAILED row is never undone."""
+        """Create or update the rows of the given notices; a SENT or FAILED row is never undone.
+
+        After a move the booking's new times come along, written in the same transaction, so a
+        delivery that reads the booking sees the times its notice was planned for.
+        """
         async with self._sessions() as session:
+            if request.starts_at is not None and request.ends_at is not None:
+                booking = await session.get(Booking, request.booking_id)
+                if booking is None:
+                    raise ApplicationError(f"no booking {request.booking_id}")
+                booking.starts_at, booking.ends_at = request.starts_at, request.ends_at
             rows = {
                 row.key: row
                 for row in await session.scalars(

@@ -13,15 +13,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.worker import Worker
 
 from booking_notifications.activities.notices import NoticeActivities
+from booking_notifications.activities.reconcile import ReconcileActivities
+from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.console import ConsoleChannel
-from booking_notifications.db.session import make_engine, make_sessions
+from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.booking import BookingNotifications, delivery_task_queue
+from booking_notifications.workflows.reconcile import ReconcileBookings
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +56,20 @@ def make_channel(settings: Settings) -> Channel:
     )
 
 
-def build_workers(client: Client, settings: Settings, activities: NoticeActivities) -> list[Worker]:
-    """The workflow worker and the rate-limited delivery worker."""
+def build_workers(
+    client: Client, settings: Settings, sessions: Sessions, channel: Channel
+) -> list[Worker]:
+    """The workflow worker (with row writes and reconcile) and the rate-limited delivery worker."""
+    activities = NoticeActivities(sessions, channel)
+    notifier = BookingNotifier(
+        client, sessions, settings.task_queue, id_prefix=settings.workflow_id_prefix
+    )
     return [
         Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[BookingNotifications],
-            activities=[activities.mirror],
+            workflows=[BookingNotifications, ReconcileBookings],
+            activities=[activities.mirror, ReconcileActivities(notifier).reconcile],
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
         Worker(
@@ -71,7 +90,7 @@ async def running_workers(
     engine = make_engine(settings.db_url)
     channel = channel or make_channel(settings)
     try:
-        workers = build_workers(client, settings, NoticeActivities(make_sessions(engine), channel))
+        workers = build_workers(client, settings, make_sessions(engine), channel)
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             yield
@@ -81,3 +100,25 @@ async def running_workers(
     finally:
         await channel.close()
         await engine.dispose()
+
+
+def reconcile_schedule_id(settings: Settings) -> str:
+    return f"{settings.workflow_id_prefix}reconcile"
+
+
+async def ensure_reconcile_schedule(client: Client, settings: Settings) -> None:
+    """Create the Schedule that runs the reconcile workflow, or bring its interval up to date."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReconcileBookings.run,
+            id=reconcile_schedule_id(settings),
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=settings.reconcile_interval)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(reconcile_schedule_id(settings), schedule)
+    except ScheduleAlreadyRunningError:
+        handle = client.get_schedule_handle(reconcile_schedule_id(settings))
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))

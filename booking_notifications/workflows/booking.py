@@ -1,22 +1,27 @@
-"""The booking workflow: sleep durably until each notice is due, deliver it, announce a cancel.
+"""The booking workflow: sleep durably until each notice is due, deliver it, follow moves and cancels.
 
 One workflow per booking, id ``booking-<id>``. It never touches the database or the clock: the
 activities write the rows, and time is ``workflow.now()``. It lives until the booking ends so that
-a cancellation during the booking is still announced; a cancel after that changes nothing.
+a cancellation or a move during the booking is still handled; a cancel after that changes nothing.
+
+A lock keeps a delivery and a reschedule from interleaving: a reminder being sent finishes before
+the plan moves, and a notice the move made stale is never sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.workflows import plan
-    from booking_notifications.workflows.search import NEXT_NOTIFICATION_AT
+    from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
         BookingInput,
         BookingReport,
@@ -25,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         MirrorRequest,
         Notice,
         NoticeStatus,
+        RescheduleRequest,
     )
 
 MIRROR_RETRY = RetryPolicy(
@@ -40,6 +46,9 @@ DELIVERY_RETRY = RetryPolicy(
 DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 DELIVERY_GRACE = timedelta(minutes=5)
 """How long past a notice's latest moment the delivery may still be retrying before it is FAILED."""
+PUBLISH_FIRST = "publish-before-mirror"
+"""Patch: show NextNotificationAt before the first row write, so the UI is right even while the
+database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
 
 
 def delivery_task_queue(task_queue: str) -> str:
@@ -49,26 +58,36 @@ def delivery_task_queue(task_queue: str) -> str:
 
 @workflow.defn
 class BookingNotifications:
-    """Sends a booking's reminders, start, end and cancellation notices, each on time or not at all."""
+    """Sends a booking's reminders, start, end, move and cancel notices, on time or not at all."""
 
     def __init__(self) -> None:
         self._booking: BookingInput | None = None
         self._notices: list[Notice] = []
         self._cancel_requested = False
+        self._finished = False
+        self._revision = 0
+        self._lock = asyncio.Lock()
         self._next_published: datetime | None = None
 
     @workflow.run
     async def run(self, booking: BookingInput) -> BookingReport:
         self._booking = booking
         self._notices = plan.plan_notices(booking, workflow.now())
+        if workflow.patched(PUBLISH_FIRST):
+            self._publish()
         await self._mirror(self._notices)
-        while not self._cancel_requested and (notice := plan.next_pending(self._notices)):
-            if await self._sleep_until(notice.due_at, f"until {notice.key}"):
+        while not self._cancel_requested:
+            notice = plan.next_pending(self._notices)
+            if notice is None:
+                if await self._sleep_until(self._booking.ends_at, "until the booking ends"):
+                    break
+            elif await self._sleep_until(notice.due_at, f"until {notice.key}"):
                 await self._fire(notice)
-        if not self._cancel_requested:
-            await self._sleep_until(booking.ends_at, "until the booking ends")
+        async with self._lock:
+            self._finished = True
         if self._cancel_requested:
             await self._announce_cancel()
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
     @workflow.signal
@@ -80,6 +99,41 @@ class BookingNotifications:
         if self._booking is not None and workflow.now() >= self._booking.ends_at:
             return
         self._cancel_requested = True
+
+    @workflow.update
+    async def reschedule(self, request: RescheduleRequest) -> BookingReport:
+        """Move the booking: pending notices follow, sent reminders re-arm, the user is told."""
+        async with self._lock:
+            self._refuse_reschedule(request)  # again: the booking may have ended meanwhile
+            assert self._booking is not None
+            now = workflow.now()
+            self._revision += 1
+            self._booking = dataclasses.replace(
+                self._booking, starts_at=request.starts_at, ends_at=request.ends_at
+            )
+            fresh = plan.plan_notices(self._booking, now)
+            changed = plan.replan(self._notices, fresh, self._revision)
+            moved = plan.moved_notice(now, self._revision)
+            self._notices.append(moved)
+            await self._mirror([*changed, moved], booking_times=True)
+            workflow.upsert_search_attributes([BOOKING_STARTS_AT.value_set(request.starts_at)])
+        await self._fire(moved)
+        return self.status()
+
+    @reschedule.validator
+    def _validate_reschedule(self, request: RescheduleRequest) -> None:
+        """Refuse a bad move before it is written to history."""
+        self._refuse_reschedule(request)
+
+    def _refuse_reschedule(self, request: RescheduleRequest) -> None:
+        if request.ends_at <= request.starts_at:
+            raise ApplicationError("the new end is not after the new start", non_retryable=True)
+        if request.starts_at <= workflow.now():
+            raise ApplicationError("the new start has already passed", non_retryable=True)
+        if self._cancel_requested:
+            raise ApplicationError("the booking is cancelled", non_retryable=True)
+        if self._finished or (self._booking and workflow.now() >= self._booking.ends_at):
+            raise ApplicationError("the booking is over", non_retryable=True)
 
     @workflow.query
     def status(self) -> BookingReport:
@@ -94,29 +148,35 @@ class BookingNotifications:
         )
 
     async def _sleep_until(self, moment: datetime, summary: str) -> bool:
-        """Wait durably until ``moment`` or a cancel; True when the moment came without a cancel."""
+        """Wait durably until ``moment``; False when a cancel or a move came first."""
+        revision = self._revision
         delay = moment - workflow.now()
         if delay > timedelta(0) and not self._cancel_requested:
             with contextlib.suppress(TimeoutError):  # the moment came
                 await workflow.wait_condition(
-                    lambda: self._cancel_requested, timeout=delay, timeout_summary=summary
+                    lambda: self._cancel_requested or self._revision != revision,
+                    timeout=delay,
+                    timeout_summary=summary,
                 )
-        return not self._cancel_requested
+        return not self._cancel_requested and self._revision == revision
 
     async def _fire(self, notice: Notice) -> None:
         """Deliver a due notice, or skip it when it has gone stale while we waited."""
-        reason = plan.stale_reason(notice, workflow.now())
-        if reason is not None:
-            plan.skip(notice, reason)
-            await self._mirror([notice])
-            return
-        outcome = await self._deliver(notice)
-        notice.status, notice.reason, notice.message_id = (
-            outcome.status,
-            outcome.reason,
-            outcome.message_id,
-        )
-        self._publish()
+        async with self._lock:
+            if notice.status is not NoticeStatus.PENDING or notice.due_at > workflow.now():
+                return  # a move changed it while we waited for the lock
+            reason = plan.stale_reason(notice, workflow.now())
+            if reason is not None:
+                plan.skip(notice, reason)
+                await self._mirror([notice])
+                return
+            outcome = await self._deliver(notice)
+            notice.status, notice.reason, notice.message_id = (
+                outcome.status,
+                outcome.reason,
+                outcome.message_id,
+            )
+            self._publish()
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
         assert self._booking is not None
@@ -149,21 +209,25 @@ class BookingNotifications:
             return failed
 
     async def _announce_cancel(self) -> None:
-        now = workflow.now()
         for notice in self._notices:
             if notice.status is NoticeStatus.PENDING:
                 notice.status, notice.reason = NoticeStatus.CANCELLED, "booking cancelled"
-        announcement = plan.cancel_notice(now)
+        announcement = plan.cancel_notice(workflow.now())
         self._notices.append(announcement)
         await self._mirror(self._notices)
         await self._fire(announcement)
 
-    async def _mirror(self, notices: list[Notice]) -> None:
-        """Write notice states into the rows, then refresh what the UI shows."""
+    async def _mirror(self, notices: list[Notice], *, booking_times: bool = False) -> None:
+        """Write notice states (and, after a move, the booking's times) into the rows."""
         assert self._booking is not None
         await workflow.execute_activity(
             "mirror_notices",
-            MirrorRequest(self._booking.booking_id, list(notices)),
+            MirrorRequest(
+                self._booking.booking_id,
+                list(notices),
+                self._booking.starts_at if booking_times else None,
+                self._booking.ends_at if booking_times else None,
+            ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=MIRROR_RETRY,
             summary=f"mirror {len(notices)} notice(s)",

@@ -6,7 +6,7 @@ latest time it is stale and is skipped with a reason, never sent late. The toler
 - a reminder may run late by a quarter of its offset, at most one hour (24 h → 1 h, 1 h → 15 min,
   2 min → 30 s), and never past the start: "starts in 1 hour" after the start is wrong;
 - the start notice may run 15 minutes late, never past the end;
-- the end notice and the cancellation notice may run an hour late.
+- the end notice and the cancellation and move notices may run an hour late.
 
 The same rule decides at planning time (a booking made 3 hours ahead gets no 24 h reminder) and
 when a timer fires late after an outage.
@@ -26,7 +26,13 @@ START_TOLERANCE = timedelta(minutes=15)
 END_TOLERANCE = timedelta(hours=1)
 CANCEL_TOLERANCE = timedelta(hours=1)
 
-_KIND_ORDER = {NoticeKind.REMINDER: 0, NoticeKind.START: 1, NoticeKind.END: 2, NoticeKind.CANCEL: 3}
+_KIND_ORDER = {
+    NoticeKind.MOVED: 0,
+    NoticeKind.REMINDER: 1,
+    NoticeKind.START: 2,
+    NoticeKind.END: 3,
+    NoticeKind.CANCEL: 4,
+}
 
 
 def reminder_key(offset_seconds: int) -> str:
@@ -53,6 +59,40 @@ def plan_notices(booking: BookingInput, now: datetime) -> list[Notice]:
 def cancel_notice(now: datetime) -> Notice:
     """The cancellation notice: due at once."""
     return Notice("cancel", NoticeKind.CANCEL, now, now + CANCEL_TOLERANCE)
+
+
+def moved_notice(now: datetime, revision: int) -> Notice:
+    """The "booking moved" notice of the ``revision``-th move: due at once."""
+    return Notice(f"moved_{revision}", NoticeKind.MOVED, now, now + CANCEL_TOLERANCE)
+
+
+def replan(current: list[Notice], fresh: list[Notice], revision: int) -> list[Notice]:
+    """Fold a new plan into the current one after a move; return the notices whose rows change.
+
+    A notice not yet sent moves in place (or becomes SKIPPED when its new moment is too late, or
+    PENDING again when a later start brings it back). A notice already sent or failed keeps its
+    row as the record of what happened; when its new moment is still ahead it is re-armed as a
+    new notice keyed ``<key>.<revision>``.
+    """
+    latest = {base_key(n.key): n for n in current if n.kind is not NoticeKind.MOVED}
+    changed = []
+    for new in fresh:
+        old = latest.get(new.key)
+        if old is not None and old.status in (NoticeStatus.PENDING, NoticeStatus.SKIPPED):
+            old.due_at, old.latest_at = new.due_at, new.latest_at
+            old.status, old.reason = new.status, new.reason
+            changed.append(old)
+        elif old is None or new.status is NoticeStatus.PENDING:
+            if old is not None:
+                new.key = f"{new.key}.{revision}"
+            current.append(new)
+            changed.append(new)
+    return changed
+
+
+def base_key(key: str) -> str:
+    """The plan key of a notice, without the revision a re-armed one carries."""
+    return key.split(".", 1)[0]
 
 
 def skip(notice: Notice, reason: str) -> None:

@@ -19,6 +19,7 @@ class NoticeKind(StrEnum):
     START = "start"
     END = "end"
     CANCEL = "cancel"
+    MOVED = "moved"
 
 
 class NoticeStatus(StrEnum):
@@ -67,10 +68,20 @@ class Notice:
 
 @dataclass
 class MirrorRequest:
-    """Notice states for the mirror activity to write into the rows."""
+    """Notice states for the mirror activity to write into the rows (and new booking times)."""
 
     booking_id: int
     notices: list[Notice]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+@dataclass
+class RescheduleRequest:
+    """New times for a booking; every pending notice moves with them."""
+
+    starts_at: datetime
+    ends_at: datetime
 
 
 @dataclass

@@ -52,7 +52,21 @@ async def skipped(env: WorkflowEnvironment, s: Stack) -> int:
     return await s.notifier.schedule(booking(3 * H, now=now))
 
 
-SCENARIOS: dict[str, Scenario] = {"plain": plain, "cancelled": cancelled, "skipped": skipped}
+async def rescheduled(env: WorkflowEnvironment, s: Stack) -> int:
+    """The 24 h reminder sent, then moved a day later: re-armed, moved notice, the rest follow."""
+    now = await env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    await env.sleep(7 * H)
+    await s.notifier.reschedule(booking_id, now + 50 * H, now + 51 * H)
+    return booking_id
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "plain": plain,
+    "cancelled": cancelled,
+    "skipped": skipped,
+    "rescheduled": rescheduled,
+}
 
 
 async def record(version: str, scenarios: dict[str, Scenario] = SCENARIOS) -> list[Path]:

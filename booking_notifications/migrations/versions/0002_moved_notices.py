@@ -1,0 +1,35 @@
+"""moved notices: the kind of the "booking moved" notice sent on a reschedule
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-28
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+NAME = "ck_notifications_notice_kind"
+BEFORE = ("reminder", "start", "end", "cancel")
+AFTER = (*BEFORE, "moved")
+
+
+def _allow(kinds: Sequence[str]) -> None:
+    allowed = ", ".join(f"'{k}'" for k in kinds)
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_constraint(op.f(NAME), type_="check")
+        batch.create_check_constraint(op.f(NAME), f"kind IN ({allowed})")
+
+
+def upgrade() -> None:
+    _allow(AFTER)
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM notifications WHERE kind = 'moved'")
+    _allow(BEFORE)

@@ -1,0 +1,35 @@
+"""Bookings sleep for days: the current workflow code must replay every recorded history.
+
+``tests/histories/v1-*`` were recorded before the ``publish-before-mirror`` patch, ``v2-*``
+after it (and with reschedules). Record new ones with ``python -m tests.histories.record vN``
+whenever the workflow's logic changes, behind ``workflow.patched``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from booking_notifications.workflows.booking import BookingNotifications
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("v*-*.json"))
+
+
+def test_histories_of_each_version_and_scenario_are_kept() -> None:
+    names = {path.stem for path in HISTORIES}
+    for scenario in ("plain", "cancelled", "skipped"):
+        assert f"v1-{scenario}" in names
+    for scenario in ("plain", "cancelled", "skipped", "rescheduled"):
+        assert f"v2-{scenario}" in names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_the_current_workflow_replays_a_recorded_history(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+
+    result = await Replayer(workflows=[BookingNotifications]).replay_workflow(history)
+
+    assert result.replay_failure is None
