@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from booking_notifications.durations import parse_duration
 
@@ -96,6 +97,11 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The database URL; the SQLite file in the data folder unless DATABASE_URL says otherwise."""
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'notifications.db'}"
+
+    @property
+    def safe_db_url(self) -> str:
+        """The database URL with any password masked, for messages."""
+        return make_url(self.db_url).render_as_string(hide_password=True)
 
     @property
     def temporal_port(self) -> int:

@@ -1,0 +1,130 @@
+"""``booking-notify``: run the stack, the server or the worker; book, cancel and inspect bookings.
+
+Every command ends through ``os._exit`` after flushing its output, so its exit status is always
+the true one: a short-lived process using the Temporal client can otherwise abort at interpreter
+teardown (temporalio/sdk-python#300).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from booking_notifications.cli import inputs
+from booking_notifications.cli.inputs import UsageError
+from booking_notifications.requests import InvalidBooking
+from booking_notifications.settings import SettingsError, load_settings
+from booking_notifications.views import BookingNotFound
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script."""
+    code = run(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse, dispatch and turn every expected failure into one line and an exit status."""
+    args = parser().parse_args(argv)
+    if args.command == "fake-telegram":
+        from booking_notifications import fake_telegram
+
+        return fake_telegram.main(args.rest)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+        from booking_notifications.cli.commands import COMMANDS
+
+        return asyncio.run(COMMANDS[args.command](settings, args))
+    except (SettingsError, UsageError, InvalidBooking, BookingNotFound) as err:
+        print(f"booking-notify: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConnectionError as err:
+        print(f"booking-notify: {err}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as err:
+        cause = getattr(err, "orig", None) or err
+        print(f"booking-notify: database error: {cause} ({settings.safe_db_url})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="booking-notify", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="Temporal dev server, SQLite, worker: everything on defaults")
+    sub.add_parser("server", help="the embedded Temporal dev server alone")
+    sub.add_parser("worker", help="the worker, against TEMPORAL_ADDRESS and DATABASE_URL")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+
+    book = sub.add_parser("book", help="schedule the notices of a booking (or of a CSV file)")
+    source = book.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--chat-id", type=inputs.integer, help="Telegram chat id of the booking's owner"
+    )
+    source.add_argument(
+        "--from-file", type=Path, help="CSV: chat_id,title,start,end[,reminders,tz]"
+    )
+    book.add_argument("--start", help="ISO time; without an offset it is read in --tz")
+    book.add_argument("--end", help="ISO time; without an offset it is read in --tz")
+    book.add_argument("--title")
+    book.add_argument("--ref", help="your own booking key: the same ref is scheduled once")
+    book.add_argument("--reminders", help="offsets before the start, e.g. 24h,1h (default)")
+    book.add_argument("--tz", help="the user's IANA time zone, e.g. Europe/Berlin (default UTC)")
+    book.add_argument("--lang", help="the user's language, e.g. en")
+    book.add_argument("--no-start-notice", action="store_true")
+    book.add_argument("--no-end-notice", action="store_true")
+    book.add_argument("--json", action="store_true", help="print one JSON object")
+
+    cancel = sub.add_parser("cancel", help="cancel a booking and tell its owner")
+    cancel.add_argument("booking_id", type=inputs.integer)
+    cancel.add_argument("--reason")
+    cancel.add_argument("--json", action="store_true")
+
+    status = sub.add_parser("status", help="a booking's notices and their states")
+    status.add_argument("booking_id", type=inputs.integer)
+    status.add_argument("--json", action="store_true")
+
+    move = sub.add_parser("reschedule", help="move a booking; its notices follow")
+    move.add_argument("booking_id", type=inputs.integer)
+    move.add_argument(
+        "--start", required=True, help="ISO time; without an offset it is read in --tz"
+    )
+    move.add_argument("--end", required=True, help="ISO time; without an offset it is read in --tz")
+    move.add_argument("--tz", help="the zone of times given without an offset (default UTC)")
+    move.add_argument("--json", action="store_true")
+
+    listing = sub.add_parser("list", help="notices by user, by status, due within a window")
+    listing.add_argument("--chat-id", type=inputs.integer, help="only this user's notices")
+    listing.add_argument("--status", type=inputs.status, help="PENDING, SENT, FAILED, SKIPPED, ...")
+    listing.add_argument(
+        "--due-within", type=inputs.duration, help="due from now to now + this, e.g. 1h"
+    )
+    listing.add_argument("--limit", type=inputs.integer, default=100)
+    listing.add_argument("--json", action="store_true")
+
+    reconcile = sub.add_parser("reconcile", help="schedule bookings whose workflow never started")
+    reconcile.add_argument("--json", action="store_true")
+
+    fake = sub.add_parser(
+        "fake-telegram", help="a local fake Telegram Bot API server", add_help=False
+    )
+    fake.add_argument("rest", nargs=argparse.REMAINDER)
+    return p

@@ -1,0 +1,204 @@
+"""The commands of ``booking-notify``: each an async function of the settings and the arguments."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from booking_notifications.api import BookingNotifier
+from booking_notifications.cli import inputs
+from booking_notifications.cli.output import print_json, print_notices, print_view
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.settings import Settings
+from booking_notifications.temporal import connect
+from booking_notifications.views import booking_view, list_notices
+from booking_notifications.worker.assembly import ensure_reconcile_schedule, running_workers
+from booking_notifications.worker.dev import embedded_temporal, ui_url
+
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
+    async with embedded_temporal(settings) as env:
+        engine = make_engine(settings.db_url)
+        await upgrade(engine)
+        await engine.dispose()
+        await ensure_reconcile_schedule(env.client, settings)
+        async with running_workers(env.client, settings):
+            print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
+            print(f"Database: {settings.safe_db_url}")
+            print("Worker running. Ctrl-C stops everything.", flush=True)
+            await _until_stopped()
+    return 0
+
+
+async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
+    async with embedded_temporal(settings):
+        print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})", flush=True)
+        await _until_stopped()
+    return 0
+
+
+async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    client = await _connect(settings)
+    await ensure_reconcile_schedule(client, settings)
+    async with running_workers(client, settings):
+        print(
+            f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
+            flush=True,
+        )
+        await _until_stopped()
+    return 0
+
+
+async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = make_engine(settings.db_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"Database {settings.safe_db_url} is up to date.")
+    return 0
+
+
+async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
+    if args.from_file is not None:
+        requests = inputs.read_csv(args.from_file, args)
+    else:
+        requests = [
+            inputs.booking_request(
+                args.chat_id, args.title, args.start, args.end, args.reminders, args.tz, args
+            )
+        ]
+    async with await _notifier(settings) as notifier:
+        ids = await notifier.schedule_many(requests)
+        if args.json:
+            print_json({"booking_id": ids if args.from_file else ids[0]})
+            return 0
+        for booking_id in ids:
+            print(f"booking {booking_id} scheduled")
+            if args.from_file is None:
+                print_view(await notifier.status(booking_id))
+    return 0
+
+
+async def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
+    async with await _notifier(settings) as notifier:
+        cancelled = await notifier.cancel(args.booking_id, args.reason)
+    if args.json:
+        print_json({"booking_id": args.booking_id, "cancelled": cancelled})
+    elif cancelled:
+        print(f"booking {args.booking_id} cancelled; its owner is being told")
+    else:
+        print(f"booking {args.booking_id} was already cancelled or has ended: nothing changed")
+    return 0
+
+
+async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    async with _rows(settings) as sessions:
+        view = await booking_view(sessions, args.booking_id)
+    if args.json:
+        print_json(asdict(view))
+    else:
+        print_view(view)
+    return 0
+
+
+async def cmd_reschedule(settings: Settings, args: argparse.Namespace) -> int:
+    starts_at, ends_at = inputs.moment(args.start, args.tz), inputs.moment(args.end, args.tz)
+    async with await _notifier(settings) as notifier:
+        await notifier.reschedule(args.booking_id, starts_at, ends_at)
+        view = await notifier.status(args.booking_id)
+    if args.json:
+        print_json(asdict(view))
+    else:
+        print(f"booking {args.booking_id} moved; its owner is being told")
+        print_view(view)
+    return 0
+
+
+async def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    async with _rows(settings) as sessions:
+        notices = await list_notices(
+            sessions,
+            chat_id=args.chat_id,
+            status=args.status,
+            due_from=now if args.due_within else None,
+            due_until=now + args.due_within if args.due_within else None,
+            limit=args.limit,
+        )
+    if args.json:
+        print_json({"notices": [asdict(n) for n in notices]})
+        return 0
+    print_notices(notices)
+    return 0
+
+
+async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    async with await _notifier(settings) as notifier:
+        scheduled = await notifier.reconcile()
+    if args.json:
+        print_json({"scheduled": scheduled})
+    else:
+        print(f"scheduled {len(scheduled)} booking(s) that had no workflow: {scheduled}")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "dev": cmd_dev,
+    "server": cmd_server,
+    "worker": cmd_worker,
+    "migrate": cmd_migrate,
+    "book": cmd_book,
+    "cancel": cmd_cancel,
+    "status": cmd_status,
+    "reschedule": cmd_reschedule,
+    "list": cmd_list,
+    "reconcile": cmd_reconcile,
+}
+
+
+async def _connect(settings: Settings) -> Any:
+    try:
+        return await connect(settings)
+    except RuntimeError as err:
+        raise ConnectionError(
+            f"cannot reach Temporal at {settings.temporal_address}: {err}"
+        ) from None
+
+
+async def _notifier(settings: Settings) -> BookingNotifier:
+    try:
+        return await BookingNotifier.from_settings(settings)
+    except RuntimeError as err:
+        raise ConnectionError(
+            f"cannot reach Temporal at {settings.temporal_address}: {err}"
+        ) from None
+
+
+@asynccontextmanager
+async def _rows(settings: Settings) -> AsyncIterator[Sessions]:
+    """The database alone: reading rows needs no Temporal, so it works while Temporal is down."""
+    engine = make_engine(settings.db_url)
+    try:
+        yield make_sessions(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("Stopping…", flush=True)
