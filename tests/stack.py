@@ -59,7 +59,12 @@ class Stack:
 
 def settings_for(db_url: str, task_queue: str) -> Settings:
     return Settings.model_validate(
-        {"DATABASE_URL": db_url, "TEMPORAL_TASK_QUEUE": task_queue, "TELEGRAM_BOT_TOKEN": None}
+        {
+            "DATABASE_URL": db_url,
+            "TEMPORAL_TASK_QUEUE": task_queue,
+            "WORKFLOW_ID_PREFIX": f"{task_queue}-",
+            "TELEGRAM_BOT_TOKEN": None,
+        }
     )
 
 
@@ -73,7 +78,8 @@ async def api_only(env: WorkflowEnvironment, db_url: str, task_queue: str) -> As
     engine = make_engine(db_url)
     sessions = make_sessions(engine)
     try:
-        notifier = BookingNotifier(env.client, sessions, task_queue, id_prefix=f"{task_queue}-")
+        prefix = settings_for(db_url, task_queue).workflow_id_prefix
+        notifier = BookingNotifier(env.client, sessions, task_queue, id_prefix=prefix)
         yield Stack(notifier, sessions, env, task_queue)
     finally:
         await engine.dispose()
