@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -127,7 +128,11 @@ class BookingNotifier:
     async def schedule(self, request: BookingRequest) -> int:
         """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``."""
         request.validated(datetime.now(UTC))
-        booking = await self._save(request)
+        try:
+            booking = await self._save(request)
+        except IntegrityError:
+            # A concurrent call created the same user (or ref) first; now we find and reuse it.
+            booking = await self._save(request)
         await self._start(booking)
         return booking.id
 
@@ -229,6 +234,20 @@ class BookingNotifier:
             due_until=due_until,
             limit=limit,
         )
+
+    async def set_reachable(self, chat_id: int, reachable: bool = True) -> bool:
+        """Mark a user reachable again (they unblocked the bot); False when no such user.
+
+        After Telegram refused a chat (blocked, not found), its later notices are SKIPPED
+        without calling Telegram until booking code says the user is back.
+        """
+        async with self._sessions() as session:
+            user = await session.scalar(select(User).where(User.chat_id == chat_id))
+            if user is None:
+                return False
+            user.reachable = reachable
+            await session.commit()
+        return True
 
     async def live_plan(self, booking_id: int) -> BookingReport:
         """The plan as the running workflow holds it (a query), including what the rows lag."""

@@ -125,3 +125,66 @@ async def _sleep_until(moment: datetime) -> None:
     import asyncio
 
     await asyncio.sleep(max((moment - datetime.now(UTC)).total_seconds(), 0))
+
+
+async def test_a_chat_that_blocked_the_bot_is_not_called_again_until_marked_reachable(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> None:
+    async with FakeTelegram(blocked=[66]) as telegram:
+        channel = telegram_channel(telegram)
+        async with booking_stack(dev_env, db_url, task_queue, channel) as s:
+            first = await s.notifier.schedule(booking(2 * S, S, reminders=[], chat_id=66))
+            await s.result(first)
+            blocked_rows = await s.rows(first)
+            calls_after_block = len(telegram.requests)
+
+            second = await s.notifier.schedule(booking(2 * S, S, reminders=[], chat_id=66))
+            await s.result(second)
+            skipped_rows = await s.rows(second)
+            calls_while_unreachable = len(telegram.requests) - calls_after_block
+
+            telegram.blocked.clear()  # the user unblocks the bot and booking code learns of it
+            assert await s.notifier.set_reachable(66) is True
+            third = await s.notifier.schedule(booking(2 * S, S, reminders=[], chat_id=66))
+            await s.result(third)
+            third_rows = await s.rows(third)
+
+    assert blocked_rows["start"].status is FAILED and blocked_rows["start"].attempts == 1
+    assert "blocked" in (blocked_rows["start"].last_error or "")
+    assert {r.status for r in skipped_rows.values()} == {SKIPPED}
+    assert "unreachable" in (skipped_rows["start"].last_error or "")
+    assert calls_while_unreachable == 0
+    assert {r.status for r in third_rows.values()} == {SENT}
+
+
+async def test_two_notices_for_one_chat_in_the_same_second_both_arrive(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, paced_telegram: FakeTelegram
+) -> None:
+    """Telegram allows one message per second per chat: the second waits exactly retry_after."""
+    channel = telegram_channel(paced_telegram)
+    start = datetime.now(UTC).replace(microsecond=0) + 4 * S
+    async with booking_stack(dev_env, db_url, task_queue, channel) as s:
+        requests = [
+            booking(
+                timedelta(0),
+                timedelta(hours=1),
+                now=start,
+                reminders=[],
+                end_notice=False,
+                chat_id=55,
+            )
+            for _ in range(2)
+        ]
+        ids = await s.notifier.schedule_many(requests)
+        for booking_id in ids:
+            await eventually(lambda b=booking_id: all_final(s, b, 1))
+        rows = [(await s.rows(booking_id))["start"] for booking_id in ids]
+        for booking_id in ids:
+            await s.handle(booking_id).terminate()
+
+    assert [r.status for r in rows] == [SENT, SENT]
+    assert sorted(r.attempts for r in rows) == [1, 2]
+    delivered = sorted(r.wall for r in paced_telegram.sent_to(55))
+    assert len(delivered) == 2
+    assert 1.0 <= delivered[1] - delivered[0] < 3.0  # retry_after is 1 s: one wait, not a storm
+    assert paced_telegram.count(429) == 1

@@ -19,8 +19,14 @@ from sqlalchemy.orm import selectinload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from booking_notifications.channels import Channel, DeliveryError, RateLimited, Unavailable
-from booking_notifications.db.models import Booking, Notification
+from booking_notifications.channels import (
+    Channel,
+    DeliveryError,
+    RateLimited,
+    Unavailable,
+    Unreachable,
+)
+from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.messages import MessageContext, render
 from booking_notifications.workflows.types import (
@@ -96,7 +102,7 @@ class NoticeActivities:
             if row.status.final:
                 return DeliveryOutcome(row.status, row.last_error, row.telegram_message_id)
             now = self._clock()
-            reason = _stale_reason(row.booking, request, now)
+            reason = _stale_reason(row.booking, request, now) or _unreachable(row.booking.user)
             if reason is not None:
                 row.status, row.last_error = NoticeStatus.SKIPPED, reason
                 await session.commit()
@@ -129,7 +135,8 @@ class NoticeActivities:
                 str(err), type=type(err).__name__, next_retry_delay=delay
             ) from None
         except DeliveryError as err:
-            await self._record(request, NoticeStatus.FAILED, str(err))
+            unreachable = isinstance(err, Unreachable)
+            await self._record(request, NoticeStatus.FAILED, str(err), unreachable=unreachable)
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))
         await self._record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
@@ -140,18 +147,31 @@ class NoticeActivities:
         status: NoticeStatus,
         error: str | None,
         message_id: int | None = None,
+        *,
+        unreachable: bool = False,
     ) -> None:
+        """Write a delivery's result; an unreachable chat marks its user, so later notices skip."""
         async with self._sessions() as session:
             row = await session.scalar(
                 select(Notification)
                 .where(Notification.booking_id == request.booking_id)
                 .where(Notification.key == request.key)
+                .options(selectinload(Notification.booking).selectinload(Booking.user))
             )
             assert row is not None
             row.status, row.last_error = status, error
             if message_id is not None:
                 row.telegram_message_id, row.sent_at = message_id, self._clock()
+            if unreachable:
+                row.booking.user.reachable = False
             await session.commit()
+
+
+def _unreachable(user: User) -> str | None:
+    """Telegram already refused this chat; calling it again would only fail again."""
+    if user.reachable:
+        return None
+    return "user unreachable: their chat refused an earlier notice (blocked or not found)"
 
 
 def _stale_reason(booking: Booking, request: DeliveryRequest, now: datetime) -> str | None:
