@@ -2,7 +2,7 @@
 
 300 notices come due in the same second; 5 of the chats blocked the bot. The delivery queue's
 server-side rate limit (30/s) paces the sends: 295 arrive exactly once, the 5 blocked ones fail
-after one attempt each, and the burst drains within 1.3 × 295/30 s plus a few seconds.
+after one attempt each, and the burst drains within 1.3 x 295/30 s plus a few seconds.
 """
 
 from __future__ import annotations
@@ -25,19 +25,22 @@ async def test_300_notices_due_in_one_second_drain_at_the_telegram_cap(
 ) -> None:
     chats = list(range(FIRST_CHAT, FIRST_CHAT + COUNT))
     blocked = set(chats[:: COUNT // BLOCKED][:BLOCKED])
-    async with FakeTelegram(blocked=blocked) as telegram:
-        async with booking_stack(dev_env, db_url, task_queue, telegram_channel(telegram)) as s:
-            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=25)
-            requests = [
-                booking(timedelta(0), timedelta(hours=1), now=due, chat_id=chat, reminders=[], end_notice=False)
-                for chat in chats
-            ]  # fmt: skip
-            ids = await s.notifier.schedule_many(requests)
-            assert datetime.now(UTC) < due, "scheduling took longer than the lead time"
-            await eventually(lambda: _all_final(s), within=90)
-            rows = {booking_id: (await s.rows(booking_id))["start"] for booking_id in ids}
-            for booking_id in ids:
-                await s.handle(booking_id).terminate()
+    telegram = FakeTelegram(blocked=blocked)
+    async with (
+        telegram,
+        booking_stack(dev_env, db_url, task_queue, telegram_channel(telegram)) as s,
+    ):
+        due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=25)
+        requests = [
+            booking(timedelta(0), timedelta(hours=1), now=due, chat_id=chat, reminders=[], end_notice=False)
+            for chat in chats
+        ]  # fmt: skip
+        ids = await s.notifier.schedule_many(requests)
+        assert datetime.now(UTC) < due, "scheduling took longer than the lead time"
+        await eventually(lambda: _all_final(s), within=90)
+        rows = {booking_id: (await s.rows(booking_id))["start"] for booking_id in ids}
+        for booking_id in ids:
+            await s.handle(booking_id).terminate()
 
     statuses = Counter(row.status for row in rows.values())
     delivered = Counter(r.chat_id for r in telegram.sent)
