@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import selectinload
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
@@ -40,6 +42,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.quiet import QuietHours
 from booking_notifications.requests import BookingRequest, InvalidBooking
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
@@ -57,6 +60,7 @@ from booking_notifications.workflows.types import (
     BookingInput,
     BookingReport,
     NoticeStatus,
+    QuietWindow,
     RescheduleRequest,
 )
 
@@ -194,9 +198,12 @@ class BookingNotifier:
             if value.tzinfo is None or value.utcoffset() is None:
                 raise InvalidBooking(f"{name} {value.isoformat()} has no time zone")
         async with self._sessions() as session:
-            if await session.get(Booking, booking_id) is None:
+            booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
+            if booking is None:
                 raise BookingNotFound(f"no booking {booking_id}")
-        move = RescheduleRequest(starts_at.astimezone(UTC), ends_at.astimezone(UTC))
+        move = RescheduleRequest(
+            starts_at.astimezone(UTC), ends_at.astimezone(UTC), _quiet(booking.user, starts_at)
+        )
         try:
             return await self._handle(booking_id).execute_update(
                 BookingNotifications.reschedule, move
@@ -264,6 +271,7 @@ class BookingNotifier:
             orphans = list(
                 await session.scalars(
                     select(Booking)
+                    .options(selectinload(Booking.user))
                     .where(Booking.scheduled_at.is_(None))
                     .where(Booking.cancelled_at.is_(None))
                     .where(Booking.ends_at > now)
@@ -316,6 +324,8 @@ class BookingNotifier:
                 user.time_zone = request.time_zone
             if request.language:
                 user.language = request.language
+            if request.quiet_hours:
+                user.quiet_hours = request.quiet_hours
             booking = None
             if request.ref is not None:
                 booking = await session.scalar(select(Booking).where(Booking.ref == request.ref))
@@ -349,6 +359,7 @@ class BookingNotifier:
             reminders=[int(s) for s in booking.reminders.split(",") if s],
             start_notice=booking.start_notice,
             end_notice=booking.end_notice,
+            quiet=_quiet(booking.user, booking.starts_at),
         )
         with contextlib.suppress(WorkflowAlreadyStartedError):  # started before: reuse it
             await self._client.start_workflow(
@@ -372,3 +383,11 @@ class BookingNotifier:
                 assert row is not None
                 row.scheduled_at = datetime.now(UTC)
                 await session.commit()
+
+
+def _quiet(user: User, until: datetime) -> list[QuietWindow]:
+    """The user's quiet hours from now until ``until``, as UTC intervals for the workflow."""
+    if not user.quiet_hours:
+        return []
+    hours = QuietHours.parse(user.quiet_hours)
+    return hours.windows(ZoneInfo(user.time_zone), datetime.now(UTC), until)

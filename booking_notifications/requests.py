@@ -15,6 +15,7 @@ from babel import Locale, UnknownLocaleError
 
 from booking_notifications.db.models import TITLE_MAX
 from booking_notifications.durations import format_duration
+from booking_notifications.quiet import QuietHours
 
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 MAX_REMINDERS = 10
@@ -43,6 +44,8 @@ class BookingRequest:
     end_notice: bool = True
     time_zone: str | None = None
     language: str | None = None
+    quiet_hours: str | None = None
+    """The user's local quiet hours, ``22:00-08:00``: reminders are moved to before them."""
     ref: str | None = None
 
     def validated(self, now: datetime) -> BookingRequest:
@@ -71,6 +74,11 @@ class BookingRequest:
             check_time_zone(self.time_zone)
         if self.language is not None:
             check_language(self.language)
+        if self.quiet_hours is not None:
+            try:
+                QuietHours.parse(self.quiet_hours)
+            except ValueError as err:
+                raise InvalidBooking(str(err)) from None
         if self.ref is not None and not 0 < len(self.ref) <= 128:
             raise InvalidBooking("ref must be 1 to 128 characters")
         return self

@@ -72,11 +72,7 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
     if args.from_file is not None:
         requests = inputs.read_csv(args.from_file, args)
     else:
-        requests = [
-            inputs.booking_request(
-                args.chat_id, args.title, args.start, args.end, args.reminders, args.tz, args
-            )
-        ]
+        requests = [inputs.booking_request(inputs.given(args), args)]
     async with await _notifier(settings) as notifier:
         ids = await notifier.schedule_many(requests)
         if args.json:

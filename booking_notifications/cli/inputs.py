@@ -22,7 +22,11 @@ class UsageError(Exception):
 
 
 def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
-    """Bookings from a CSV file; the first bad line stops everything, named by its number."""
+    """Bookings from a CSV file; the first bad line stops everything, named by its number.
+
+    Columns ``chat_id,title,start,end`` and optionally ``reminders,tz,lang,quiet_hours``; an
+    empty optional cell takes the command line's value.
+    """
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
@@ -31,22 +35,13 @@ def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
                 raise UsageError(f"{path}: missing column(s) {', '.join(missing)}")
             requests = []
             now = datetime.now(UTC)
+            defaults = {k: v for k, v in given(args).items() if k != "ref"}
             for row in reader:
-                line = reader.line_num
                 try:
-                    chat_id = integer(row["chat_id"] or "")
-                    request = booking_request(
-                        chat_id,
-                        row["title"] or None,
-                        row["start"],
-                        row["end"],
-                        row.get("reminders") or args.reminders,
-                        row.get("tz") or args.tz,
-                        args,
-                    )
-                    requests.append(request.validated(now))
+                    fields = {**defaults, **{k: v for k, v in row.items() if k and v}}
+                    requests.append(booking_request(fields, args).validated(now))
                 except (ValueError, UsageError, argparse.ArgumentTypeError) as err:
-                    raise UsageError(f"{path}, line {line}: {err}") from None
+                    raise UsageError(f"{path}, line {reader.line_num}: {err}") from None
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
     if not requests:
@@ -54,28 +49,40 @@ def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
     return requests
 
 
-def booking_request(
-    chat_id: int,
-    title: str | None,
-    start: str | None,
-    end: str | None,
-    reminders: str | None,
-    tz: str | None,
-    args: argparse.Namespace,
-) -> BookingRequest:
-    if not start or not end:
+def given(args: argparse.Namespace) -> dict[str, str]:
+    """The booking fields given on the command line, named as the CSV columns are."""
+    fields = {
+        "chat_id": args.chat_id,
+        "title": args.title,
+        "start": args.start,
+        "end": args.end,
+        "reminders": args.reminders,
+        "tz": args.tz,
+        "lang": args.lang,
+        "quiet_hours": args.quiet_hours,
+        "ref": args.ref,
+    }
+    return {name: str(value) for name, value in fields.items() if value is not None}
+
+
+def booking_request(fields: dict[str, str], args: argparse.Namespace) -> BookingRequest:
+    """A booking request from text fields (command line or CSV) and the command's switches."""
+    if "start" not in fields or "end" not in fields:
         raise UsageError("both --start and --end are needed")
+    tz = fields.get("tz")
+    reminders = fields.get("reminders")
     return BookingRequest(
-        chat_id=chat_id,
-        starts_at=moment(start, tz),
-        ends_at=moment(end, tz),
-        title=title,
+        chat_id=integer(fields.get("chat_id", "")),
+        starts_at=moment(fields["start"], tz),
+        ends_at=moment(fields["end"], tz),
+        title=fields.get("title"),
         reminders=DEFAULT_REMINDERS if reminders is None else reminder_offsets(reminders),
         start_notice=not args.no_start_notice,
         end_notice=not args.no_end_notice,
         time_zone=tz,
-        language=args.lang,
-        ref=getattr(args, "ref", None) if args.from_file is None else None,
+        language=fields.get("lang"),
+        quiet_hours=fields.get("quiet_hours"),
+        ref=fields.get("ref"),
     )
 
 

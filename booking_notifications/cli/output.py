@@ -19,6 +19,8 @@ def print_view(view: BookingView) -> None:
     print(
         f"booking {view.booking_id}: {view.starts_at:%Y-%m-%d %H:%M:%S}–{view.ends_at:%H:%M:%S} UTC, {state}"
     )
+    if not view.notices:
+        print("  (notices are being planned: see `booking-notify status` in a moment)")
     for n in view.notices:
         note = f"  ({n.last_error})" if n.last_error else ""
         print(f"  {n.key:<16} due {n.due_at:%Y-%m-%d %H:%M:%S} UTC  {n.status}{note}")

@@ -81,6 +81,9 @@ class User(Timestamps, Base):
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False once Telegram refused the chat (blocked, not found): later notices skip."""
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    """Local ``HH:MM-HH:MM`` in which reminders are held back, e.g. ``22:00-08:00``."""
 
     bookings: Mapped[list[Booking]] = relationship(back_populates="user")
 

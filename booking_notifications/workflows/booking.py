@@ -109,7 +109,10 @@ class BookingNotifications:
             now = workflow.now()
             self._revision += 1
             self._booking = dataclasses.replace(
-                self._booking, starts_at=request.starts_at, ends_at=request.ends_at
+                self._booking,
+                starts_at=request.starts_at,
+                ends_at=request.ends_at,
+                quiet=request.quiet,
             )
             fresh = plan.plan_notices(self._booking, now)
             changed = plan.replan(self._notices, fresh, self._revision)

@@ -8,6 +8,9 @@ latest time it is stale and is skipped with a reason, never sent late. The toler
 - the start notice may run 15 minutes late, never past the end;
 - the end notice and the cancellation and move notices may run an hour late.
 
+A reminder that would land in the user's quiet hours is moved to just before they begin (its
+latest moment becomes their start); start, end, cancel and move notices are never held back.
+
 The same rule decides at planning time (a booking made 3 hours ahead gets no 24 h reminder) and
 when a timer fires late after an outage.
 """
@@ -25,6 +28,8 @@ REMINDER_TOLERANCE_MAX = timedelta(hours=1)
 START_TOLERANCE = timedelta(minutes=15)
 END_TOLERANCE = timedelta(hours=1)
 CANCEL_TOLERANCE = timedelta(hours=1)
+QUIET_MARGIN = timedelta(minutes=5)
+"""A reminder moved out of quiet hours is due this long before they begin (or its tolerance)."""
 
 _KIND_ORDER = {
     NoticeKind.MOVED: 0,
@@ -120,6 +125,10 @@ def _reminder(booking: BookingInput, offset_seconds: int) -> Notice:
     due = booking.starts_at - offset
     tolerance = min(offset / REMINDER_TOLERANCE_SHARE, REMINDER_TOLERANCE_MAX)
     latest = min(due + tolerance, booking.starts_at)
+    for window in booking.quiet:
+        if window.starts_at <= due < window.ends_at or window.starts_at < latest <= window.ends_at:
+            latest = min(window.starts_at, latest)
+            due = min(due, latest - min(tolerance, QUIET_MARGIN))
     return Notice(reminder_key(offset_seconds), NoticeKind.REMINDER, due, latest, offset_seconds)
 
 

@@ -38,6 +38,14 @@ class NoticeStatus(StrEnum):
 
 
 @dataclass
+class QuietWindow:
+    """An interval (UTC) of the user's quiet hours: no reminder lands inside it."""
+
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
 class BookingInput:
     """What a booking workflow starts from: ids and times only."""
 
@@ -48,6 +56,8 @@ class BookingInput:
     """Seconds before the start at which a reminder is due."""
     start_notice: bool = True
     end_notice: bool = True
+    quiet: list[QuietWindow] = field(default_factory=list)
+    """The user's quiet hours between now and the start, as UTC intervals."""
 
 
 @dataclass
@@ -82,6 +92,7 @@ class RescheduleRequest:
 
     starts_at: datetime
     ends_at: datetime
+    quiet: list[QuietWindow] = field(default_factory=list)
 
 
 @dataclass
