@@ -4,6 +4,7 @@ and cancellation notices are not held back; local windows follow the zone's DST 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -84,7 +85,7 @@ def test_windows_are_ordered_disjoint_and_cover_the_span(
     windows = hours.windows(BERLIN, since, until)
 
     assert windows and all(w.starts_at < w.ends_at for w in windows)
-    assert all(a.ends_at <= b.starts_at for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a.ends_at <= b.starts_at for a, b in pairwise(windows))
     assert all(w.ends_at > since and w.starts_at < until for w in windows)
 
 
