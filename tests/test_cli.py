@@ -174,6 +174,29 @@ async def test_a_csv_with_a_bad_line_names_it_and_schedules_nothing(
     assert code == 2
 
 
+async def test_skip_bad_rows_schedules_the_good_lines_and_names_the_bad_ones(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    start = datetime.now(UTC) + timedelta(hours=3)
+    end = start + timedelta(hours=1)
+    lines = [
+        f"41,Good,{iso(start)},{iso(end)}",
+        f"0,Zero chat,{iso(start)},{iso(end)}",
+        f"x,Not a number,{iso(start)},{iso(end)}",
+        f"42,Also good,{iso(start)},{iso(end)}",
+    ]
+    path = tmp_path / "bookings.csv"
+    path.write_text("chat_id,title,start,end\n" + "\n".join(lines), encoding="utf-8")
+
+    code, out, err = await run_cli(
+        "book", "--from-file", str(path), "--skip-bad-rows", "--json", env=stack_env
+    )
+
+    assert code == 0 and sorted(json.loads(out)["booking_id"]) == [1, 2]
+    assert f"skipped {path}, line 3: chat_id 0" in err
+    assert f"skipped {path}, line 4: 'x' is not an integer" in err
+
+
 async def test_a_good_csv_schedules_every_line(stack_env: dict[str, str], tmp_path: Path) -> None:
     start = datetime.now(UTC) + timedelta(hours=3)
     rows = [

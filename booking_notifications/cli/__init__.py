@@ -90,6 +90,9 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--tz", help="the user's IANA time zone, e.g. Europe/Berlin (default UTC)")
     book.add_argument("--lang", help="the user's language, e.g. en")
     book.add_argument("--quiet-hours", help="the user's local quiet hours, e.g. 22:00-08:00")
+    book.add_argument(
+        "--skip-bad-rows", action="store_true", help="with --from-file: schedule the good rows only"
+    )
     book.add_argument("--no-start-notice", action="store_true")
     book.add_argument("--no-end-notice", action="store_true")
     book.add_argument("--json", action="store_true", help="print one JSON object")

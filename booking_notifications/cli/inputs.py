@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,10 +23,11 @@ class UsageError(Exception):
 
 
 def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
-    """Bookings from a CSV file; the first bad line stops everything, named by its number.
+    """Bookings from a CSV file; a bad line stops everything, named by its number.
 
     Columns ``chat_id,title,start,end`` and optionally ``reminders,tz,lang,quiet_hours``; an
-    empty optional cell takes the command line's value.
+    empty optional cell takes the command line's value. With ``--skip-bad-rows`` the bad lines
+    are reported on stderr and the good ones are kept.
     """
     try:
         with path.open(newline="", encoding="utf-8") as f:
@@ -41,7 +43,10 @@ def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
                     fields = {**defaults, **{k: v for k, v in row.items() if k and v}}
                     requests.append(booking_request(fields, args).validated(now))
                 except (ValueError, UsageError, argparse.ArgumentTypeError) as err:
-                    raise UsageError(f"{path}, line {reader.line_num}: {err}") from None
+                    problem = f"{path}, line {reader.line_num}: {err}"
+                    if not args.skip_bad_rows:
+                        raise UsageError(problem) from None
+                    print(f"booking-notify: skipped {problem}", file=sys.stderr)
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
     if not requests:
