@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_PART = re.compile(r"(\d+)([dhms])")
+MAX_SECONDS = 400 * 86400
+"""Longer than a year ahead is a typo, not a reminder (and beyond timedelta's range soon after)."""
+_PART = re.compile(r"([0-9]+)([dhms])")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -24,6 +26,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"{text!r} is not a positive duration")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is longer than {MAX_SECONDS // 86400} days")
     return timedelta(seconds=seconds)
 
 

@@ -6,6 +6,7 @@ caller (or a CSV line) can be corrected without reading a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from booking_notifications.quiet import QuietHours
 
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 MAX_REMINDERS = 10
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
 TELEGRAM_CHAT_ID_MAX = 2**52
 """Telegram chat ids fit in 52 bits (its documentation promises it); larger is a typo."""
 
@@ -104,7 +106,7 @@ def check_time_zone(name: str) -> ZoneInfo:
     """The zone called ``name`` (IANA, e.g. Europe/Berlin); ``InvalidBooking`` when unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         raise InvalidBooking(
             f"unknown time zone {name!r}: use an IANA name like Europe/Berlin"
         ) from None
@@ -112,6 +114,8 @@ def check_time_zone(name: str) -> ZoneInfo:
 
 def check_language(code: str) -> str:
     """A language code Babel knows (``en``, ``ru``, ``pt_BR``); ``InvalidBooking`` otherwise."""
+    if not _LANGUAGE.fullmatch(code):
+        raise InvalidBooking(f"unknown language {code!r}: use a code like en or ru")
     try:
         Locale.parse(code.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError):
