@@ -201,6 +201,8 @@ class BookingNotifier:
             booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
             if booking is None:
                 raise BookingNotFound(f"no booking {booking_id}")
+        if booking.cancelled_at is not None:
+            raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
         move = RescheduleRequest(
             starts_at.astimezone(UTC), ends_at.astimezone(UTC), _quiet(booking.user, starts_at)
         )
