@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,9 +39,9 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from booking_notifications.db.bookings import quiet_windows, save_booking, workflow_input
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.quiet import QuietHours
 from booking_notifications.requests import BookingRequest, InvalidBooking
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
@@ -57,10 +56,8 @@ from booking_notifications.views import (
 from booking_notifications.workflows.booking import BookingNotifications
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import (
-    BookingInput,
     BookingReport,
     NoticeStatus,
-    QuietWindow,
     RescheduleRequest,
 )
 
@@ -133,10 +130,10 @@ class BookingNotifier:
         """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``."""
         request.validated(datetime.now(UTC))
         try:
-            booking = await self._save(request)
+            booking = await save_booking(self._sessions, request)
         except IntegrityError:
             # A concurrent call created the same user (or ref) first; now we find and reuse it.
-            booking = await self._save(request)
+            booking = await save_booking(self._sessions, request)
         await self._start(booking)
         return booking.id
 
@@ -204,7 +201,9 @@ class BookingNotifier:
         if booking.cancelled_at is not None:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
         move = RescheduleRequest(
-            starts_at.astimezone(UTC), ends_at.astimezone(UTC), _quiet(booking.user, starts_at)
+            starts_at.astimezone(UTC),
+            ends_at.astimezone(UTC),
+            quiet_windows(booking.user, starts_at),
         )
         try:
             return await self._handle(booking_id).execute_update(
@@ -314,55 +313,9 @@ class BookingNotifier:
         status = description.workflow_execution_info.status
         return status == WorkflowExecutionStatus.RUNNING.value
 
-    async def _save(self, request: BookingRequest) -> Booking:
-        """Create or reuse the user and booking rows in one transaction."""
-        reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
-        async with self._sessions() as session:
-            user = await session.scalar(select(User).where(User.chat_id == request.chat_id))
-            if user is None:
-                user = User(chat_id=request.chat_id)
-                session.add(user)
-            if request.time_zone:
-                user.time_zone = request.time_zone
-            if request.language:
-                user.language = request.language
-            if request.quiet_hours:
-                user.quiet_hours = request.quiet_hours
-            booking = None
-            if request.ref is not None:
-                booking = await session.scalar(select(Booking).where(Booking.ref == request.ref))
-            if booking is None:
-                booking = Booking(
-                    ref=request.ref,
-                    user=user,
-                    title=request.title,
-                    starts_at=request.starts_at.astimezone(UTC),
-                    ends_at=request.ends_at.astimezone(UTC),
-                    reminders=reminders,
-                    start_notice=request.start_notice,
-                    end_notice=request.end_notice,
-                )
-                session.add(booking)
-            elif (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
-                raise InvalidBooking(
-                    f"booking ref {request.ref!r} is already scheduled for "
-                    f"{booking.starts_at.isoformat()}–{booking.ends_at.isoformat()}; "
-                    "reschedule it instead"
-                )
-            await session.commit()
-            return booking
-
     async def _start(self, booking: Booking) -> None:
         """Start the booking's workflow unless one already runs (or ran) under its id."""
-        booking_input = BookingInput(
-            booking_id=booking.id,
-            starts_at=booking.starts_at,
-            ends_at=booking.ends_at,
-            reminders=[int(s) for s in booking.reminders.split(",") if s],
-            start_notice=booking.start_notice,
-            end_notice=booking.end_notice,
-            quiet=_quiet(booking.user, booking.starts_at),
-        )
+        booking_input = workflow_input(booking)
         with contextlib.suppress(WorkflowAlreadyStartedError):  # started before: reuse it
             await self._client.start_workflow(
                 BookingNotifications.run,
@@ -385,11 +338,3 @@ class BookingNotifier:
                 assert row is not None
                 row.scheduled_at = datetime.now(UTC)
                 await session.commit()
-
-
-def _quiet(user: User, until: datetime) -> list[QuietWindow]:
-    """The user's quiet hours from now until ``until``, as UTC intervals for the workflow."""
-    if not user.quiet_hours:
-        return []
-    hours = QuietHours.parse(user.quiet_hours)
-    return hours.windows(ZoneInfo(user.time_zone), datetime.now(UTC), until)

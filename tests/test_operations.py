@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking
 from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
@@ -177,7 +178,7 @@ async def test_reschedule_and_list_from_the_cli(
 
 async def _orphan(stack: Stack, request: object, age: timedelta = 2 * H) -> int:
     """A booking committed by the API whose workflow never started (a crash in between)."""
-    booking_row = await stack.notifier._save(request)  # type: ignore[arg-type]
+    booking_row = await save_booking(stack.sessions, request)  # type: ignore[arg-type]
     async with stack.sessions() as session:
         await session.execute(
             update(Booking)
