@@ -219,7 +219,8 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}"
     )
     dev = await asyncio.create_subprocess_exec(
-        CLI, "dev", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        CLI, "dev", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # so a failed test can stop the dev server child too
     )  # fmt: skip
     assert dev.stdout is not None
     output = dev.stdout
@@ -251,7 +252,7 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert await asyncio.wait_for(dev.wait(), 30) == 0
     finally:
         if dev.returncode is None:
-            dev.kill()
+            os.killpg(dev.pid, signal.SIGKILL)
             await dev.wait()
     assert (tmp_path / "data" / "notifications.db").exists()
     assert (tmp_path / "data" / "temporal.db").exists()
