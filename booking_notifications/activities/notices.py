@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -94,8 +94,12 @@ class NoticeActivities:
                 select(Notification)
                 .where(Notification.booking_id == request.booking_id)
                 .where(Notification.key == request.key)
-                .options(selectinload(Notification.booking).selectinload(Booking.user))
-                .with_for_update()
+                .options(
+                    joinedload(Notification.booking, innerjoin=True).joinedload(
+                        Booking.user, innerjoin=True
+                    )
+                )
+                .with_for_update(of=Notification)
             )
             if row is None:
                 raise ApplicationError(f"no row for notice {request.key} of {request.booking_id}")
@@ -150,20 +154,25 @@ class NoticeActivities:
         *,
         unreachable: bool = False,
     ) -> None:
-        """Write a delivery's result; an unreachable chat marks its user, so later notices skip."""
+        """Write a delivery's result; an unreachable chat marks its user, so later notices skip.
+
+        Plain UPDATEs, no reads: this runs once or twice per notice on the hot path.
+        """
+        values: dict[str, object] = {"status": status, "last_error": error}
+        if message_id is not None:
+            values |= {"telegram_message_id": message_id, "sent_at": self._clock()}
         async with self._sessions() as session:
-            row = await session.scalar(
-                select(Notification)
+            await session.execute(
+                update(Notification)
                 .where(Notification.booking_id == request.booking_id)
                 .where(Notification.key == request.key)
-                .options(selectinload(Notification.booking).selectinload(Booking.user))
+                .values(**values)
             )
-            assert row is not None
-            row.status, row.last_error = status, error
-            if message_id is not None:
-                row.telegram_message_id, row.sent_at = message_id, self._clock()
             if unreachable:
-                row.booking.user.reachable = False
+                owner = select(Booking.user_id).where(Booking.id == request.booking_id)
+                await session.execute(
+                    update(User).where(User.id == owner.scalar_subquery()).values(reachable=False)
+                )
             await session.commit()
 
 
