@@ -1,0 +1,114 @@
+"""One benchmark run: every system through every workload, one after another on this machine.
+
+Systems never run at the same time (they would share the 2 cores). Each system is started fresh
+with the Telegram cap (steady, burst, cancel), then its worker is restarted without any cap for
+the uncapped burst; scale gets a fresh booking-notify stack. The fake Telegram server lives in
+this process for the whole run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from bench import workloads
+from bench.systems import BookingNotify, System, running
+from bench.workloads import Sizes
+from booking_notifications.fake_telegram import FakeTelegram
+
+log = logging.getLogger("bench")
+
+TELEGRAM_CAP = 30
+"""Telegram's broadcast limit, enforced by the fake server in capped runs."""
+
+
+@dataclass(frozen=True)
+class Options:
+    systems: Sequence[str]
+    sizes: Sizes
+    rate: float
+    """DELIVERY_RATE_PER_SECOND (and the bare worker's queue limit) in capped runs."""
+    workloads: Sequence[str]
+    workdir: Path | None = None
+
+
+async def _capped_burst(system: System, telegram: FakeTelegram, sizes: Sizes) -> dict[str, Any]:
+    return await workloads.burst(system, telegram, sizes.burst, TELEGRAM_CAP)
+
+
+CAPPED: dict[str, Callable[[System, FakeTelegram, Sizes], Awaitable[dict[str, Any]]]] = {
+    "steady": workloads.steady,
+    "burst": _capped_burst,
+    "cancel": workloads.cancel,
+}
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+async def run(options: Options, progress: Callable[[str], None]) -> dict[str, Any]:
+    """All runs; the result is the JSON the CLI prints (plus raw lateness series)."""
+    began = time.time()
+    report: dict[str, Any] = {
+        "meta": {
+            "machine": machine(),
+            "sizes": asdict(options.sizes),
+            "telegram_cap": TELEGRAM_CAP,
+            "delivery_rate": options.rate,
+        },
+        "systems": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=options.workdir) as tmp:
+        workdir = Path(tmp)
+        async with FakeTelegram(global_rate=TELEGRAM_CAP, per_chat_rate=1) as telegram:
+            for name in options.systems:
+                results: dict[str, Any] = {}
+                report["systems"][name] = results
+                capped = [w for w in ("steady", "burst", "cancel") if w in options.workloads]
+                # The 60 s loop sends 50 a minute whatever the cap: an uncapped burst says nothing new.
+                uncapped = "uncapped" in options.workloads and name != "polling-60s"
+                if not capped and not uncapped:
+                    continue
+                telegram.global_rate, telegram.per_chat_rate = TELEGRAM_CAP, 1
+                async with running(name, workdir, telegram.url, options.rate) as system:
+                    for workload in capped:
+                        progress(f"{name}: {workload}")
+                        outcome = await CAPPED[workload](system, telegram, options.sizes)
+                        if outcome:
+                            results[workload] = outcome
+                    if uncapped:
+                        progress(f"{name}: uncapped burst")
+                        telegram.global_rate, telegram.per_chat_rate = None, None
+                        await system.set_rate(None)
+                        results["uncapped"] = await workloads.burst(
+                            system, telegram, options.sizes.uncapped, None
+                        )
+            if "scale" in options.workloads and "booking-notify" in options.systems:
+                telegram.global_rate, telegram.per_chat_rate = TELEGRAM_CAP, 1
+                async with running("booking-notify", workdir, telegram.url, options.rate) as system:
+                    assert isinstance(system, BookingNotify)
+                    progress(f"booking-notify: scale {options.sizes.scale}")
+                    timeout = 120 + options.sizes.scale[-1] / 20
+                    report["scale"] = await workloads.scale(system, options.sizes.scale, timeout)
+    report["meta"]["took_s"] = round(time.time() - began, 1)
+    return report
+
+
+def stderr_progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

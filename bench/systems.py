@@ -1,0 +1,397 @@
+"""The four systems under test, each started fresh in a folder of its own and stopped after.
+
+Every system offers the same three things to the workloads: ``schedule`` a list of notices
+(returning each call's latency), ``cancel`` one (its owner must then get a cancellation notice),
+and the processes and files to measure. The fake Telegram server is not part of any system: the
+harness runs it and every system sends to it through aiogram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from bench import polling
+from bench.bare_workflow import BareInput, BareReminder
+from bench.procs import BENCH_TOKEN, Child, dev_server, files_size, free_port, python_module
+from booking_notifications.api import BookingNotifier
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import make_engine, make_sessions
+from booking_notifications.requests import BookingRequest
+
+CONCURRENCY = 16
+"""Calls in flight while scheduling: the same as ``BookingNotifier.schedule_many`` uses."""
+READY_TIMEOUT_S = 90.0
+UNCAPPED_RATE = 10_000.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One expected delivery: its own chat id (so a request maps to it) and its due moment."""
+
+    chat_id: int
+    due: float
+    """Unix time."""
+
+    @property
+    def text(self) -> str:
+        return f"bench notice {self.chat_id}"
+
+
+async def _timed_all(
+    items: Sequence[Notice], call: Callable[[Notice], Awaitable[None]]
+) -> list[float]:
+    """Run ``call`` for every item, ``CONCURRENCY`` at a time; each call's latency in seconds."""
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: Notice) -> float:
+        async with limit:
+            started = time.perf_counter()
+            await call(item)
+            return time.perf_counter() - started
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+class System(ABC):
+    """A system under test, started with a send rate (``None``: no cap anywhere)."""
+
+    name: str
+
+    def __init__(self, workdir: Path, telegram_url: str, rate: float | None) -> None:
+        self.dir = workdir / f"{self.name}-{uuid.uuid4().hex[:6]}"
+        self.dir.mkdir(parents=True)
+        self.telegram_url = telegram_url
+        self.rate = rate if rate is not None else UNCAPPED_RATE
+        self.children: dict[str, Child] = {}
+
+    schedule_rate_guess = 300.0
+    """Schedule calls per second to expect here, to choose the lead time before the first due."""
+
+    @property
+    def poll_interval(self) -> float:
+        """How long the system may sit on a due notice by design (0 for timer-driven ones)."""
+        return 0.0
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    async def set_rate(self, rate: float | None) -> None:
+        """Change the send cap; only the Temporal systems have one (their worker restarts)."""
+        self.rate = rate if rate is not None else UNCAPPED_RATE
+
+    @abstractmethod
+    async def schedule(self, notices: Sequence[Notice]) -> list[float]: ...
+
+    @abstractmethod
+    async def cancel(self, notice: Notice) -> None: ...
+
+    @abstractmethod
+    def storage_files(self) -> list[Path]: ...
+
+    def storage_bytes(self) -> int:
+        return files_size(*self.storage_files())
+
+    def pids(self) -> dict[str, int]:
+        return {role: child.pid for role, child in self.children.items()}
+
+    async def stop(self) -> None:
+        # The worker first (it drains), then the server it talks to.
+        for role in ("worker", "server"):
+            child = self.children.get(role)
+            if child is not None:
+                await child.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {r}\n{c.tail()}" for r, c in self.children.items())
+
+
+class TemporalSystem(System):
+    """A system on the embedded dev server (persistent WAL file, as ``booking-notify dev``)."""
+
+    client: Client
+
+    async def _start_server(self) -> None:
+        self.port = free_port()
+        self.children["server"] = dev_server(self.dir, self.port, self.dir)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            try:
+                self.client = await Client.connect(f"127.0.0.1:{self.port}")
+                await self.client.count_workflows()  # visibility ready, not just the socket
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                if self.children["server"].proc.poll() is not None:
+                    raise RuntimeError(
+                        "dev server exited:\n" + self.children["server"].tail()
+                    ) from None
+                await asyncio.sleep(0.2)
+
+    def storage_files(self) -> list[Path]:
+        return [self.dir / "temporal.db"]
+
+    async def set_rate(self, rate: float | None) -> None:
+        await super().set_rate(rate)
+        await self.children.pop("worker").stop()
+        await self._start_worker()
+
+    @abstractmethod
+    async def _start_worker(self) -> None: ...
+
+
+class BookingNotify(TemporalSystem):
+    """The product: ``booking-notify worker`` in its own process, the API in the harness."""
+
+    name = "booking-notify"
+    schedule_rate_guess = 40.0
+
+    async def start(self) -> None:
+        await self._start_server()
+        self.db_path = self.dir / "notifications.db"
+        self.engine: AsyncEngine = make_engine(f"sqlite+aiosqlite:///{self.db_path}")
+        await upgrade(self.engine)
+        self.queue = f"bench-{uuid.uuid4().hex[:8]}"
+        await self._start_worker()
+        self.notifier = BookingNotifier(
+            self.client, make_sessions(self.engine), self.queue, id_prefix="booking-"
+        )
+        self.booking_ids: dict[int, int] = {}
+
+    async def _start_worker(self) -> None:
+        env = {
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "TELEGRAM_BOT_TOKEN": BENCH_TOKEN,
+            "TELEGRAM_API_URL": self.telegram_url,
+            "TEMPORAL_TASK_QUEUE": self.queue,
+            "WORKFLOW_ID_PREFIX": "booking-",
+            "DELIVERY_RATE_PER_SECOND": str(self.rate),
+            "BOOKING_NOTIFY_DATA_DIR": str(self.dir),
+        }
+        cli = Path(sys.executable).parent / "booking-notify"
+        worker = Child("worker", [str(cli), "worker"], self.dir, env=env, cwd=self.dir)
+        self.children["worker"] = worker
+        await worker.wait_for_line("Worker on task queue", READY_TIMEOUT_S)
+
+    def request(self, notice: Notice, **fields: object) -> BookingRequest:
+        starts = datetime.fromtimestamp(notice.due, UTC)
+        options: dict[str, object] = {"reminders": [], "end_notice": False, **fields}
+        return BookingRequest(
+            chat_id=notice.chat_id,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            title=f"bench {notice.chat_id}",
+            **options,  # type: ignore[arg-type]
+        )
+
+    async def schedule(self, notices: Sequence[Notice], **fields: object) -> list[float]:
+        async def one(notice: Notice) -> None:
+            self.booking_ids[notice.chat_id] = await self.notifier.schedule(
+                self.request(notice, **fields)
+            )
+
+        return await _timed_all(notices, one)
+
+    async def cancel(self, notice: Notice) -> None:
+        await self.notifier.cancel(self.booking_ids[notice.chat_id], reason="bench")
+
+    def storage_files(self) -> list[Path]:
+        return [*super().storage_files(), self.db_path]
+
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            if hasattr(self, "engine"):
+                await self.engine.dispose()
+
+
+class BareTemporal(TemporalSystem):
+    """One timer and one send per workflow, on a plain Worker (``bench.bare``)."""
+
+    name = "bare-temporal"
+    schedule_rate_guess = 120.0
+
+    async def start(self) -> None:
+        await self._start_server()
+        self.queue = f"bare-{uuid.uuid4().hex[:8]}"
+        await self._start_worker()
+
+    async def _start_worker(self) -> None:
+        args = ["--address", f"127.0.0.1:{self.port}", "--queue", self.queue]
+        args += ["--api-url", self.telegram_url, "--token", BENCH_TOKEN, "--rate", str(self.rate)]
+        worker = python_module("worker", "bench.bare", args, self.dir)
+        self.children["worker"] = worker
+        await worker.wait_for_line("bare worker ready", READY_TIMEOUT_S)
+
+    async def schedule(self, notices: Sequence[Notice]) -> list[float]:
+        async def one(notice: Notice) -> None:
+            await self.client.start_workflow(
+                BareReminder.run,
+                BareInput(notice.chat_id, notice.text, notice.due),
+                id=f"bare-{notice.chat_id}",
+                task_queue=self.queue,
+            )
+
+        return await _timed_all(notices, one)
+
+    async def cancel(self, notice: Notice) -> None:
+        raise NotImplementedError("the bare workflow has no cancel")
+
+
+class Polling(System):
+    """The polling loop (``bench.polling``) on a SQLite file; scheduling is one INSERT.
+
+    ``polling`` is the tuned loop (every 1 s); ``polling-60s`` the first implementation's
+    defaults (every 60 s). Both take at most 50 rows per check.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        telegram_url: str,
+        rate: float | None,
+        check_interval: float = 1.0,
+        batch_size: int = 50,
+    ) -> None:
+        self.check_interval, self.batch_size = check_interval, batch_size
+        self.name = "polling" if check_interval == 1.0 else f"polling-{check_interval:g}s"
+        super().__init__(workdir, telegram_url, rate)
+
+    @property
+    def poll_interval(self) -> float:
+        return self.check_interval
+
+    async def start(self) -> None:
+        self.db_path = self.dir / "polling.db"
+        self.engine = polling.make_engine(f"sqlite+aiosqlite:///{self.db_path}")
+        await polling.create_schema(self.engine)
+        args = ["--db", f"sqlite+aiosqlite:///{self.db_path}", "--api-url", self.telegram_url]
+        args += ["--token", BENCH_TOKEN, "--check-interval", str(self.check_interval)]
+        args += ["--batch-size", str(self.batch_size)]
+        worker = python_module("worker", "bench.polling", args, self.dir)
+        self.children["worker"] = worker
+        await worker.wait_for_line("polling ready", READY_TIMEOUT_S)
+
+    async def schedule(self, notices: Sequence[Notice]) -> list[float]:
+        async def one(notice: Notice) -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(polling.notices).values(
+                        chat_id=notice.chat_id, text=notice.text, due_at=notice.due
+                    )
+                )
+
+        return await _timed_all(notices, one)
+
+    async def cancel(self, notice: Notice) -> None:
+        """Cancel the pending row and queue a cancellation notice due now."""
+        async with self.engine.begin() as conn:
+            table = polling.notices
+            await conn.execute(
+                update(table)
+                .where(table.c.chat_id == notice.chat_id)
+                .where(table.c.status == "PENDING")
+                .values(status="CANCELLED")
+            )
+            await conn.execute(
+                insert(table).values(
+                    chat_id=notice.chat_id, text=f"cancelled {notice.chat_id}", due_at=time.time()
+                )
+            )
+
+    def storage_files(self) -> list[Path]:
+        return [self.db_path]
+
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            if hasattr(self, "engine"):
+                await self.engine.dispose()
+
+
+class APScheduler(System):
+    """APScheduler 3 (``bench.apsched``): jobs are added in its process, through stdin."""
+
+    name = "apscheduler"
+
+    async def start(self) -> None:
+        self.db_path = self.dir / "jobs.db"
+        args = ["--db", f"sqlite:///{self.db_path}", "--api-url", self.telegram_url]
+        args += ["--token", BENCH_TOKEN]
+        worker = python_module("worker", "bench.apsched", args, self.dir, stdin=True)
+        self.children["worker"] = worker
+        await worker.wait_for_line("apscheduler ready", READY_TIMEOUT_S)
+        self._replies = 0
+
+    async def _command(
+        self, command: dict[str, object], within: float = 600.0
+    ) -> dict[str, list[float]]:
+        self._replies += 1
+        reply = self.dir / f"reply-{self._replies}.json"
+        stdin = self.children["worker"].proc.stdin
+        assert stdin is not None
+        stdin.write((json.dumps({**command, "reply": str(reply)}) + "\n").encode())
+        stdin.flush()
+        deadline = time.monotonic() + within
+        while not reply.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("apscheduler did not answer:\n" + self.logs())
+            await asyncio.sleep(0.02)
+        answer: dict[str, list[float]] = json.loads(reply.read_text())
+        return answer
+
+    async def schedule(self, notices: Sequence[Notice]) -> list[float]:
+        items = [[n.chat_id, n.due, n.text] for n in notices]
+        return (await self._command({"op": "schedule", "items": items}))["latencies"]
+
+    async def cancel(self, notice: Notice) -> None:
+        text = f"cancelled {notice.chat_id}"
+        await self._command({"op": "cancel", "chat_id": notice.chat_id, "text": text})
+
+    def storage_files(self) -> list[Path]:
+        return [self.db_path]
+
+
+def make_system(name: str, workdir: Path, telegram_url: str, rate: float | None) -> System:
+    """A system by its report name: booking-notify, bare-temporal, polling, polling-60s, apscheduler."""
+    if name == "booking-notify":
+        return BookingNotify(workdir, telegram_url, rate)
+    if name == "bare-temporal":
+        return BareTemporal(workdir, telegram_url, rate)
+    if name == "apscheduler":
+        return APScheduler(workdir, telegram_url, rate)
+    if name == "polling":
+        return Polling(workdir, telegram_url, rate)
+    if name.startswith("polling-") and name.endswith("s"):
+        return Polling(workdir, telegram_url, rate, check_interval=float(name[8:-1]))
+    raise ValueError(f"unknown system {name!r}")
+
+
+@contextlib.asynccontextmanager
+async def running(
+    name: str, workdir: Path, telegram_url: str, rate: float | None
+) -> AsyncIterator[System]:
+    """Start a system and stop it whatever happens."""
+    system = make_system(name, workdir, telegram_url, rate)
+    try:
+        await system.start()
+        yield system
+    finally:
+        await system.stop()
