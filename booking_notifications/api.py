@@ -90,12 +90,14 @@ class BookingNotifier:
         task_queue: str,
         *,
         id_prefix: str = "booking-",
+        retry_for: timedelta = timedelta(minutes=5),
         engine: AsyncEngine | None = None,
     ) -> None:
         self._client = client
         self._sessions = sessions
         self._task_queue = task_queue
         self._id_prefix = id_prefix
+        self._retry_for = retry_for
         self._engine = engine
 
     @classmethod
@@ -108,6 +110,7 @@ class BookingNotifier:
             make_sessions(engine),
             settings.task_queue,
             id_prefix=settings.workflow_id_prefix,
+            retry_for=settings.delivery_retry_for,
             engine=engine,
         )
 
@@ -315,7 +318,7 @@ class BookingNotifier:
 
     async def _start(self, booking: Booking) -> None:
         """Start the booking's workflow unless one already runs (or ran) under its id."""
-        booking_input = workflow_input(booking)
+        booking_input = workflow_input(booking, self._retry_for)
         with contextlib.suppress(WorkflowAlreadyStartedError):  # started before: reuse it
             await self._client.start_workflow(
                 BookingNotifications.run,

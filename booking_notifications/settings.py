@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
     delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
+    delivery_retry_for: timedelta = Field(default=timedelta(minutes=5), alias="DELIVERY_RETRY_FOR")
+    """How long past a notice's latest moment a failing send (5xx, network) is retried."""
     reconcile_interval: timedelta = Field(default=timedelta(minutes=5), alias="RECONCILE_INTERVAL")
     """How often the reconcile Schedule looks for bookings whose workflow never started."""
     temporal_cli: Path | None = Field(default=None, alias="TEMPORAL_CLI_PATH")
@@ -83,7 +85,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
-    @field_validator("reconcile_interval", mode="before")
+    @field_validator("reconcile_interval", "delivery_retry_for", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api import BookingNotifier
 from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import booking, booking_stack, telegram_channel
@@ -116,3 +117,29 @@ async def test_a_cancel_after_the_booking_ended_changes_nothing(
     assert view.cancelled_at is None
     assert before == {"start": SENT, "end": SENT}
     assert len(telegram.sent) == 2
+
+
+async def test_a_send_failing_past_its_deadline_is_failed_with_the_reason(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """Telegram answers 5xx for good: retried with backoff until latest + DELIVERY_RETRY_FOR."""
+    now = await time_env.get_current_time()
+    telegram.fail_for(3600)
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        notifier = BookingNotifier(
+            time_env.client,
+            s.sessions,
+            task_queue,
+            id_prefix=s.notifier.workflow_id(0)[:-1],
+            retry_for=timedelta(minutes=1),
+        )
+        booking_id = await notifier.schedule(
+            booking(2 * H, H, now=now, reminders=[], end_notice=False)
+        )
+        await s.result(booking_id)
+        row = (await s.rows(booking_id))["start"]
+
+    assert row.status is NoticeStatus.FAILED
+    assert "gave up" in (row.last_error or "")
+    assert telegram.count(502) >= 5  # retried with backoff, not once
+    assert telegram.sent == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -58,7 +58,7 @@ async def save_booking(sessions: Sessions, request: BookingRequest) -> Booking:
         return booking
 
 
-def workflow_input(booking: Booking) -> BookingInput:
+def workflow_input(booking: Booking, retry_for: timedelta) -> BookingInput:
     """What the booking's workflow starts from: ids and times only (the user row must be loaded)."""
     return BookingInput(
         booking_id=booking.id,
@@ -68,6 +68,7 @@ def workflow_input(booking: Booking) -> BookingInput:
         start_notice=booking.start_notice,
         end_notice=booking.end_notice,
         quiet=quiet_windows(booking.user, booking.starts_at),
+        retry_for=int(retry_for.total_seconds()),
     )
 
 

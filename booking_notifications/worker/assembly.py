@@ -62,7 +62,11 @@ def build_workers(
     """The workflow worker (with row writes and reconcile) and the rate-limited delivery worker."""
     activities = NoticeActivities(sessions, channel)
     notifier = BookingNotifier(
-        client, sessions, settings.task_queue, id_prefix=settings.workflow_id_prefix
+        client,
+        sessions,
+        settings.task_queue,
+        id_prefix=settings.workflow_id_prefix,
+        retry_for=settings.delivery_retry_for,
     )
     return [
         Worker(

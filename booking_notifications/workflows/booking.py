@@ -44,8 +44,6 @@ DELIVERY_RETRY = RetryPolicy(
 )
 """Network errors and 5xx retry with backoff; a 429 overrides the delay with its retry_after."""
 DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
-DELIVERY_GRACE = timedelta(minutes=5)
-"""How long past a notice's latest moment the delivery may still be retrying before it is FAILED."""
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the
 database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
@@ -192,7 +190,8 @@ class BookingNotifications:
             starts_at=self._booking.starts_at,
             ends_at=self._booking.ends_at,
         )
-        deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + DELIVERY_GRACE
+        retry_for = timedelta(seconds=self._booking.retry_for)
+        deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for
         try:
             outcome: DeliveryOutcome = await workflow.execute_activity(
                 "deliver_notice",

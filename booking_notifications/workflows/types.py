@@ -58,6 +58,8 @@ class BookingInput:
     end_notice: bool = True
     quiet: list[QuietWindow] = field(default_factory=list)
     """The user's quiet hours between now and the start, as UTC intervals."""
+    retry_for: int = 300
+    """Seconds a failing delivery keeps retrying past the notice's latest moment, then FAILED."""
 
 
 @dataclass
