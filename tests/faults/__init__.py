@@ -1,0 +1,1 @@
+"""Fault injection: the real stack in separate processes, broken on purpose, measured."""

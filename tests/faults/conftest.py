@@ -1,0 +1,83 @@
+"""Fixtures of the fault tests: the processes they start (always cleaned up) and the report.
+
+Every test here is marked ``faults`` (``pytest -m faults`` runs only them, ``-m "not faults"``
+leaves them out); CI runs them with everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from booking_notifications.fake_telegram import FakeTelegram
+from tests.faults.figures import REPORTED
+from tests.faults.processes import Children
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "faults: fault injection on the real stack (kills, outages); slow"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORTED:
+        terminalreporter.section("fault injection figures")
+        for line in REPORTED:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def children(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Children]:
+    """The processes this test starts; all of them are killed and reaped at teardown.
+
+    When the test failed, the tails of their logs go to the report.
+    """
+    started = Children(tmp_path)
+    try:
+        yield started
+    finally:
+        failed = getattr(request.node, "_fault_failed", False)
+        started.close()
+        if failed:
+            for child in started:
+                print(child.tail(60))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "call" and report.failed:
+        item._fault_failed = True  # type: ignore[attr-defined]
+    return report
+
+
+@pytest_asyncio.fixture
+async def paced_telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API with Telegram's limits: 30 messages/s overall, 1 per second per chat."""
+    async with FakeTelegram() as server:
+        yield server
+
+
+async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: str) -> None:
+    """Terminate the test's workflows (they would sleep until their bookings end) and delete the
+    reconcile Schedule its workers created; whatever is already gone is fine."""
+    limit = asyncio.Semaphore(16)
+
+    async def one(workflow_id: str) -> None:
+        async with limit:
+            with contextlib.suppress(RPCError):
+                await client.get_workflow_handle(workflow_id).terminate("fault test over")
+
+    await asyncio.gather(*(one(w) for w in workflow_ids))
+    with contextlib.suppress(RPCError):
+        await client.get_schedule_handle(f"{prefix}reconcile").delete()

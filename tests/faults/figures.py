@@ -1,0 +1,176 @@
+"""What a fault test measures and reports: notices, deliveries, duplicates, lateness, attempts.
+
+Every test prints one ``FAULT <name>: ...`` line, appends it with its figures as a JSON line to
+the file named by ``FAULT_REPORT`` (when set), and the line is repeated in pytest's summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from booking_notifications.db.models import Booking, Notification
+from booking_notifications.db.session import Sessions
+from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.workflows.types import NoticeStatus
+
+REPORTED: list[str] = []
+"""The lines reported in this session, for the terminal summary."""
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """A notice row with its owner's chat, read once the fault is over."""
+
+    booking_id: int
+    key: str
+    chat_id: int
+    status: NoticeStatus
+    due_at: datetime
+    latest_at: datetime
+    attempts: int
+    telegram_message_id: int | None
+    sent_at: datetime | None
+    last_error: str | None
+
+
+async def notice_rows(sessions: Sessions) -> list[NoticeRow]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Notification)
+            .options(selectinload(Notification.booking).selectinload(Booking.user))
+            .order_by(Notification.booking_id, Notification.key)
+        )
+        return [
+            NoticeRow(
+                r.booking_id,
+                r.key,
+                r.booking.user.chat_id,
+                r.status,
+                r.due_at,
+                r.latest_at,
+                r.attempts,
+                r.telegram_message_id,
+                r.sent_at,
+                r.last_error,
+            )
+            for r in rows
+        ]
+
+
+async def status_counts(sessions: Sessions) -> Counter[NoticeStatus]:
+    """How many notice rows are in each status (one cheap query, fit for polling)."""
+    async with sessions() as session:
+        result = await session.execute(
+            select(Notification.status, func.count()).group_by(Notification.status)
+        )
+        return Counter({status: count for status, count in result.all()})
+
+
+@dataclass
+class Deliveries:
+    """What Telegram received against what the rows say should have been sent."""
+
+    notices: int
+    delivered: int
+    """Notices with at least one message accepted by Telegram in their chat."""
+    duplicates: int
+    """Messages accepted beyond one per notice."""
+    statuses: Counter[NoticeStatus]
+    unrecorded: list[str]
+    """SENT rows whose message id is not one Telegram gave in that chat."""
+    lateness: list[float] = field(default_factory=list)
+    """Seconds from each notice's due time to Telegram accepting its recorded message."""
+    duplicated: dict[int, list[float]] = field(default_factory=dict)
+    """Chats that got more messages than notices: the wall times Telegram accepted them."""
+
+    @property
+    def max_lateness(self) -> float:
+        return max(self.lateness, default=0.0)
+
+    @property
+    def median_lateness(self) -> float:
+        return statistics.median(self.lateness) if self.lateness else 0.0
+
+
+def deliveries(rows: Sequence[NoticeRow], telegram: FakeTelegram) -> Deliveries:
+    """Match the rows with the messages Telegram accepted (each test gives every chat its own
+    notices, so a chat with more messages than notices has duplicates)."""
+    by_chat: dict[int, list[NoticeRow]] = {}
+    for row in rows:
+        by_chat.setdefault(row.chat_id, []).append(row)
+    delivered = duplicates = 0
+    unrecorded: list[str] = []
+    lateness: list[float] = []
+    duplicated: dict[int, list[float]] = {}
+    for chat_id, notices in by_chat.items():
+        messages = {m.message_id: m for m in telegram.sent_to(chat_id)}
+        delivered += min(len(messages), len(notices))
+        duplicates += max(len(messages) - len(notices), 0)
+        if len(messages) > len(notices):
+            duplicated[chat_id] = [m.wall for m in messages.values()]
+        for row in notices:
+            if row.status is not NoticeStatus.SENT:
+                continue
+            message = messages.get(row.telegram_message_id)
+            if message is None:
+                unrecorded.append(f"{row.booking_id}/{row.key}")
+                continue
+            lateness.append(message.wall - row.due_at.timestamp())
+    return Deliveries(
+        notices=len(rows),
+        delivered=delivered,
+        duplicates=duplicates,
+        statuses=Counter(r.status for r in rows),
+        unrecorded=unrecorded,
+        lateness=lateness,
+        duplicated=duplicated,
+    )
+
+
+async def delivery_attempts(client: Client, workflow_ids: Iterable[str]) -> list[int]:
+    """The attempt on which each completed ``deliver_notice`` activity finished (1 = no retry).
+
+    Temporal writes an activity's started event when the activity closes, with its last attempt.
+    """
+    attempts = []
+    for workflow_id in workflow_ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        scheduled: dict[int, str] = {}
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attrs = event.activity_task_scheduled_event_attributes
+                scheduled[event.event_id] = attrs.activity_type.name
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                attrs_started = event.activity_task_started_event_attributes
+                if scheduled.get(attrs_started.scheduled_event_id) == "deliver_notice":
+                    attempts.append(attrs_started.attempt)
+    return attempts
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def report(name: str, summary: str, **figures: Any) -> str:
+    """Print ``FAULT <name>: <summary>`` and append it, with the figures, to ``$FAULT_REPORT``."""
+    line = f"FAULT {name}: {summary}"
+    print(line, flush=True)
+    REPORTED.append(line)
+    path = os.environ.get("FAULT_REPORT")
+    if path:
+        record = {"fault": name, "summary": line, **figures}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=str, sort_keys=True) + "\n")
+    return line
