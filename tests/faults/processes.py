@@ -37,7 +37,20 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 
 CLI = Path(sys.executable).parent / "booking-notify"
-POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _newest_postgres_bin() -> Path:
+    """The newest Debian-installed PostgreSQL server binaries (or POSTGRES_BIN)."""
+    if "POSTGRES_BIN" in os.environ:
+        return Path(os.environ["POSTGRES_BIN"])
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
+    return found[-1] if found else Path("/usr/lib/postgresql/15/bin")
+
+
+POSTGRES_BIN = _newest_postgres_bin()
 POSTGRES_USER = "postgres"
 TEST_TOKEN = "123456:TEST-TOKEN"
 UI_PORT_OFFSET = 1000
