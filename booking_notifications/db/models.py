@@ -7,6 +7,7 @@ on SQLite and PostgreSQL and later migrations can refer to them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -58,6 +59,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _choice(values: type[StrEnum], name: str) -> Enum:
+    """A portable enum column: VARCHAR with a named CHECK constraint, stored by value."""
+    return Enum(
+        values,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Base(DeclarativeBase):
@@ -126,29 +139,11 @@ class Notification(Timestamps, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[NoticeKind] = mapped_column(
-        Enum(
-            NoticeKind,
-            name="notice_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[NoticeKind] = mapped_column(_choice(NoticeKind, "notice_kind"))
     offset_seconds: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime]
     latest_at: Mapped[datetime]
-    status: Mapped[NoticeStatus] = mapped_column(
-        Enum(
-            NoticeStatus,
-            name="notice_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[NoticeStatus] = mapped_column(_choice(NoticeStatus, "notice_status"))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
