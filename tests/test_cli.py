@@ -211,6 +211,20 @@ async def test_a_good_csv_schedules_every_line(stack_env: dict[str, str], tmp_pa
     assert sorted(json.loads(out)["booking_id"]) == [1, 2, 3]
 
 
+async def test_server_on_a_busy_port_says_so_instead_of_using_the_other_server(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = cli_env(BOOKING_NOTIFY_DATA_DIR=str(tmp_path), TEMPORAL_ADDRESS=f"127.0.0.1:{port}")
+        code, out, err = await run_cli("server", env=env, cwd=tmp_path)
+
+    assert code == 1 and out == ""
+    assert f"127.0.0.1:{port} is already in use" in err and "Traceback" not in err
+
+
 async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ with bursts), registers our search attributes, and serves the UI on the gRPC por
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,7 @@ def ui_url(settings: Settings) -> str:
 async def embedded_temporal(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """Start the dev server on TEMPORAL_ADDRESS with a persistent file; stop it on exit."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_free(settings.temporal_host, settings.temporal_port)
     env = await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
         ip=settings.temporal_host,
@@ -47,3 +49,17 @@ async def embedded_temporal(settings: Settings) -> AsyncIterator[WorkflowEnviron
         yield env
     finally:
         await env.shutdown()
+
+
+def _ensure_free(host: str, port: int) -> None:
+    """Fail clearly when the port is taken: the client would otherwise connect to that other
+    server and report success while our own dev server has already exited."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not "in use"
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ConnectionError(
+                f"{host}:{port} is already in use (another Temporal server?): "
+                "stop it or set TEMPORAL_ADDRESS"
+            ) from None
