@@ -39,6 +39,10 @@ class Stack:
             )
             return {row.key: row for row in found}
 
+    async def has_rows(self, booking_id: int) -> bool:
+        """Whether the workflow has mirrored its plan yet."""
+        return bool(await self.rows(booking_id))
+
     async def statuses(self, booking_id: int) -> dict[str, NoticeStatus]:
         return {key: row.status for key, row in (await self.rows(booking_id)).items()}
 

@@ -15,7 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.fake_telegram import FakeTelegram
-from tests.stack import Stack, booking_stack, eventually, telegram_channel
+from tests.stack import booking_stack, eventually, telegram_channel
 
 CLI = str(Path(sys.executable).parent / "booking-notify")
 
@@ -75,7 +75,7 @@ async def test_book_status_and_cancel_speak_json(
         )  # fmt: skip
         assert (code, err) == (0, "")
         booking_id = json.loads(out)["booking_id"]
-        await eventually(lambda: _has_rows(s, booking_id))
+        await eventually(lambda: s.has_rows(booking_id))
 
         code, out, _ = await run_cli("status", str(booking_id), "--json", env=stack_env)
         status = json.loads(out)
@@ -270,7 +270,3 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
             await dev.wait()
     assert (tmp_path / "data" / "notifications.db").exists()
     assert (tmp_path / "data" / "temporal.db").exists()
-
-
-async def _has_rows(stack: Stack, booking_id: int) -> bool:
-    return bool(await stack.rows(booking_id))

@@ -83,7 +83,7 @@ async def test_a_notice_whose_moment_passed_during_an_outage_is_skipped_not_sent
     channel = telegram_channel(paced_telegram)
     async with booking_stack(dev_env, db_url, task_queue, channel) as s:
         booking_id = await s.notifier.schedule(request)
-        await eventually(lambda: _has_rows(s, booking_id))
+        await eventually(lambda: s.has_rows(booking_id))
     outage_end = request.starts_at - 8 * S + 3 * S
     await _sleep_until(outage_end)
     async with booking_stack(dev_env, db_url, task_queue, telegram_channel(paced_telegram)) as s:
@@ -110,10 +110,6 @@ async def test_scheduling_the_same_booking_twice_starts_one_workflow(
 
     assert second == first
     assert len(runs) == 1
-
-
-async def _has_rows(stack: Stack, booking_id: int) -> bool:
-    return bool(await stack.rows(booking_id))
 
 
 async def _listed(stack: Stack, workflow_id: str) -> bool:

@@ -196,12 +196,8 @@ async def _scheduled(stack: Stack, booking_id: int) -> bool:
 
 
 async def _statuses_when_mirrored(stack: Stack, booking_id: int) -> dict[str, NoticeStatus]:
-    await eventually(lambda: _has_rows(stack, booking_id))
+    await eventually(lambda: stack.has_rows(booking_id))
     return await stack.statuses(booking_id)
-
-
-async def _has_rows(stack: Stack, booking_id: int) -> bool:
-    return bool(await stack.rows(booking_id))
 
 
 async def _next_set(stack: Stack, booking_id: int) -> bool:
