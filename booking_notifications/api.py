@@ -39,6 +39,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.bookings import quiet_windows, save_booking, workflow_input
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
@@ -92,13 +93,16 @@ class BookingNotifier:
         id_prefix: str = "booking-",
         retry_for: timedelta = timedelta(minutes=5),
         engine: AsyncEngine | None = None,
+        clock: Clock = utcnow,
     ) -> None:
+        """``clock`` decides what "in the past" means for a new booking and when it is planned."""
         self._client = client
         self._sessions = sessions
         self._task_queue = task_queue
         self._id_prefix = id_prefix
         self._retry_for = retry_for
         self._engine = engine
+        self._clock = clock
 
     @classmethod
     async def from_settings(cls, settings: Settings) -> BookingNotifier:
@@ -131,18 +135,19 @@ class BookingNotifier:
 
     async def schedule(self, request: BookingRequest) -> int:
         """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``."""
-        request.validated(datetime.now(UTC))
+        now = self._clock()
+        request.validated(now)
         try:
-            booking = await save_booking(self._sessions, request)
+            booking = await save_booking(self._sessions, request, now)
         except IntegrityError:
             # A concurrent call created the same user (or ref) first; now we find and reuse it.
-            booking = await save_booking(self._sessions, request)
+            booking = await save_booking(self._sessions, request, now)
         await self._start(booking)
         return booking.id
 
     async def schedule_many(self, requests: Sequence[BookingRequest]) -> list[int]:
         """Schedule many bookings; all are validated first, so a bad one schedules nothing."""
-        now = datetime.now(UTC)
+        now = self._clock()
         for number, request in enumerate(requests, start=1):
             try:
                 request.validated(now)

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.models import Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.fake_telegram import FakeTelegram
@@ -77,13 +78,15 @@ def telegram_channel(server: FakeTelegram) -> TelegramChannel:
 
 
 @asynccontextmanager
-async def api_only(env: WorkflowEnvironment, db_url: str, task_queue: str) -> AsyncIterator[Stack]:
-    """The booking API and the database, without a worker."""
+async def api_only(
+    env: WorkflowEnvironment, db_url: str, task_queue: str, clock: Clock = utcnow
+) -> AsyncIterator[Stack]:
+    """The booking API (planning by ``clock``) and the database, without a worker."""
     engine = make_engine(db_url)
     sessions = make_sessions(engine)
     try:
         prefix = settings_for(db_url, task_queue).workflow_id_prefix
-        notifier = BookingNotifier(env.client, sessions, task_queue, id_prefix=prefix)
+        notifier = BookingNotifier(env.client, sessions, task_queue, id_prefix=prefix, clock=clock)
         yield Stack(notifier, sessions, env, task_queue)
     finally:
         await engine.dispose()
@@ -91,11 +94,15 @@ async def api_only(env: WorkflowEnvironment, db_url: str, task_queue: str) -> As
 
 @asynccontextmanager
 async def booking_stack(
-    env: WorkflowEnvironment, db_url: str, task_queue: str, channel: Channel
+    env: WorkflowEnvironment,
+    db_url: str,
+    task_queue: str,
+    channel: Channel,
+    clock: Clock = utcnow,
 ) -> AsyncIterator[Stack]:
     """The API plus both real workers, delivering through ``channel``."""
     async with (
-        api_only(env, db_url, task_queue) as stack,
+        api_only(env, db_url, task_queue, clock) as stack,
         running_workers(env.client, settings_for(db_url, task_queue), channel),
     ):
         yield stack

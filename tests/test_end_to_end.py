@@ -9,14 +9,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import delete, update
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.db.bookings import save_booking
+from booking_notifications.db.models import Booking, Notification
 from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, api_only, booking, booking_stack, eventually, telegram_channel
 
 S = timedelta(seconds=1)
 SENT, FAILED, SKIPPED = NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKIPPED
+PENDING = NoticeStatus.PENDING
 
 
 @pytest.fixture
@@ -110,6 +116,59 @@ async def test_scheduling_the_same_booking_twice_starts_one_workflow(
 
     assert second == first
     assert len(runs) == 1
+
+
+async def test_the_notice_rows_exist_when_schedule_returns_before_any_worker_runs(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> None:
+    async with api_only(dev_env, db_url, task_queue) as s:
+        request = booking(timedelta(hours=3))
+        booking_id = await s.notifier.schedule(request)
+        rows = await s.rows(booking_id)
+        async with s.sessions() as session:
+            planned_at = (await session.get(Booking, booking_id)).planned_at  # type: ignore[union-attr]
+        description = await s.handle(booking_id).describe()
+        await s.handle(booking_id).terminate()
+
+    start = request.starts_at.astimezone(UTC)
+    assert {k: (r.status, r.due_at) for k, r in rows.items()} == {
+        "reminder_24h": (SKIPPED, start - timedelta(hours=24)),
+        "reminder_1h": (PENDING, start - timedelta(hours=1)),
+        "start": (PENDING, start),
+        "end": (PENDING, request.ends_at.astimezone(UTC)),
+    }
+    assert planned_at is not None and "too late when planned" in (
+        rows["reminder_24h"].last_error or ""
+    )
+    assert description.status is WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_booking_written_before_planned_rows_gets_its_rows_from_the_workflow(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> None:
+    """Bookings committed by an older API (no ``planned_at``, no rows) and started later by
+    reconcile: the workflow writes the rows itself, as it always did."""
+    async with booking_stack(dev_env, db_url, task_queue, ConsoleChannel()) as s:
+        booking_row = await save_booking(s.sessions, booking(timedelta(hours=3)), datetime.now(UTC))
+        async with s.sessions() as session:
+            await session.execute(
+                delete(Notification).where(Notification.booking_id == booking_row.id)
+            )
+            await session.execute(
+                update(Booking).where(Booking.id == booking_row.id).values(planned_at=None)
+            )
+            await session.commit()
+        await s.notifier.reconcile(older_than=timedelta(0))
+        await eventually(lambda: s.has_rows(booking_row.id))
+        statuses = await s.statuses(booking_row.id)
+        await s.handle(booking_row.id).terminate()
+
+    assert statuses == {
+        "reminder_24h": SKIPPED,
+        "reminder_1h": PENDING,
+        "start": PENDING,
+        "end": PENDING,
+    }
 
 
 async def _listed(stack: Stack, workflow_id: str) -> bool:

@@ -51,7 +51,8 @@ async def test_a_booking_made_3_hours_ahead_gets_no_24h_reminder(
     time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
 ) -> None:
     now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+    channel = telegram_channel(telegram)
+    async with booking_stack(time_env, db_url, task_queue, channel, clock=lambda: now) as s:
         booking_id = await s.notifier.schedule(booking(3 * H, now=now))
         await s.result(booking_id)
         rows = await s.rows(booking_id)

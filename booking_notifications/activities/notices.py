@@ -11,8 +11,7 @@ notice can be duplicated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -26,6 +25,8 @@ from booking_notifications.channels import (
     Unavailable,
     Unreachable,
 )
+from booking_notifications.clock import Clock, utcnow
+from booking_notifications.db.bookings import copy_notice, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.messages import MessageContext, render
@@ -36,12 +37,6 @@ from booking_notifications.workflows.types import (
     NoticeKind,
     NoticeStatus,
 )
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class NoticeActivities:
@@ -74,16 +69,9 @@ class NoticeActivities:
             for notice in request.notices:
                 row = rows.get(notice.key)
                 if row is None:
-                    row = Notification(booking_id=request.booking_id, key=notice.key, attempts=0)
-                    session.add(row)
-                elif row.status in (NoticeStatus.SENT, NoticeStatus.FAILED):
-                    continue
-                row.kind = notice.kind
-                row.offset_seconds = notice.offset_seconds
-                row.due_at = notice.due_at
-                row.latest_at = notice.latest_at
-                row.status = notice.status
-                row.last_error = notice.reason
+                    session.add(notice_row(request.booking_id, notice))
+                elif row.status not in (NoticeStatus.SENT, NoticeStatus.FAILED):
+                    copy_notice(notice, row)
             await session.commit()
 
     @activity.defn(name="deliver_notice")

@@ -116,6 +116,10 @@ class Booking(Timestamps, Base):
     """Reminder offsets in seconds, comma-separated, as scheduled (kept to rebuild the workflow)."""
     start_notice: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     end_notice: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    planned_at: Mapped[datetime | None]
+    """The moment its notice rows were planned and written with it; the workflow plans from the
+    same moment, so its plan equals the rows. NULL for bookings from before 0004: their workflow
+    writes the rows itself."""
     scheduled_at: Mapped[datetime | None]
     """When its workflow was started; NULL after a crash between the commit and the start."""
     cancelled_at: Mapped[datetime | None]
@@ -128,7 +132,8 @@ class Booking(Timestamps, Base):
 
 
 class Notification(Timestamps, Base):
-    """One notice of one booking; written only by activities, mirroring the workflow's plan."""
+    """One notice of one booking: written with the booking as planned, then kept by the
+    workflow's activities in line with its plan."""
 
     __tablename__ = "notifications"
     __table_args__ = (

@@ -70,10 +70,11 @@ class BookingNotifications:
     @workflow.run
     async def run(self, booking: BookingInput) -> BookingReport:
         self._booking = booking
-        self._notices = plan.plan_notices(booking, workflow.now())
+        self._notices = plan.plan_notices(booking, booking.planned_at or workflow.now())
         if workflow.patched(PUBLISH_FIRST):
             self._publish()
-        await self._mirror(self._notices)
+        if booking.planned_at is None:  # the API did not write the rows: write them now
+            await self._mirror(self._notices)
         while not self._cancel_requested:
             notice = plan.next_pending(self._notices)
             if notice is None:

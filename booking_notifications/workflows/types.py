@@ -60,6 +60,10 @@ class BookingInput:
     """The user's quiet hours between now and the start, as UTC intervals."""
     retry_for: int = 300
     """Seconds a failing delivery keeps retrying past the notice's latest moment, then FAILED."""
+    planned_at: datetime | None = None
+    """When the API planned the notices and wrote their rows: the workflow plans from this same
+    moment (so its plan is the rows') and skips its first row write. None in runs started before
+    this field existed, and for bookings whose rows the API did not write."""
 
 
 @dataclass
