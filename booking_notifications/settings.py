@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
     delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
+    delivery_concurrency: int = Field(default=4, ge=1, le=1000, alias="DELIVERY_CONCURRENCY")
+    """Sends in flight per worker process, and so the most messages a crash of it can repeat."""
     delivery_retry_for: timedelta = Field(default=timedelta(minutes=5), alias="DELIVERY_RETRY_FOR")
     """How long past a notice's latest moment a failing send (5xx, network) is retried."""
     reconcile_interval: timedelta = Field(default=timedelta(minutes=5), alias="RECONCILE_INTERVAL")

@@ -5,6 +5,7 @@ Called directly (no Temporal): what the activity returns or raises is what Tempo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
-from booking_notifications.activities.notices import NoticeActivities
+from booking_notifications.activities import notices
+from booking_notifications.activities.notices import NoticeActivities, heartbeating
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.fake_telegram import FakeTelegram
@@ -196,3 +199,39 @@ async def test_the_mirror_never_undoes_a_sent_notice(chat: Delivery) -> None:
     await chat.activities.mirror(MirrorRequest(chat.booking_id, [stale_view]))
 
     assert (await chat.row("reminder_1h")).status is NoticeStatus.SENT
+
+
+async def test_a_slow_delivery_heartbeats_and_a_fast_one_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Heartbeats tell a dead worker from a slow one; a quick send costs no heartbeat call."""
+    monkeypatch.setattr(notices, "HEARTBEAT_EVERY", 0.05)
+    beats: list[object] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(details)
+
+    fast = await env.run(heartbeating, asyncio.sleep(0.01, result="fast"))
+    fast_beats = len(beats)
+    slow = await env.run(heartbeating, asyncio.sleep(0.32, result="slow"))
+
+    assert (fast, fast_beats) == ("fast", 0)
+    assert slow == "slow" and 4 <= len(beats) <= 7
+
+
+async def test_a_cancelled_delivery_stops_its_work() -> None:
+    started, stopped = asyncio.Event(), asyncio.Event()
+
+    async def send() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    delivery = asyncio.ensure_future(heartbeating(send()))
+    await started.wait()
+    delivery.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await delivery
+    await asyncio.wait_for(stopped.wait(), timeout=1)

@@ -11,7 +11,10 @@ notice can be duplicated.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -37,6 +40,31 @@ from booking_notifications.workflows.types import (
     NoticeKind,
     NoticeStatus,
 )
+
+T = TypeVar("T")
+
+HEARTBEAT_EVERY = 1.0
+"""Seconds between heartbeats of a delivery that is still running (well under its timeout)."""
+
+
+async def heartbeating(work: Awaitable[T]) -> T:
+    """Await ``work``, heartbeating each second it takes.
+
+    The delivery's heartbeat timeout (seconds) then tells a dead worker from a slow one: a send
+    lost with its killed worker is retried after the heartbeat timeout instead of the whole
+    attempt timeout, while a live worker waiting on a slow database keeps its attempt (a second
+    attempt beside it could send the same message twice). A fast send never heartbeats.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+            if done:
+                return task.result()
+            if activity.in_activity():
+                activity.heartbeat()
+    finally:
+        task.cancel()  # no-op once done; stops the work when the activity itself is cancelled
 
 
 class NoticeActivities:
@@ -77,6 +105,9 @@ class NoticeActivities:
     @activity.defn(name="deliver_notice")
     async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         """Send one notice unless it is already final or stale; record what happened."""
+        return await heartbeating(self._deliver(request))
+
+    async def _deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         async with self._sessions() as session:
             row = await session.scalar(
                 select(Notification)

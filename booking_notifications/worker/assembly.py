@@ -3,6 +3,13 @@
 Workflows and row writes run on the main task queue. Deliveries run on ``<queue>-delivery``,
 whose server-side rate limit caps sends per second across every worker process (Telegram allows
 about 30 messages per second per bot), so no worker needs a limiter of its own.
+
+Each process has at most ``DELIVERY_CONCURRENCY`` sends in flight (default 4). Telegram has no
+idempotency key, so a send that Telegram accepted but whose row did not yet say SENT is repeated
+after a crash: the number in flight is the number a crash can repeat. One in flight keeps the
+promise of at most one repeated message per crash; throughput then grows by running more worker
+processes (each adds about one send per Telegram round trip), or by raising the setting and
+accepting up to that many repeats per crash.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ def build_workers(
             task_queue=delivery_task_queue(settings.task_queue),
             activities=[activities.deliver],
             max_task_queue_activities_per_second=settings.delivery_rate,
+            max_concurrent_activities=settings.delivery_concurrency,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
     ]

@@ -44,6 +44,9 @@ DELIVERY_RETRY = RetryPolicy(
 )
 """Network errors and 5xx retry with backoff; a 429 overrides the delay with its retry_after."""
 DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""A delivery running longer than a second heartbeats; silence this long means its worker died,
+and the send is retried then rather than after the whole attempt timeout."""
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the
 database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
@@ -200,6 +203,7 @@ class BookingNotifications:
                 result_type=DeliveryOutcome,
                 task_queue=delivery_task_queue(workflow.info().task_queue),
                 start_to_close_timeout=DELIVERY_ATTEMPT_TIMEOUT,
+                heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=deadline,
                 retry_policy=DELIVERY_RETRY,
                 summary=f"deliver {notice.key}",
