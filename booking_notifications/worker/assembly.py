@@ -89,6 +89,9 @@ def build_workers(
             activities=[activities.deliver],
             max_task_queue_activities_per_second=settings.delivery_rate,
             max_concurrent_activities=settings.delivery_concurrency,
+            # A slow delivery's heartbeats reach the server every 2 s, well inside its 5 s
+            # heartbeat timeout even on a loaded machine (the SDK would wait 4 s).
+            max_heartbeat_throttle_interval=timedelta(seconds=2),
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
     ]
