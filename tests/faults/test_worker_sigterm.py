@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.settings import Settings
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import start_notice_only
 from tests.faults.conftest import forget_workflows
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.faults
 
 NOTICES = 30
 SEND_TIME = 3.0
-TERM_AT_IN_FLIGHT = 10
+TERM_AT_IN_FLIGHT = Settings.model_fields["delivery_concurrency"].default
+"""SIGTERM once every delivery slot of the worker (DELIVERY_CONCURRENCY, default) is sending."""
 LEAD = timedelta(seconds=7)
 CHATS = 620_000
 SENT, PROCESSING = NoticeStatus.SENT, NoticeStatus.PROCESSING
