@@ -5,8 +5,8 @@ one notice: it reads the row, the booking and the user at send time, and refuses
 become stale (already final, booking cancelled or moved, past its latest moment).
 
 Telegram has no idempotency key: if the process dies after Telegram accepted a message and before
-the row says SENT, the retried activity sends it again. That one-message window is the only way a
-notice can be duplicated.
+the row says SENT, the retried activity sends it again. That window is the only way a notice can
+be duplicated, and a crash can catch at most the process's sends in flight (DELIVERY_CONCURRENCY).
 """
 
 from __future__ import annotations
