@@ -242,18 +242,21 @@ class Children:
 # --- the worker -------------------------------------------------------------------------------
 
 
-def start_worker(
+async def start_worker(
     children: Children,
+    client: Client,
     *,
-    address: str,
     db_url: str,
     task_queue: str,
     telegram_url: str,
+    address: str | None = None,
     **extra: str,
 ) -> Child:
-    """``booking-notify worker`` as production runs it, its own process, sending to ``telegram_url``."""
+    """``booking-notify worker`` as production runs it, its own process, sending to ``telegram_url``;
+    returned once it polls both its queues. ``address`` defaults to the server ``client`` talks to.
+    """
     env = child_env(
-        TEMPORAL_ADDRESS=address,
+        TEMPORAL_ADDRESS=address or client.service_client.config.target_host,
         DATABASE_URL=db_url,
         TEMPORAL_TASK_QUEUE=task_queue,
         WORKFLOW_ID_PREFIX=f"{task_queue}-",
@@ -261,7 +264,9 @@ def start_worker(
         TELEGRAM_API_URL=telegram_url,
         **extra,
     )
-    return children.start("worker", [str(CLI), "worker"], env=env, cwd=children.folder)
+    worker = children.start("worker", [str(CLI), "worker"], env=env, cwd=children.folder)
+    await until_polling(client, worker, task_queue)
+    return worker
 
 
 async def pollers(client: Client, task_queue: str, kind: TaskQueueType.ValueType) -> set[str]:

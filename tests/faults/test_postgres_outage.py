@@ -36,7 +36,6 @@ from tests.faults.processes import (
     PostgresCluster,
     all_asleep,
     start_worker,
-    until_polling,
 )
 from tests.stack import api_only, eventually
 
@@ -82,14 +81,13 @@ async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
                 return (await status_counts(s.sessions))[SENT] == NOTICES
 
             try:
-                worker = start_worker(
+                worker = await start_worker(
                     children,
-                    address=client.service_client.config.target_host,
+                    client,
                     db_url=db_url,
                     task_queue=task_queue,
                     telegram_url=paced_telegram.url,
                 )
-                await until_polling(client, worker, task_queue)
                 first_due = datetime.now(UTC) + LEAD + timedelta(seconds=1)
                 step = SPREAD / (NOTICES - 1)
                 booking_ids = await s.notifier.schedule_many(

@@ -25,7 +25,7 @@ from tests.faults.figures import (
     report,
     status_counts,
 )
-from tests.faults.processes import Children, start_worker, until_polling
+from tests.faults.processes import Children, start_worker
 from tests.stack import api_only, eventually
 
 pytestmark = pytest.mark.faults
@@ -61,14 +61,13 @@ async def test_telegram_down_with_5xx_for_30_s_loses_nothing_and_sends_everythin
             return (await status_counts(s.sessions))[SENT] == NOTICES
 
         try:
-            worker = start_worker(
+            worker = await start_worker(
                 children,
-                address=client.service_client.config.target_host,
+                client,
                 db_url=db_url,
                 task_queue=task_queue,
                 telegram_url=telegram.url,
             )
-            await until_polling(client, worker, task_queue)
             outage_starts = datetime.now(UTC) + LEAD
             step = SPREAD / (NOTICES - 1)
             booking_ids = await s.notifier.schedule_many(

@@ -29,7 +29,6 @@ from tests.faults.processes import (
     all_asleep,
     pollers,
     start_worker,
-    until_polling,
 )
 from tests.stack import api_only, eventually
 
@@ -79,14 +78,13 @@ async def test_a_killed_and_restarted_temporal_server_still_fires_every_notice_o
             return (await status_counts(s.sessions))[SENT] == NOTICES + OVERDUE
 
         try:
-            worker = start_worker(
+            worker = await start_worker(
                 children,
-                address=server.address,
+                client,
                 db_url=db_url,
                 task_queue=task_queue,
                 telegram_url=paced_telegram.url,
             )
-            await until_polling(client, worker, task_queue)
             now = datetime.now(UTC)
             booking_ids = await s.notifier.schedule_many(
                 [

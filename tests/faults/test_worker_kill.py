@@ -30,7 +30,7 @@ from tests.faults.figures import (
     report,
     status_counts,
 )
-from tests.faults.processes import Child, Children, start_worker, until_polling
+from tests.faults.processes import Child, Children, start_worker
 from tests.faults.telegram import SlowTelegram
 from tests.stack import api_only, eventually
 
@@ -60,17 +60,16 @@ async def test_a_worker_killed_twice_mid_burst_loses_nothing_and_repeats_at_most
     dev_env: WorkflowEnvironment, db_url: str, task_queue: str, children: Children, in_flight: int
 ) -> None:
     client = dev_env.client
-    address = client.service_client.config.target_host
     workflow_ids: list[str] = []
     async with (
         SlowTelegram(answer_delay=ROUND_TRIP) as telegram,
         api_only(dev_env, db_url, task_queue) as s,
     ):
 
-        def worker() -> Child:
-            return start_worker(
+        async def worker() -> Child:
+            return await start_worker(
                 children,
-                address=address,
+                client,
                 db_url=db_url,
                 task_queue=task_queue,
                 telegram_url=telegram.url,
@@ -93,8 +92,7 @@ async def test_a_worker_killed_twice_mid_burst_loses_nothing_and_repeats_at_most
             return {r.chat_id for r in rows if r.chat_id in chats and r.status is not SENT}
 
         try:
-            current = worker()
-            await until_polling(client, current, task_queue)
+            current = await worker()
             now = datetime.now(UTC)
             requests = [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(BURST)]
             booking_ids = await s.notifier.schedule_many(requests)
@@ -118,8 +116,7 @@ async def test_a_worker_killed_twice_mid_burst_loses_nothing_and_repeats_at_most
                         "accepted_not_sent": len(window),
                     }
                 )
-                current = worker()
-                await until_polling(client, current, task_queue)
+                current = await worker()
 
             await eventually(all_sent, within=150)
             rows = await notice_rows(s.sessions)

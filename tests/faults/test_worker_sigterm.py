@@ -19,7 +19,7 @@ from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import start_notice_only
 from tests.faults.conftest import forget_workflows
 from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
-from tests.faults.processes import Child, Children, start_worker, until_polling
+from tests.faults.processes import Child, Children, start_worker
 from tests.faults.telegram import SlowTelegram
 from tests.stack import api_only, eventually
 
@@ -44,17 +44,16 @@ async def test_sigterm_lets_in_flight_sends_finish_and_leaves_no_row_processing(
     dev_env: WorkflowEnvironment, db_url: str, task_queue: str, children: Children
 ) -> None:
     client = dev_env.client
-    address = client.service_client.config.target_host
     workflow_ids: list[str] = []
     async with (
         SlowTelegram(accept_delay=SEND_TIME, per_chat_rate=None, global_rate=None) as telegram,
         api_only(dev_env, db_url, task_queue) as s,
     ):
 
-        def worker() -> Child:
-            return start_worker(
+        async def worker() -> Child:
+            return await start_worker(
                 children,
-                address=address,
+                client,
                 db_url=db_url,
                 task_queue=task_queue,
                 telegram_url=telegram.url,
@@ -67,8 +66,7 @@ async def test_sigterm_lets_in_flight_sends_finish_and_leaves_no_row_processing(
             return (await status_counts(s.sessions))[SENT] == NOTICES
 
         try:
-            first = worker()
-            await until_polling(client, first, task_queue)
+            first = await worker()
             now = datetime.now(UTC)
             booking_ids = await s.notifier.schedule_many(
                 [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(NOTICES)]
@@ -89,8 +87,7 @@ async def test_sigterm_lets_in_flight_sends_finish_and_leaves_no_row_processing(
                 if r.chat_id in accepted_before_exit and r.status is not SENT
             ]
 
-            second = worker()
-            await until_polling(client, second, task_queue)
+            second = await worker()
             await eventually(all_sent, within=90)
             rows = await notice_rows(s.sessions)
             assert await second.stop(signal.SIGTERM) == 0, second.tail()
