@@ -111,11 +111,17 @@ class System(ABC):
         return {role: child.pid for role, child in self.children.items()}
 
     async def stop(self) -> None:
-        # The worker first (it drains), then the server it talks to.
-        for role in ("worker", "server"):
-            child = self.children.get(role)
-            if child is not None:
-                await child.stop()
+        """The worker first (it drains), then the server it talks to, then the harness's own
+        database engine when the system has one."""
+        try:
+            for role in ("worker", "server"):
+                child = self.children.get(role)
+                if child is not None:
+                    await child.stop()
+        finally:
+            engine = getattr(self, "engine", None)
+            if engine is not None:
+                await engine.dispose()
 
     def logs(self) -> str:
         return "\n".join(f"--- {r}\n{c.tail()}" for r, c in self.children.items())
@@ -220,13 +226,6 @@ class BookingNotify(TemporalSystem):
     def storage_files(self) -> list[Path]:
         return [*super().storage_files(), self.db_path]
 
-    async def stop(self) -> None:
-        try:
-            await super().stop()
-        finally:
-            if hasattr(self, "engine"):
-                await self.engine.dispose()
-
 
 class BareTemporal(TemporalSystem):
     """One timer and one send per workflow, on a plain Worker (``bench.bare``)."""
@@ -324,13 +323,6 @@ class Polling(System):
 
     def storage_files(self) -> list[Path]:
         return [self.db_path]
-
-    async def stop(self) -> None:
-        try:
-            await super().stop()
-        finally:
-            if hasattr(self, "engine"):
-                await self.engine.dispose()
 
 
 class APScheduler(System):
