@@ -40,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scale", type=lambda v: tuple(int(x) for x in _list(v)), help="e.g. 1000,10000,100000"
     )
+    p.add_argument(
+        "--rounds", type=int, help="uncapped bursts of booking-notify and bare Temporal (odd)"
+    )
     p.add_argument("--rate", type=float, default=30.0, help="DELIVERY_RATE_PER_SECOND when capped")
     p.add_argument("--raw", type=Path, help="write the full report (with series) here")
     p.add_argument("--plots", type=Path, help="write lateness PNGs into this folder")
@@ -54,6 +57,8 @@ def main() -> None:
     sizes = QUICK if args.quick else FULL
     if args.scale:
         sizes = replace(sizes, scale=args.scale)
+    if args.rounds:
+        sizes = replace(sizes, rounds=args.rounds)
     systems = args.systems or [*SYSTEMS, *(() if args.quick else ("polling-60s",))]
     options = Options(systems, sizes, args.rate, args.workloads, args.workdir)
     if args.from_raw:

@@ -85,6 +85,7 @@ def markdown(report: dict[str, Any]) -> str:
         ("schedule_p99_s", "sched p99 s"),
         ("peak_rss_worker_mb", "worker MB"),
         ("peak_rss_server_mb", "server MB"),
+        ("rounds_per_s", "per s, every round"),
     ]
     for workload, title in WORKLOAD_TITLES.items():
         rows = {n: w[workload] for n, w in report["systems"].items() if workload in w}

@@ -91,10 +91,6 @@ class System(ABC):
     @abstractmethod
     async def start(self) -> None: ...
 
-    async def set_rate(self, rate: float | None) -> None:
-        """Change the send cap; only the Temporal systems have one (their worker restarts)."""
-        self.rate = rate if rate is not None else UNCAPPED_RATE
-
     @abstractmethod
     async def schedule(self, notices: Sequence[Notice]) -> list[float]: ...
 
@@ -152,11 +148,6 @@ class TemporalSystem(System):
 
     def storage_files(self) -> list[Path]:
         return [self.dir / "temporal.db"]
-
-    async def set_rate(self, rate: float | None) -> None:
-        await super().set_rate(rate)
-        await self.children.pop("worker").stop()
-        await self._start_worker()
 
     @abstractmethod
     async def _start_worker(self) -> None: ...
