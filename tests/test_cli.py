@@ -255,7 +255,7 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
             "--reminders", "4s", "--title", "Demo", "--json", env=env, cwd=tmp_path,
         )  # fmt: skip
         assert (code, err) == (0, "")
-        printed = []
+        printed: list[str] = []
         while len(printed) < 3:
             line = await next_line(30)
             if "notice #" in line:

@@ -100,7 +100,7 @@ def test_a_naive_time_is_rejected_naming_the_field(field: str) -> None:
 
 
 def test_a_time_that_is_not_a_datetime_is_rejected() -> None:
-    request = dataclasses.replace(booking(DAY), starts_at="tomorrow")
+    request = dataclasses.replace(booking(DAY), starts_at="tomorrow")  # type: ignore[arg-type]
 
     with pytest.raises(InvalidBooking, match="starts_at must be a datetime, not 'tomorrow'"):
         request.validated(NOW)

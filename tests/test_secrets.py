@@ -7,6 +7,7 @@ CLI output, whatever Telegram answers. Histories carry ids and times only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 from datetime import timedelta
@@ -54,7 +55,7 @@ async def test_the_token_appears_nowhere_whatever_telegram_answers(
             )  # a second notice for one chat in the same second: a 429
             telegram.fail_for(4)  # the first attempts meet 502s
             for booking_id in ids:
-                await eventually(lambda b=booking_id: _final(s, b), within=60)
+                await eventually(functools.partial(_final, s, booking_id), within=60)
             rows = [row for b in ids for row in (await s.rows(b)).values()]
             histories = [(await s.handle(b).fetch_history()).to_json() for b in ids]
             for booking_id in ids:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.faults
 
 NOTICES = 30
 SEND_TIME = 3.0
-TERM_AT_IN_FLIGHT = Settings.model_fields["delivery_concurrency"].default
+TERM_AT_IN_FLIGHT: int = Settings.model_fields["delivery_concurrency"].default
 """SIGTERM once every delivery slot of the worker (DELIVERY_CONCURRENCY, default) is sending."""
 LEAD = timedelta(seconds=7)
 CHATS = 620_000
