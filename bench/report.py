@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,20 @@ def ratios(report: dict[str, Any]) -> dict[str, dict[str, float | None]]:
             a, b = ours.get(workload, {}), theirs.get(workload, {})
             out.setdefault(peer, {})[f"{workload}_per_s"] = _ratio(a.get("per_s"), b.get("per_s"))
             out[peer][f"{workload}_p99"] = _ratio(a.get("p99_s"), b.get("p99_s"))
+        paired = _paired(ours.get("uncapped", {}), theirs.get("uncapped", {}))
+        if paired is not None:
+            out[peer]["uncapped_per_s_paired"] = paired
     return out
+
+
+def _paired(ours: dict[str, Any], theirs: dict[str, Any]) -> float | None:
+    """Median over rounds of ours ÷ theirs within the round: the rounds alternate, so each pair
+    ran under the same load, which a ratio of the two medians does not see."""
+    a, b = ours.get("rounds_per_s"), theirs.get("rounds_per_s")
+    if not a or not b or len(a) != len(b):
+        return None
+    pairs = [r for x, y in zip(a, b, strict=True) if (r := _ratio(x, y)) is not None]
+    return round(statistics.median(pairs), 2) if pairs else None
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
