@@ -55,7 +55,7 @@ class Sizes:
 
 
 QUICK = Sizes(
-    steady_rate=10, steady_seconds=10, burst=150, uncapped=300, cancels=5, scale=(1000, 2500)
+    steady_rate=10, steady_seconds=10, burst=150, uncapped=300, cancels=5, scale=(500, 1500)
 )
 FULL = Sizes(
     steady_rate=10,
