@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 from booking_notifications.temporal import find_binary
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
