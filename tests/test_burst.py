@@ -28,7 +28,7 @@ COUNT, BLOCKED, CAP = 300, 5, 30
 FIRST_CHAT = 10_000
 
 
-async def test_300_notices_due_in_one_second_drain_at_the_telegram_cap(
+async def test_300_notices_due_in_one_second_arrive_once_under_the_server_side_limit(
     dev_env: WorkflowEnvironment, db_url: str, task_queue: str
 ) -> None:
     chats = list(range(FIRST_CHAT, FIRST_CHAT + COUNT))
