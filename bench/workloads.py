@@ -172,7 +172,7 @@ async def cancel(system: System, telegram: FakeTelegram, sizes: Sizes) -> dict[s
 
 async def _notice_rows(system: BookingNotify) -> int:
     async with system.engine.connect() as conn:
-        return int((await conn.execute(text("SELECT count(*) FROM notifications"))).scalar_one())
+        return int((await conn.execute(text("SELECT count(*) FROM bn_notifications"))).scalar_one())
 
 
 async def _absorbed(system: BookingNotify) -> int:

@@ -103,7 +103,7 @@ async def db_url(empty_db_url: str, backend: str) -> AsyncIterator[str]:
     if backend == "postgres":
         async with engine.begin() as conn:
             await conn.execute(
-                text("TRUNCATE notifications, bookings, users RESTART IDENTITY CASCADE")
+                text("TRUNCATE bn_notifications, bn_bookings, bn_users RESTART IDENTITY CASCADE")
             )
     await engine.dispose()
     yield url

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_notifications.db.migrate import downgrade, upgrade
+from booking_notifications.db.bookings import save_booking
+from booking_notifications.db.migrate import LEGACY_TABLES, VERSION_TABLE, downgrade, upgrade
 from booking_notifications.db.models import Base
-from booking_notifications.db.session import make_engine
+from booking_notifications.db.session import make_engine, make_sessions
+from booking_notifications.requests import BookingRequest
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    """What autogenerate would change to make the database match our models.
+
+    Only our ``bn_`` tables count: a host application's tables beside them are not ours to diff.
+    """
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "compare_type": True,
+            "version_table": VERSION_TABLE,
+            "include_name": lambda name, kind, _: kind != "table" or name.startswith("bn_"),
+        },
+    )
     return list(compare_metadata(context, Base.metadata))
 
 
@@ -35,11 +51,148 @@ async def test_the_migrations_run_down_to_nothing_and_up_again(empty_db_url: str
         await downgrade(engine)
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
-        assert set(tables) <= {"alembic_version"}
+        assert set(tables) <= {"bn_alembic_version"}
         await upgrade(engine)
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
-        assert {"users", "bookings", "notifications"} <= set(tables)
+        assert {"bn_users", "bn_bookings", "bn_notifications"} <= set(tables)
     finally:
         await downgrade(engine)
         await engine.dispose()
+
+
+HOST_SCHEMA = (
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(64) NOT NULL)",
+    "CREATE TABLE bookings (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), "
+    "room VARCHAR(32))",
+    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+    "INSERT INTO users (id, email) VALUES (1, 'host@example.org')",
+    "INSERT INTO bookings (id, user_id, room) VALUES (7, 1, 'Court 3')",
+    "INSERT INTO alembic_version (version_num) VALUES ('0003')",
+)
+"""A booking service's own schema, as the seed application has it: its users, its bookings and
+its Alembic history, at a revision id that is also one of ours."""
+
+
+async def _host_state(engine: AsyncEngine) -> tuple[object, ...]:
+    async with engine.connect() as conn:
+        users = (await conn.execute(text("SELECT id, email FROM users"))).all()
+        bookings = (await conn.execute(text("SELECT id, user_id, room FROM bookings"))).all()
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        columns = await conn.run_sync(
+            lambda c: {
+                t: [col["name"] for col in inspect(c).get_columns(t)] for t in ("users", "bookings")
+            }
+        )
+    return users, bookings, version, columns
+
+
+async def test_our_schema_lives_beside_a_host_schema_with_the_same_table_names(
+    empty_db_url: str,
+) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        async with engine.begin() as conn:
+            for statement in HOST_SCHEMA:
+                await conn.execute(text(statement))
+        before = await _host_state(engine)
+
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_differences) == []
+            ours = (await conn.execute(text("SELECT version_num FROM bn_alembic_version"))).all()
+        after_up = await _host_state(engine)
+        await _book_one(engine)
+        await downgrade(engine)
+        after_down = await _host_state(engine)
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        await upgrade(engine)
+    finally:
+        await downgrade(engine)
+        async with engine.begin() as conn:  # the PostgreSQL database is shared by the session
+            for table in ("bookings", "users", "alembic_version"):
+                await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await engine.dispose()
+
+    assert ours and ours[0][0] != "0003"
+    assert before == after_up == after_down
+    assert tables == {"users", "bookings", "alembic_version", "bn_alembic_version"}
+
+
+async def test_a_database_of_version_0_1_is_adopted_with_its_rows_and_ids(
+    empty_db_url: str,
+) -> None:
+    """0.1 kept unprefixed tables and our revision in the default alembic_version."""
+    engine = make_engine(empty_db_url)
+    try:
+        await upgrade(engine, "0004")
+        booking_id = await _book_one(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(_as_version_0_1)
+
+        await upgrade(engine)
+        next_id = await _book_one(engine)
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            assert await conn.run_sync(_differences) == []
+            keys = (
+                (
+                    await conn.execute(
+                        text("SELECT key FROM bn_notifications WHERE booking_id = :b ORDER BY key"),
+                        {"b": booking_id},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        await downgrade(engine)
+        await engine.dispose()
+
+    assert tables == {"bn_users", "bn_bookings", "bn_notifications", "bn_alembic_version"}
+    assert list(keys) == ["end", "reminder_1h", "start"]
+    assert next_id == booking_id + 1  # the id sequence carried over too
+
+
+def _as_version_0_1(connection: Connection) -> None:
+    """Give a database at 0004 the names 0.1 gave it: tables, indexes, constraints, version."""
+    for old, new in LEGACY_TABLES.items():
+        connection.execute(text(f"ALTER TABLE {new} RENAME TO {old}"))
+        if connection.dialect.name == "postgresql":
+            constraints = connection.scalars(
+                text("SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass)"),
+                {"t": old},
+            ).all()
+            for name in constraints:
+                old_name = name.replace("bn_", "")
+                connection.execute(
+                    text(f"ALTER TABLE {old} RENAME CONSTRAINT {name} TO {old_name}")
+                )
+        for index in inspect(connection).get_indexes(old):
+            if "bn_" not in (index["name"] or ""):
+                continue  # a constraint's own index, renamed with it
+            columns = ", ".join(str(c) for c in index["column_names"])
+            connection.execute(text(f"DROP INDEX {index['name']}"))
+            old_name = str(index["name"]).replace("bn_", "")
+            connection.execute(text(f"CREATE INDEX {old_name} ON {old} ({columns})"))
+    connection.execute(text("ALTER TABLE bn_alembic_version RENAME TO alembic_version"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                "ALTER TABLE alembic_version "
+                "RENAME CONSTRAINT bn_alembic_version_pkc TO alembic_version_pkc"
+            )
+        )
+
+
+async def _book_one(engine: AsyncEngine) -> int:
+    now = datetime.now(UTC)
+    request = BookingRequest(
+        chat_id=42,
+        starts_at=now + timedelta(hours=3),
+        ends_at=now + timedelta(hours=4),
+        reminders=[timedelta(hours=1)],
+    )
+    booking = await save_booking(make_sessions(engine), request, now)
+    return booking.id

@@ -1,13 +1,32 @@
-"""Run the Alembic migrations shipped inside the package, from sync or async code."""
+"""Run the Alembic migrations shipped inside the package, from sync or async code.
+
+Our history lives in its own version table, ``bn_alembic_version``, beside our ``bn_`` tables, so
+a booking service that shares the database keeps its own ``alembic_version`` and tables untouched.
+
+Databases made by version 0.1 had unprefixed tables (``users``, ``bookings``, ``notifications``)
+and kept our revision in the default ``alembic_version``. ``upgrade`` adopts such a database once:
+it builds our tables at the same revision, copies every row (ids included), drops the old tables
+and moves the revision into our version table, all in the one transaction of the upgrade.
+"""
 
 from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 SCRIPT_LOCATION = "booking_notifications:migrations"
+VERSION_TABLE = "bn_alembic_version"
+LEGACY_VERSION_TABLE = "alembic_version"
+LEGACY_REVISIONS = ("0001", "0002", "0003", "0004")
+"""The revisions 0.1 shipped; a database at one of them under the old names can be adopted."""
+LEGACY_TABLES = {
+    "users": "bn_users",
+    "bookings": "bn_bookings",
+    "notifications": "bn_notifications",
+}
+"""0.1's table names and ours, in foreign-key order (parents first)."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -19,11 +38,60 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (idempotent)."""
+    """Bring the database to ``revision`` (idempotent), adopting a 0.1 database first."""
     async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+        await conn.run_sync(_upgrade, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    legacy = legacy_revision(connection)
+    if legacy is not None:
+        _adopt(connection, legacy)
+    command.upgrade(alembic_config(connection), revision)
+
+
+def legacy_revision(connection: Connection) -> str | None:
+    """The revision of a 0.1 database under the old names, or None when this is not one.
+
+    A host application's own ``alembic_version`` is left alone: it must hold one of our 0.1
+    revisions *and* the old tables must have our notice columns.
+    """
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
+    if VERSION_TABLE in tables or LEGACY_VERSION_TABLE not in tables:
+        return None
+    if not set(LEGACY_TABLES) <= tables:
+        return None
+    columns = {c["name"] for c in inspector.get_columns("notifications")}
+    if not {"booking_id", "key", "due_at", "latest_at"} <= columns:
+        return None
+    versions = list(connection.scalars(text(f"SELECT version_num FROM {LEGACY_VERSION_TABLE}")))
+    ours = [v for v in versions if v in LEGACY_REVISIONS]
+    return ours[0] if len(ours) == 1 else None
+
+
+def _adopt(connection: Connection, revision: str) -> None:
+    """Move a 0.1 database at ``revision`` under our names, rows and ids included."""
+    command.upgrade(alembic_config(connection), revision)
+    for old, new in LEGACY_TABLES.items():
+        names = ", ".join(c["name"] for c in inspect(connection).get_columns(new))
+        connection.execute(text(f"INSERT INTO {new} ({names}) SELECT {names} FROM {old}"))
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{new}', 'id'), "
+                    f"coalesce((SELECT max(id) FROM {new}), 0) + 1, false)"
+                )
+            )
+    for old in reversed(LEGACY_TABLES):
+        connection.execute(text(f"DROP TABLE {old}"))
+    connection.execute(
+        text(f"DELETE FROM {LEGACY_VERSION_TABLE} WHERE version_num = :v"), {"v": revision}
+    )
+    if connection.scalar(text(f"SELECT count(*) FROM {LEGACY_VERSION_TABLE}")) == 0:
+        connection.execute(text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))

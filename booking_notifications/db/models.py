@@ -1,7 +1,9 @@
 """SQLAlchemy models: users, bookings and the notification rows that mirror each workflow.
 
-The naming convention is fixed before the first migration so that constraint names are the same
-on SQLite and PostgreSQL and later migrations can refer to them.
+Every table name starts with ``bn_`` (booking notifications): booking services often share one
+database with us and have ``users`` and ``bookings`` tables of their own. The naming convention is
+fixed before the first migration so that constraint names are the same on SQLite and PostgreSQL
+and later migrations can refer to them.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class Timestamps:
 class User(Timestamps, Base):
     """Someone who gets notices: a Telegram chat with a language and a time zone."""
 
-    __tablename__ = "users"
+    __tablename__ = "bn_users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -104,11 +106,11 @@ class User(Timestamps, Base):
 class Booking(Timestamps, Base):
     """A booking as the notices know it; ``ref`` is the booking service's own key, if it gave one."""
 
-    __tablename__ = "bookings"
+    __tablename__ = "bn_bookings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(128), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("bn_users.id", ondelete="CASCADE"), index=True)
     title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
@@ -135,14 +137,14 @@ class Notification(Timestamps, Base):
     """One notice of one booking: written with the booking as planned, then kept by the
     workflow's activities in line with its plan."""
 
-    __tablename__ = "notifications"
+    __tablename__ = "bn_notifications"
     __table_args__ = (
-        UniqueConstraint("booking_id", "key", name="uq_notifications_booking_id_key"),
-        Index("ix_notifications_status_due_at", "status", "due_at"),
+        UniqueConstraint("booking_id", "key", name="uq_bn_notifications_booking_id_key"),
+        Index("ix_bn_notifications_status_due_at", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bn_bookings.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(32))
     kind: Mapped[NoticeKind] = mapped_column(_choice(NoticeKind, "notice_kind"))
     offset_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -39,13 +39,15 @@ def _choice(
         sa.Column(
             column, sa.Enum(*values, name=constraint, native_enum=False, length=16), nullable=False
         ),
-        sa.CheckConstraint(f"{column} IN ({allowed})", name=op.f(f"ck_notifications_{constraint}")),
+        sa.CheckConstraint(
+            f"{column} IN ({allowed})", name=op.f(f"ck_bn_notifications_{constraint}")
+        ),
     ]
 
 
 def upgrade() -> None:
     op.create_table(
-        "users",
+        "bn_users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=True),
@@ -53,11 +55,11 @@ def upgrade() -> None:
         sa.Column("time_zone", sa.String(length=64), server_default="UTC", nullable=False),
         sa.Column("reachable", sa.Boolean(), server_default=sa.true(), nullable=False),
         *_timestamps(),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("chat_id", name=op.f("uq_users_chat_id")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bn_users")),
+        sa.UniqueConstraint("chat_id", name=op.f("uq_bn_users_chat_id")),
     )
     op.create_table(
-        "bookings",
+        "bn_bookings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ref", sa.String(length=128), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -72,14 +74,17 @@ def upgrade() -> None:
         sa.Column("cancel_reason", sa.String(length=512), nullable=True),
         *_timestamps(),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_bookings_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["bn_users.id"],
+            name=op.f("fk_bn_bookings_user_id_bn_users"),
+            ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_bookings")),
-        sa.UniqueConstraint("ref", name=op.f("uq_bookings_ref")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bn_bookings")),
+        sa.UniqueConstraint("ref", name=op.f("uq_bn_bookings_ref")),
     )
-    op.create_index(op.f("ix_bookings_user_id"), "bookings", ["user_id"])
+    op.create_index(op.f("ix_bn_bookings_user_id"), "bn_bookings", ["user_id"])
     op.create_table(
-        "notifications",
+        "bn_notifications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("booking_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=32), nullable=False),
@@ -95,19 +100,21 @@ def upgrade() -> None:
         *_timestamps(),
         sa.ForeignKeyConstraint(
             ["booking_id"],
-            ["bookings.id"],
-            name=op.f("fk_notifications_booking_id_bookings"),
+            ["bn_bookings.id"],
+            name=op.f("fk_bn_notifications_booking_id_bn_bookings"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
-        sa.UniqueConstraint("booking_id", "key", name=op.f("uq_notifications_booking_id_key")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bn_notifications")),
+        sa.UniqueConstraint("booking_id", "key", name=op.f("uq_bn_notifications_booking_id_key")),
     )
-    op.create_index(op.f("ix_notifications_status_due_at"), "notifications", ["status", "due_at"])
+    op.create_index(
+        op.f("ix_bn_notifications_status_due_at"), "bn_notifications", ["status", "due_at"]
+    )
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_notifications_status_due_at"), table_name="notifications")
-    op.drop_table("notifications")
-    op.drop_index(op.f("ix_bookings_user_id"), table_name="bookings")
-    op.drop_table("bookings")
-    op.drop_table("users")
+    op.drop_index(op.f("ix_bn_notifications_status_due_at"), table_name="bn_notifications")
+    op.drop_table("bn_notifications")
+    op.drop_index(op.f("ix_bn_bookings_user_id"), table_name="bn_bookings")
+    op.drop_table("bn_bookings")
+    op.drop_table("bn_users")

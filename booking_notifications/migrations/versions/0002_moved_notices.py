@@ -14,14 +14,14 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NAME = "ck_notifications_notice_kind"
+NAME = "ck_bn_notifications_notice_kind"
 BEFORE = ("reminder", "start", "end", "cancel")
 AFTER = (*BEFORE, "moved")
 
 
 def _allow(kinds: Sequence[str]) -> None:
     allowed = ", ".join(f"'{k}'" for k in kinds)
-    with op.batch_alter_table("notifications") as batch:
+    with op.batch_alter_table("bn_notifications") as batch:
         batch.drop_constraint(op.f(NAME), type_="check")
         batch.create_check_constraint(op.f(NAME), f"kind IN ({allowed})")
 
@@ -31,5 +31,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM notifications WHERE kind = 'moved'")
+    op.execute("DELETE FROM bn_notifications WHERE kind = 'moved'")
     _allow(BEFORE)

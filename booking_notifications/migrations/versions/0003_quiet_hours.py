@@ -17,9 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("users", sa.Column("quiet_hours", sa.String(length=11), nullable=True))
+    op.add_column("bn_users", sa.Column("quiet_hours", sa.String(length=11), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
+    with op.batch_alter_table("bn_users") as batch:
         batch.drop_column("quiet_hours")

@@ -17,9 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("bookings", sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("bn_bookings", sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("bookings") as batch:
+    with op.batch_alter_table("bn_bookings") as batch:
         batch.drop_column("planned_at")
