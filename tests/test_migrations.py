@@ -61,6 +61,27 @@ async def test_the_migrations_run_down_to_nothing_and_up_again(empty_db_url: str
         await engine.dispose()
 
 
+async def test_no_revision_up_or_down_loses_a_row(empty_db_url: str) -> None:
+    """SQLite alters a table by copying it; with foreign keys on, dropping the original would
+    cascade into every row that refers to it."""
+    engine = make_engine(empty_db_url)
+    counts = []
+    try:
+        await upgrade(engine)
+        await _book_one(engine)
+        for revision in ("0002", "head"):
+            await (downgrade if revision != "head" else upgrade)(engine, revision)
+            async with engine.connect() as conn:
+                counts.append(
+                    (await conn.execute(text("SELECT count(*) FROM bn_notifications"))).scalar()
+                )
+    finally:
+        await downgrade(engine)
+        await engine.dispose()
+
+    assert counts == [3, 3]
+
+
 HOST_SCHEMA = (
     "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(64) NOT NULL)",
     "CREATE TABLE bookings (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), "
@@ -127,9 +148,9 @@ async def test_a_database_of_version_0_1_is_adopted_with_its_rows_and_ids(
     engine = make_engine(empty_db_url)
     try:
         await upgrade(engine, "0004")
-        booking_id = await _book_one(engine)
         async with engine.begin() as conn:
             await conn.run_sync(_as_version_0_1)
+            booking_id = await conn.run_sync(_book_as_version_0_1)
 
         await upgrade(engine)
         next_id = await _book_one(engine)
@@ -184,6 +205,28 @@ def _as_version_0_1(connection: Connection) -> None:
                 "RENAME CONSTRAINT bn_alembic_version_pkc TO alembic_version_pkc"
             )
         )
+
+
+def _book_as_version_0_1(connection: Connection) -> int:
+    """A booking with three notice rows, written as 0.1 wrote them."""
+    now = datetime.now(UTC)
+    connection.execute(text("INSERT INTO users (id, chat_id) VALUES (1, 42)"))
+    connection.execute(
+        text(
+            "INSERT INTO bookings (id, user_id, starts_at, ends_at, reminders, planned_at) "
+            "VALUES (1, 1, :start, :end, '3600', :now)"
+        ),
+        {"start": now + timedelta(hours=3), "end": now + timedelta(hours=4), "now": now},
+    )
+    for key, kind in (("reminder_1h", "reminder"), ("start", "start"), ("end", "end")):
+        connection.execute(
+            text(
+                "INSERT INTO notifications (booking_id, key, kind, due_at, latest_at, status) "
+                "VALUES (1, :key, :kind, :due, :due, 'PENDING')"
+            ),
+            {"key": key, "kind": kind, "due": now + timedelta(hours=3)},
+        )
+    return 1
 
 
 async def _book_one(engine: AsyncEngine) -> int:

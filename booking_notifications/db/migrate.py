@@ -11,6 +11,8 @@ and moves the revision into our version table, all in the one transaction of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, inspect, text
@@ -39,13 +41,38 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (idempotent), adopting a 0.1 database first."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    async with engine.connect() as conn:
+        await conn.run_sync(_migrating, lambda sync: _upgrade(sync, revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+    async with engine.connect() as conn:
+        await conn.run_sync(
+            _migrating, lambda sync: command.downgrade(alembic_config(sync), revision)
+        )
+
+
+def _migrating(connection: Connection, work: Callable[[Connection], None]) -> None:
+    """Run ``work`` in one transaction; on SQLite with foreign keys off while it runs.
+
+    SQLite alters a table by copying it and dropping the original; with foreign keys on, that
+    drop deletes every row that refers to the table through ON DELETE CASCADE. The pragma only
+    takes effect outside a transaction, so it is set before and restored after, and the
+    references are checked before the commit.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    try:
+        with connection.begin():
+            work(connection)
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("the migration left rows referring to missing rows")
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

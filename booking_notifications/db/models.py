@@ -8,6 +8,7 @@ and later migrations can refer to them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -25,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -107,8 +109,19 @@ class Booking(Timestamps, Base):
     """A booking as the notices know it; ``ref`` is the booking service's own key, if it gave one."""
 
     __tablename__ = "bn_bookings"
+    __table_args__ = (
+        Index(
+            "ix_bn_bookings_unscheduled",
+            "created_at",
+            postgresql_where=text("scheduled_at IS NULL"),
+            sqlite_where=text("scheduled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    """A random name of this booking, kept in its workflow's memo: when a workflow id is already
+    taken (another database on the same namespace reused the id), it tells whose run that is."""
     ref: Mapped[str | None] = mapped_column(String(128), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("bn_users.id", ondelete="CASCADE"), index=True)
     title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
