@@ -4,7 +4,8 @@ Texts are gettext messages (English source, catalogues under ``locale/``, compil
 from their ``.po`` files with Babel); dates and durations are formatted by Babel for the same
 language in the user's time zone. A language without a catalogue falls back to English, dates
 included, so a message never mixes two languages. Every string that comes from booking code (the
-title, the cancel reason) is escaped, so a title like ``<b>`` cannot break Telegram's HTML.
+title, the cancel reason) is escaped, so a title like ``<b>`` cannot break Telegram's HTML; a
+title is shown without its surrounding whitespace, and a blank one as "Booking #<id>".
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime) -> str:
     lang = language_of(ctx.language)
     gettext = catalogue(lang).gettext
     zone = ZoneInfo(ctx.time_zone)
-    title = ctx.title or gettext(UNTITLED) % {"id": ctx.booking_id}
+    title = (ctx.title or "").strip() or gettext(UNTITLED) % {"id": ctx.booking_id}
     values = {
         "title": f"<b>{html.escape(title)}</b>",
         "when": format_datetime(ctx.starts_at, "EEE d MMM, HH:mm", tzinfo=zone, locale=lang),
