@@ -113,7 +113,7 @@ def test_a_title_is_shown_without_its_surrounding_whitespace() -> None:
         ("Europe/Berlin", "Thu 15 Jan, 11:00–12:00"),
         ("America/New_York", "Thu 15 Jan, 05:00–06:00"),
         ("Asia/Tokyo", "Thu 15 Jan, 19:00–20:00"),
-        ("Pacific/Auckland", "Thu 15 Jan, 23:00–00:00"),
+        ("Pacific/Auckland", "Thu 15 Jan, 23:00\u2009–\u2009Fri 16 Jan, 00:00"),  # ends on the 16th
     ],
 )
 @pytest.mark.parametrize("kind", list(NoticeKind))
@@ -167,7 +167,7 @@ def test_a_reminder_says_how_long_is_left_at_the_moment_it_is_sent(
 def test_a_reminder_rendered_after_the_start_never_says_a_negative_time() -> None:
     text = render(NoticeKind.REMINDER, CTX, now=START + timedelta(minutes=5))
 
-    assert "starts in 0 seconds" in text
+    assert "<b>Dentist</b> starts now: Thu 15 Jan" in text
 
 
 @pytest.mark.parametrize(
