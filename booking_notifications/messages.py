@@ -4,20 +4,44 @@ Texts are gettext messages (English source, catalogues under ``locale/``, compil
 from their ``.po`` files with Babel); dates and durations are formatted by Babel for the same
 language in the user's time zone. A language without a catalogue falls back to English, dates
 included, so a message never mixes two languages. Every string that comes from booking code (the
-title, the cancel reason) is escaped, so a title like ``<b>`` cannot break Telegram's HTML.
+title, the cancel reason) is escaped, so a title like ``<b>`` cannot break Telegram's HTML; a
+title is shown without its surrounding whitespace, and a blank one as "Booking #<id>".
+
+When a booking is (``format_span``): "Thu 15 Jan, 10:00–11:00" within one local day; both dates
+when it ends on another local day ("Wed 1 Jul, 14:00 – Thu 2 Jul, 11:00", the locale's interval
+dash; an end at midnight is on the next day, so it is never taken for the start's midnight); a
+date's year only when it is not the year of the send moment. All in the user's zone.
+
+How long a reminder says is left (``format_time_left``), exact enough to act on:
+
+- seconds round to the nearest minute, a half minute down: a delivery a few seconds late still
+  reads "in 1 day", and the text is never more than 30 s over the truth;
+- then the two largest adjacent units are shown, days at most (no weeks: "in 10 days" is what
+  one acts on), and what lies below them is dropped, never rounded up: "in 1 hour 30 minutes",
+  "in 1 day 2 hours" for 1 d 2 h 59 min, "in 21 hours", "in 6 days";
+- under a minute reads "in less than a minute"; at or past the start (reminders are skipped
+  by then, but ``render`` is a pure function) it reads "now".
+
+Each unit is CLDR's relative-future phrase ("in {0} hours", "через {0} минуту"), which carries
+the case that Russian needs after "через" for every number; a second unit takes the same phrase
+without the direction word ("через 1 час 21 минуту").
 """
 
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from io import BytesIO
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime, format_time, format_timedelta
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -35,16 +59,28 @@ def _(message: str) -> str:
 
 
 TEXTS = {
-    NoticeKind.REMINDER: _(
-        "⏰ Reminder: %(title)s starts in %(left)s: %(when)s–%(until)s (%(zone)s)."
-    ),
-    NoticeKind.START: _("▶️ %(title)s starts now: %(when)s–%(until)s (%(zone)s)."),
-    NoticeKind.END: _("✅ %(title)s has ended (%(when)s–%(until)s, %(zone)s)."),
-    NoticeKind.MOVED: _("📅 %(title)s has moved: now %(when)s–%(until)s (%(zone)s)."),
-    NoticeKind.CANCEL: _("❌ %(title)s on %(when)s–%(until)s (%(zone)s) is cancelled."),
+    NoticeKind.REMINDER: _("⏰ Reminder: %(title)s starts %(left)s: %(span)s (%(zone)s)."),
+    NoticeKind.START: _("▶️ %(title)s starts now: %(span)s (%(zone)s)."),
+    NoticeKind.END: _("✅ %(title)s has ended (%(span)s, %(zone)s)."),
+    NoticeKind.MOVED: _("📅 %(title)s has moved: now %(span)s (%(zone)s)."),
+    NoticeKind.CANCEL: _("❌ %(title)s on %(span)s (%(zone)s) is cancelled."),
 }
 REASON = _("Reason: %(reason)s")
 UNTITLED = _("Booking #%(id)s")
+LESS_THAN_A_MINUTE = _("in less than a minute")
+NOW = _("now")
+
+MINUTE = timedelta(minutes=1)
+Unit = Literal["day", "hour", "minute"]
+UNITS: dict[Unit, timedelta] = {
+    "day": timedelta(days=1),
+    "hour": timedelta(hours=1),
+    "minute": MINUTE,
+}
+"""The units of a time left, largest first (Babel's unit names)."""
+DATE_AND_TIME = "EEE d MMM, HH:mm"
+DATE_YEAR_AND_TIME = "EEE d MMM y, HH:mm"
+TIME = "HH:mm"
 
 
 @dataclass(frozen=True)
@@ -70,19 +106,75 @@ def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime) -> str:
     """The HTML text of a notice; ``now`` is the send moment (reminders say how long is left)."""
     lang = language_of(ctx.language)
     gettext = catalogue(lang).gettext
-    zone = ZoneInfo(ctx.time_zone)
-    title = ctx.title or gettext(UNTITLED) % {"id": ctx.booking_id}
+    title = (ctx.title or "").strip() or gettext(UNTITLED) % {"id": ctx.booking_id}
     values = {
         "title": f"<b>{html.escape(title)}</b>",
-        "when": format_datetime(ctx.starts_at, "EEE d MMM, HH:mm", tzinfo=zone, locale=lang),
-        "until": format_time(ctx.ends_at, "HH:mm", tzinfo=zone, locale=lang),
+        "span": format_span(ctx.starts_at, ctx.ends_at, ctx.time_zone, lang, now=now),
         "zone": html.escape(ctx.time_zone),
-        "left": format_timedelta(max(ctx.starts_at - now, timedelta(0)), locale=lang),
+        "left": format_time_left(ctx.starts_at - now, lang),
     }
     text = gettext(TEXTS[kind]) % values
     if kind is NoticeKind.CANCEL and ctx.cancel_reason:
         text += "\n" + gettext(REASON) % {"reason": html.escape(ctx.cancel_reason)}
     return text
+
+
+def format_time_left(left: timedelta, language: str) -> str:
+    """How long until a start, said after "starts": "in 1 hour 30 minutes" (rule: module doc)."""
+    lang = language_of(language)
+    if left <= timedelta(0):
+        return catalogue(lang).gettext(NOW)
+    if left < MINUTE:
+        return catalogue(lang).gettext(LESS_THAN_A_MINUTE)
+    minutes, seconds = divmod(left, MINUTE)
+    if seconds > MINUTE / 2:
+        minutes += 1
+    rest, counts = minutes * MINUTE, []
+    for unit, size in UNITS.items():
+        count, rest = divmod(rest, size)
+        counts.append((unit, count))
+    leading = next(i for i, (_, count) in enumerate(counts) if count)
+    shown = [_in_units(unit, count, lang) for unit, count in counts[leading : leading + 2] if count]
+    direction = shown[0][0]
+    # CLDR's narrow unit list joins with a space in both languages ("1 hour 30 minutes"); the
+    # wide one puts a comma in English ("1 hour, 30 minutes"), which reads as a list.
+    return direction + format_list([words for _, words in shown], "unit-narrow", locale=lang)
+
+
+def _in_units(unit: Unit, count: int, lang: str) -> tuple[str, str]:
+    """CLDR's "in N units" phrase split before its number: ``("через ", "21 минуту")``.
+
+    An infinite threshold makes Babel use exactly ``unit`` (it would round 59 minutes up to
+    "1 hour"); the future phrase has the case the direction word governs, where the plain
+    duration has the nominative ("21 минута", wrong after "через").
+    """
+    phrase = format_timedelta(
+        count * UNITS[unit], threshold=math.inf, granularity=unit, add_direction=True, locale=lang
+    )
+    direction, number, words = phrase.partition(str(count))
+    if not number:
+        raise ValueError(f"no number in {lang}'s phrase for {count} {unit}: {phrase!r}")
+    return direction, number + words
+
+
+def format_span(
+    starts_at: datetime, ends_at: datetime, time_zone: str, language: str, *, now: datetime
+) -> str:
+    """When a booking is, in the user's zone: the end's date when it ends on another day, and
+    each date's year when it is not the year of ``now`` there."""
+    lang = language_of(language)
+    zone = ZoneInfo(time_zone)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    this_year = now.astimezone(zone).year
+
+    def moment(at: datetime) -> str:
+        pattern = DATE_AND_TIME if at.year == this_year else DATE_YEAR_AND_TIME
+        return format_datetime(at, pattern, tzinfo=zone, locale=lang)
+
+    if start.date() == end.date():
+        return f"{moment(start)}–{format_time(end, TIME, tzinfo=zone, locale=lang)}"
+    interval = str(Locale.parse(lang).interval_formats[None])  # the dash and spaces of the locale
+    return interval.replace("{0}", moment(start)).replace("{1}", moment(end))
 
 
 @cache

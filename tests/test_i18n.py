@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_python
 from babel.messages.pofile import read_po
 
 from booking_notifications.messages import (
+    LESS_THAN_A_MINUTE,
+    NOW,
     REASON,
     TEXTS,
     UNTITLED,
@@ -27,11 +31,25 @@ def context(language: str, zone: str = "Europe/Moscow") -> MessageContext:
     return MessageContext(7, "Корт <1>", START, START + timedelta(hours=2), zone, language, "снег")
 
 
+def source_texts() -> list[str]:
+    """Every text marked with ``_`` in the package, as ``pybabel extract -k _`` finds them."""
+    package = resources.files("booking_notifications")
+    texts = []
+    for module in sorted(str(p) for p in Path(str(package)).rglob("*.py")):
+        with open(module, "rb") as source:
+            texts += [str(m[2]) for m in extract_python(source, {"_": None}, [], {})]
+    return texts
+
+
+def test_the_extracted_texts_are_the_ones_messages_renders() -> None:
+    assert {*TEXTS.values(), REASON, UNTITLED, LESS_THAN_A_MINUTE, NOW} <= set(source_texts())
+
+
 def test_every_source_text_has_a_russian_translation_with_the_same_placeholders() -> None:
     path = resources.files("booking_notifications") / "locale/ru/LC_MESSAGES/messages.po"
     with path.open("rb") as po:
         catalog = read_po(po, locale="ru")
-    for source in [*TEXTS.values(), REASON, UNTITLED]:
+    for source in source_texts():
         message = catalog.get(source)
         assert message is not None and message.string, f"no translation of {source!r}"
         assert not message.fuzzy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -80,11 +81,29 @@ def test_only_the_cancellation_mentions_the_cancel_reason(kind: NoticeKind) -> N
     assert "\n" not in text
 
 
-@pytest.mark.parametrize("title", [None, ""])
-def test_a_booking_without_a_title_is_named_by_its_id(title: str | None) -> None:
-    text = render(NoticeKind.START, dataclasses.replace(CTX, title=title), now=START)
+@pytest.mark.parametrize("title", [None, "", " ", "\t\n ", "\u00a0", "\u3000"])
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_a_booking_without_a_title_or_with_a_blank_one_is_named_by_its_id(
+    kind: NoticeKind, title: str | None
+) -> None:
+    text = render(kind, dataclasses.replace(CTX, title=title), now=START - HOUR)
 
     assert "<b>Booking #7</b>" in text
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_a_blank_title_is_named_by_its_id_in_the_users_language(language: str) -> None:
+    ctx = dataclasses.replace(CTX, title="  ", language=language)
+
+    text = render(NoticeKind.START, ctx, now=START)
+
+    assert f"<b>{SHOWN_IN[language][0]}</b>" in text
+
+
+def test_a_title_is_shown_without_its_surrounding_whitespace() -> None:
+    text = render(NoticeKind.START, dataclasses.replace(CTX, title=" \n Dentist\t "), now=START)
+
+    assert "<b>Dentist</b> starts now" in text
 
 
 @pytest.mark.parametrize(
@@ -94,7 +113,7 @@ def test_a_booking_without_a_title_is_named_by_its_id(title: str | None) -> None
         ("Europe/Berlin", "Thu 15 Jan, 11:00–12:00"),
         ("America/New_York", "Thu 15 Jan, 05:00–06:00"),
         ("Asia/Tokyo", "Thu 15 Jan, 19:00–20:00"),
-        ("Pacific/Auckland", "Thu 15 Jan, 23:00–00:00"),
+        ("Pacific/Auckland", "Thu 15 Jan, 23:00\u2009–\u2009Fri 16 Jan, 00:00"),  # ends on the 16th
     ],
 )
 @pytest.mark.parametrize("kind", list(NoticeKind))
@@ -148,7 +167,7 @@ def test_a_reminder_says_how_long_is_left_at_the_moment_it_is_sent(
 def test_a_reminder_rendered_after_the_start_never_says_a_negative_time() -> None:
     text = render(NoticeKind.REMINDER, CTX, now=START + timedelta(minutes=5))
 
-    assert "starts in 0 seconds" in text
+    assert "<b>Dentist</b> starts now: Thu 15 Jan" in text
 
 
 @pytest.mark.parametrize(
@@ -207,16 +226,19 @@ def test_any_title_and_reason_give_valid_telegram_html_within_the_length_limit(
         CTX, title=title, cancel_reason=reason, time_zone=time_zone, language=language
     )
 
-    shown = visible(render(kind, ctx, now=START - timedelta(seconds=left)))
+    text = render(kind, ctx, now=START - timedelta(seconds=left))
+    shown = visible(text)
 
     assert shown.strip()
     assert len(shown) <= TELEGRAM_TEXT_MAX
     untitled, reason_label = SHOWN_IN[language]
-    assert (title or untitled) in shown
+    shown_title = (title or "").strip() or untitled
+    assert f"<b>{html.escape(shown_title)}</b>" in text  # never an empty bold tag
+    assert shown_title in shown
     if kind is NoticeKind.CANCEL and reason:
         assert shown.endswith(f"\n{reason_label}: {reason}")
     else:
-        assert shown.count("\n") == (title or "").count("\n")  # no reason line
+        assert shown.count("\n") == shown_title.count("\n")  # no reason line
 
 
 @pytest.mark.parametrize(
