@@ -1,49 +1,40 @@
 """The async API for booking code: schedule, cancel and read the notices of a booking.
 
-    async with BookingNotifier.from_settings(load_settings()) as notifier:
+    async with await BookingNotifier.from_settings(load_settings()) as notifier:
         booking_id = await notifier.schedule(BookingRequest(chat_id=42, starts_at=..., ends_at=...))
         await notifier.cancel(booking_id, reason="room closed")
         print(await notifier.status(booking_id))
 
-Scheduling writes the user and booking rows, then starts workflow ``booking-<id>``; it is
-idempotent per booking ``ref`` and per workflow id, so a retried call starts nothing new.
+Scheduling writes the user, booking and notice rows, then starts workflow ``booking-<id>``. Booking
+code that shares our database can pass its own ``AsyncSession``: the rows then commit or roll back
+with its booking, and the workflow starts once that transaction commits. A crash between a commit
+and a start is repaired by ``reconcile``, which the worker runs on a Temporal Schedule.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import select
+from sqlalchemy import delete, event, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import selectinload
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import (
-    Client,
-    WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, selectinload
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.bookings import quiet_windows, save_booking, workflow_input
-from booking_notifications.db.models import Booking, User
+from booking_notifications.db.bookings import add_booking, quiet_windows
+from booking_notifications.db.models import CANCEL_REASON_MAX, Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import BookingRequest, InvalidBooking
+from booking_notifications.runs import BookingRuns, RunState, WorkflowIdTaken
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
 from booking_notifications.views import (
@@ -55,9 +46,9 @@ from booking_notifications.views import (
     list_notices,
 )
 from booking_notifications.workflows.booking import BookingNotifications
-from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import (
     BookingReport,
+    NoticeKind,
     NoticeStatus,
     RescheduleRequest,
 )
@@ -67,18 +58,32 @@ __all__ = [
     "BookingNotifier",
     "BookingRequest",
     "BookingView",
+    "CancelResult",
     "InvalidBooking",
     "NoticeView",
+    "WorkflowIdTaken",
 ]
 
+log = logging.getLogger(__name__)
+
 SCHEDULE_CONCURRENCY = 16
-RECONCILE_AFTER = timedelta(minutes=1)
-CANCEL_REASON_MAX = 512
+RECONCILE_AFTER = timedelta(seconds=15)
+"""Bookings planned more recently are left to the call that is starting them right now."""
+_PENDING_STARTS = "booking_notifications.pending_starts"
+"""Where a caller's session keeps the bookings to start once it commits."""
 
 
-def static_summary(booking_id: int, starts_at: datetime) -> str:
-    """What the Temporal UI shows for a run: ids and times only, never the title."""
-    return f"Booking {booking_id} · {starts_at.astimezone(UTC):%d %b %H:%M} UTC"
+class CancelResult(StrEnum):
+    """What a cancel did. Truthy only when this call cancelled the booking."""
+
+    CANCELLED = "cancelled"
+    """This call cancelled it: pending notices are dropped and its owner is being told."""
+    ALREADY_CANCELLED = "already_cancelled"
+    OVER = "over"
+    """The booking has ended: nothing changed."""
+
+    def __bool__(self) -> bool:
+        return self is CancelResult.CANCELLED
 
 
 class BookingNotifier:
@@ -98,11 +103,10 @@ class BookingNotifier:
         """``clock`` decides what "in the past" means for a new booking and when it is planned."""
         self._client = client
         self._sessions = sessions
-        self._task_queue = task_queue
-        self._id_prefix = id_prefix
-        self._retry_for = retry_for
+        self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
         self._clock = clock
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def from_settings(cls, settings: Settings) -> BookingNotifier:
@@ -119,6 +123,8 @@ class BookingNotifier:
         )
 
     async def close(self) -> None:
+        """Let the starts of committed bookings finish, then release the database."""
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -133,63 +139,74 @@ class BookingNotifier:
     ) -> None:
         await self.close()
 
-    async def schedule(self, request: BookingRequest) -> int:
-        """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``."""
-        now = self._clock()
-        request.validated(now)
-        try:
-            booking = await save_booking(self._sessions, request, now)
-        except IntegrityError:
-            # A concurrent call created the same user (or ref) first; now we find and reuse it.
-            booking = await save_booking(self._sessions, request, now)
-        await self._start(booking)
-        return booking.id
+    async def schedule(
+        self, request: BookingRequest, *, session: AsyncSession | None = None
+    ) -> int:
+        """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``.
 
-    async def schedule_many(self, requests: Sequence[BookingRequest]) -> list[int]:
-        """Schedule many bookings; all are validated first, so a bad one schedules nothing."""
+        With ``session`` (booking code's own, on this database) the rows are written in its
+        transaction and the workflow starts after it commits; a rollback leaves nothing.
+        """
+        return (await self.schedule_many([request], session=session))[0]
+
+    async def schedule_many(
+        self, requests: Sequence[BookingRequest], *, session: AsyncSession | None = None
+    ) -> list[int]:
+        """Schedule many bookings, all or nothing: every one is checked, then all are written in
+        one transaction, then their workflows start."""
         now = self._clock()
+        checked = []
         for number, request in enumerate(requests, start=1):
             try:
-                request.validated(now)
+                checked.append(request.validated(now))
             except InvalidBooking as err:
-                raise InvalidBooking(f"booking {number}: {err}") from None
-        limit = asyncio.Semaphore(SCHEDULE_CONCURRENCY)
+                raise InvalidBooking(_numbered(number, len(requests), err)) from None
+        if session is not None:
+            _check_session(session)
+            added = await _add_all(session, checked, now)
+            _start_after_commit(session, self, [booking.id for booking, _ in added])
+            return [booking.id for booking, _ in added]
+        try:
+            added = await self._write(checked, now)
+        except IntegrityError:
+            # A concurrent call created the same user (or ref) first; now we find and reuse it.
+            added = await self._write(checked, now)
+        await self._start_all(added)
+        return [booking.id for booking, _ in added]
 
-        async def one(request: BookingRequest) -> int:
-            async with limit:
-                return await self.schedule(request)
+    async def cancel(self, booking_id: int, reason: str | None = None) -> CancelResult:
+        """Cancel a booking, in any state: before its workflow started, while it sleeps, while a
+        notice is being sent. Its owner gets one cancellation notice and nothing after it.
 
-        return list(await asyncio.gather(*(one(r) for r in requests)))
-
-    async def cancel(self, booking_id: int, reason: str | None = None) -> bool:
-        """Cancel a booking: True if this call cancelled it, False if it was cancelled or over.
-
-        Whether the booking is over is the workflow's call (it lives until the booking ends), not
-        this process's clock. The row is marked before the signal, so a reminder being delivered
-        right now sees the cancel; the workflow then drops what is pending and announces it.
+        Whether the booking is over is its workflow's call (it lives until the booking ends);
+        only a booking that never had a workflow is judged by this process's clock. The row is
+        marked before the workflow hears of it, so a reminder being delivered right now sees
+        the cancel; a retried call signals the workflow again, so a cancel cut short by a crash
+        is completed by the retry (or by ``reconcile``).
         """
         if reason is not None and len(reason) > CANCEL_REASON_MAX:
             raise InvalidBooking(
                 f"cancel reason is {len(reason)} characters; the limit is {CANCEL_REASON_MAX}"
             )
-        handle = self._handle(booking_id)
         async with self._sessions() as session:
-            booking = await session.get(Booking, booking_id)
-            if booking is None:
-                raise BookingNotFound(f"no booking {booking_id}")
-            if booking.cancelled_at is not None or not await self._running(booking_id):
-                return False
-            booking.cancelled_at, booking.cancel_reason = datetime.now(UTC), reason
-            await session.commit()
-            try:
-                await handle.signal(BookingNotifications.cancel)
-            except RPCError as err:
-                if err.status is not RPCStatusCode.NOT_FOUND:
-                    raise
-                booking.cancelled_at, booking.cancel_reason = None, None  # it ended meanwhile
+            booking = await _booking(session, booking_id)
+            already = booking.cancelled_at is not None
+            state = await self._runs.state(booking)
+            if state is RunState.CLOSED or (
+                state is RunState.NONE and booking.ends_at <= self._clock()
+            ):
+                return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
+            if not already:
+                booking.cancelled_at, booking.cancel_reason = self._clock(), reason
                 await session.commit()
-                return False
-        return True
+        try:
+            await self._runs.start(booking, cancel=True)
+        except WorkflowAlreadyStartedError:  # it ended meanwhile: nothing to cancel
+            if not already:
+                await self._set_cancelled(booking_id, None)
+            return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
+        await self._mark_scheduled([booking])
+        return CancelResult.ALREADY_CANCELLED if already else CancelResult.CANCELLED
 
     async def reschedule(
         self, booking_id: int, starts_at: datetime, ends_at: datetime
@@ -197,24 +214,28 @@ class BookingNotifier:
         """Move a booking; its pending notices follow and its owner is told at once.
 
         Refused with ``InvalidBooking``, changing nothing, when the end is not after the start,
-        the start has passed, or the booking is cancelled or over.
+        the start has passed, or the booking is cancelled or over. A booking whose workflow never
+        started (a crash after its commit) is started first, then moved.
         """
         for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
             if value.tzinfo is None or value.utcoffset() is None:
                 raise InvalidBooking(f"{name} {value.isoformat()} has no time zone")
         async with self._sessions() as session:
-            booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
-            if booking is None:
-                raise BookingNotFound(f"no booking {booking_id}")
+            booking = await _booking(session, booking_id)
         if booking.cancelled_at is not None:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
+        state = await self._runs.state(booking)
+        if state is RunState.NONE and booking.ends_at > self._clock():
+            await self._start_all([(booking, False)])
+        elif state is not RunState.RUNNING:
+            raise InvalidBooking(f"booking {booking_id} cannot move: the booking is over")
         move = RescheduleRequest(
             starts_at.astimezone(UTC),
             ends_at.astimezone(UTC),
             quiet_windows(booking.user, starts_at),
         )
         try:
-            return await self._handle(booking_id).execute_update(
+            return await self._runs.handle(booking_id).execute_update(
                 BookingNotifications.reschedule, move
             )
         except WorkflowUpdateFailedError as err:
@@ -267,82 +288,199 @@ class BookingNotifier:
 
     async def live_plan(self, booking_id: int) -> BookingReport:
         """The plan as the running workflow holds it (a query), including what the rows lag."""
-        return await self._handle(booking_id).query(BookingNotifications.status)
+        async with self._sessions() as session:
+            booking = await _booking(session, booking_id)
+        await self._runs.state(booking)  # the run under its id must be this booking's
+        return await self._runs.handle(booking_id).query(BookingNotifications.status)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
-        """Start the workflows of bookings committed but never scheduled; returns their ids.
+        """Finish what a crash interrupted; returns the ids of the bookings it acted on.
 
-        A crash between the commit and the start leaves ``scheduled_at`` empty. Bookings younger
-        than ``older_than`` are left to the call that is scheduling them right now. Idempotent.
+        - a booking committed but never started (a crash between the commit and the start, or
+          booking code's transaction committed by a process that died) gets its workflow;
+        - a cancel committed but never heard by the workflow (a crash between the commit and
+          the signal) is signalled again.
+
+        Only what is older than ``older_than`` is touched: younger work belongs to a call still
+        under way. Idempotent. A booking whose workflow id is another booking's is left alone
+        and named in the ``WorkflowIdTaken`` raised once everything else is done.
         """
-        now = datetime.now(UTC)
+        now = self._clock()
+        cutoff = now - older_than
+        unannounced = ~exists().where(
+            Notification.booking_id == Booking.id, Notification.kind == NoticeKind.CANCEL
+        )
         async with self._sessions() as session:
             orphans = list(
                 await session.scalars(
                     select(Booking)
                     .options(selectinload(Booking.user))
-                    .where(Booking.scheduled_at.is_(None))
-                    .where(Booking.cancelled_at.is_(None))
+                    .where(Booking.scheduled_at.is_(None), Booking.cancelled_at.is_(None))
                     .where(Booking.ends_at > now)
-                    .where(Booking.created_at < now - older_than)
+                    .where(func.coalesce(Booking.planned_at, Booking.created_at) < cutoff)
                     .order_by(Booking.id)
                 )
             )
-        for booking in orphans:
-            await self._start(booking)
-        return [b.id for b in orphans]
+            cancels = list(
+                await session.scalars(
+                    select(Booking)
+                    .options(selectinload(Booking.user))
+                    .where(Booking.cancelled_at < cutoff, Booking.ends_at > now, unannounced)
+                    .order_by(Booking.id)
+                )
+            )
+        taken: list[WorkflowIdTaken] = []
+        done = []
+        for booking, cancel in [(b, False) for b in orphans] + [(b, True) for b in cancels]:
+            try:
+                if cancel:
+                    await self._runs.state(booking)  # a signal reaches whatever runs there
+                await self._runs.start(booking, cancel=cancel)
+            except WorkflowIdTaken as err:
+                log.error("booking %d not scheduled: %s", booking.id, err)
+                taken.append(err)
+                continue
+            except WorkflowAlreadyStartedError:
+                pass  # its run has closed: the booking is over
+            done.append(booking)
+        await self._mark_scheduled(done)
+        if taken:
+            raise WorkflowIdTaken(f"{len(taken)} booking(s) not scheduled; first: {taken[0]}")
+        return [b.id for b in done]
 
     def workflow_id(self, booking_id: int) -> str:
         """The id of the booking's workflow: ``booking-<id>`` by default."""
-        return f"{self._id_prefix}{booking_id}"
+        return self._runs.workflow_id(booking_id)
 
-    def _handle(self, booking_id: int) -> WorkflowHandle[BookingNotifications, BookingReport]:
-        return self._client.get_workflow_handle_for(
-            BookingNotifications.run, self.workflow_id(booking_id)
-        )
+    async def _write(
+        self, requests: Sequence[BookingRequest], now: datetime
+    ) -> list[tuple[Booking, bool]]:
+        async with self._sessions() as session:
+            added = await _add_all(session, requests, now)
+            await session.commit()
+        return added
 
-    async def _running(self, booking_id: int) -> bool:
-        """Whether the booking's workflow still runs; one that never started counts as running.
+    async def _start_all(self, added: Sequence[tuple[Booking, bool]]) -> None:
+        """Start the workflows of committed bookings; one whose id is taken is undone if new."""
+        limit = asyncio.Semaphore(SCHEDULE_CONCURRENCY)
+        taken: list[WorkflowIdTaken] = []
 
-        Reads the raw description: only the status is needed, and decoding every search
-        attribute (as ``handle.describe()`` does) fails on the test server once one is unset.
-        """
-        try:
-            description = await self._client.workflow_service.describe_workflow_execution(
-                DescribeWorkflowExecutionRequest(
-                    namespace=self._client.namespace,
-                    execution=WorkflowExecution(workflow_id=self.workflow_id(booking_id)),
+        async def start(booking: Booking, new: bool) -> Booking | None:
+            async with limit:
+                try:
+                    await self._runs.start(booking)
+                except WorkflowIdTaken as err:
+                    taken.append(err)
+                    if new:
+                        await self._delete(booking.id)
+                    return None
+                return booking
+
+        started = await asyncio.gather(*(start(b, new) for b, new in added))
+        await self._mark_scheduled([b for b in started if b is not None])
+        if taken:
+            raise taken[0]
+
+    async def _start_committed(self, booking_ids: Sequence[int]) -> None:
+        """Start what a caller's transaction committed; failures are logged, reconcile retries."""
+        async with self._sessions() as session:
+            bookings = list(
+                await session.scalars(
+                    select(Booking)
+                    .options(selectinload(Booking.user))
+                    .where(Booking.id.in_(booking_ids), Booking.scheduled_at.is_(None))
+                    .where(Booking.cancelled_at.is_(None))
                 )
             )
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                return True
-            raise
-        status = description.workflow_execution_info.status
-        return status == WorkflowExecutionStatus.RUNNING.value
-
-    async def _start(self, booking: Booking) -> None:
-        """Start the booking's workflow unless one already runs (or ran) under its id."""
-        booking_input = workflow_input(booking, self._retry_for)
-        with contextlib.suppress(WorkflowAlreadyStartedError):  # started before: reuse it
-            await self._client.start_workflow(
-                BookingNotifications.run,
-                booking_input,
-                id=self.workflow_id(booking.id),
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=static_summary(booking.id, booking.starts_at),
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(BOOKING_ID, str(booking.id)),
-                        SearchAttributePair(BOOKING_STARTS_AT, booking.starts_at),
-                    ]
-                ),
+        try:
+            await self._start_all([(b, False) for b in bookings])
+        except Exception:
+            log.exception(
+                "starting committed bookings %s failed; reconcile will retry", booking_ids
             )
-        if booking.scheduled_at is None:
-            async with self._sessions() as session:
-                row = await session.get(Booking, booking.id)
-                assert row is not None
-                row.scheduled_at = datetime.now(UTC)
-                await session.commit()
+
+    def _spawn(self, booking_ids: Sequence[int]) -> None:
+        task = asyncio.get_running_loop().create_task(self._start_committed(booking_ids))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _mark_scheduled(self, bookings: Sequence[Booking]) -> None:
+        ids = [b.id for b in bookings if b.scheduled_at is None]
+        if not ids:
+            return
+        async with self._sessions() as session:
+            await session.execute(
+                update(Booking)
+                .where(Booking.id.in_(ids), Booking.scheduled_at.is_(None))
+                .values(scheduled_at=self._clock())
+            )
+            await session.commit()
+
+    async def _set_cancelled(self, booking_id: int, moment: datetime | None) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(Booking)
+                .where(Booking.id == booking_id)
+                .values(cancelled_at=moment, cancel_reason=None)
+            )
+            await session.commit()
+
+    async def _delete(self, booking_id: int) -> None:
+        """Remove a booking that was refused before anyone could see it scheduled."""
+        async with self._sessions() as session:
+            await session.execute(delete(Notification).where(Notification.booking_id == booking_id))
+            await session.execute(delete(Booking).where(Booking.id == booking_id))
+            await session.commit()
+
+
+async def _booking(session: AsyncSession, booking_id: int) -> Booking:
+    booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
+    if booking is None:
+        raise BookingNotFound(f"no booking {booking_id}")
+    return booking
+
+
+async def _add_all(
+    session: AsyncSession, requests: Sequence[BookingRequest], now: datetime
+) -> list[tuple[Booking, bool]]:
+    added = []
+    for number, request in enumerate(requests, start=1):
+        try:
+            added.append(await add_booking(session, request, now))
+        except InvalidBooking as err:
+            raise InvalidBooking(_numbered(number, len(requests), err)) from None
+    return added
+
+
+def _numbered(number: int, count: int, err: InvalidBooking) -> str:
+    return f"booking {number}: {err}" if count > 1 else str(err)
+
+
+def _check_session(session: object) -> None:
+    if not isinstance(session, AsyncSession):
+        raise InvalidBooking(
+            f"session must be a SQLAlchemy AsyncSession, not {type(session).__name__}"
+        )
+
+
+def _start_after_commit(
+    session: AsyncSession, notifier: BookingNotifier, booking_ids: list[int]
+) -> None:
+    """Have the bookings' workflows started once ``session`` commits; forgotten on rollback."""
+    sync = session.sync_session
+    if _PENDING_STARTS not in sync.info:
+        event.listen(sync, "after_commit", _after_commit)
+        event.listen(sync, "after_rollback", _after_rollback)
+    pending: dict[BookingNotifier, list[int]] = sync.info.setdefault(_PENDING_STARTS, {})
+    pending.setdefault(notifier, []).extend(booking_ids)
+
+
+def _after_commit(sync: Session) -> None:
+    pending: dict[BookingNotifier, list[int]] = sync.info.get(_PENDING_STARTS, {})
+    for notifier, booking_ids in pending.items():
+        notifier._spawn(booking_ids)
+    pending.clear()
+
+
+def _after_rollback(sync: Session) -> None:
+    sync.info.get(_PENDING_STARTS, {}).clear()

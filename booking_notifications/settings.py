@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     """Workflow ids are ``<prefix><booking id>``: a prefix per deployment sharing a namespace."""
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
+    notice_channel: Literal["telegram", "console"] | None = Field(
+        default=None, alias="NOTICE_CHANNEL"
+    )
+    """Where notices go. Unset: Telegram (``dev`` without a token: the console, which only
+    prints them); ``console`` must be chosen by name anywhere else."""
     delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
     delivery_concurrency: int = Field(default=4, ge=1, le=1000, alias="DELIVERY_CONCURRENCY")
     """Sends in flight per worker process, and so the most messages a crash of it can repeat."""

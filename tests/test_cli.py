@@ -89,7 +89,11 @@ async def test_book_status_and_cancel_speak_json(
         assert status["starts_at"] == start.isoformat(timespec="seconds")
 
         code, out, _ = await run_cli("cancel", str(booking_id), "--json", env=stack_env)
-        assert code == 0 and json.loads(out) == {"booking_id": booking_id, "cancelled": True}
+        assert code == 0 and json.loads(out) == {
+            "booking_id": booking_id,
+            "cancelled": True,
+            "result": "cancelled",
+        }
         await s.result(booking_id)
         code, out, _ = await run_cli("status", str(booking_id), "--json", env=stack_env)
         notices = {n["key"]: n["status"] for n in json.loads(out)["notices"]}

@@ -14,6 +14,7 @@ from sqlalchemy import delete, update
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api import CancelResult
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking, Notification
@@ -69,7 +70,7 @@ async def test_a_cancelled_booking_gets_one_cancellation_and_nothing_after(
     channel = telegram_channel(paced_telegram)
     async with booking_stack(dev_env, db_url, task_queue, channel) as s:
         booking_id = await s.notifier.schedule(booking(4 * S, 1 * S, reminders=[2 * S], chat_id=78))
-        assert await s.notifier.cancel(booking_id, reason="storm") is True
+        assert await s.notifier.cancel(booking_id, reason="storm") is CancelResult.CANCELLED
         report = await s.result(booking_id)
         statuses = await s.statuses(booking_id)
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.db.models import TITLE_MAX
+from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
 from booking_notifications.fake_telegram import _TelegramHTML
 from booking_notifications.messages import TELEGRAM_TEXT_MAX, MessageContext, render
 from booking_notifications.requests import BookingRequest
@@ -18,7 +18,6 @@ from booking_notifications.workflows.types import NoticeKind
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)  # a Thursday in winter
 HOUR = timedelta(hours=1)
-CANCEL_REASON_MAX = 512  # the cancel_reason column; the API refuses longer reasons
 
 CTX = MessageContext(
     booking_id=7,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.api import BookingNotifier
+from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import booking, booking_stack, telegram_channel
@@ -84,8 +84,10 @@ async def test_a_cancel_drops_pending_notices_and_announces_once(
     async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
         booking_id = await s.notifier.schedule(booking(30 * H, now=now))
         await time_env.sleep(7 * H)  # the 24 h reminder is sent at +6 h
-        assert await s.notifier.cancel(booking_id, reason="court <closed>") is True
-        assert await s.notifier.cancel(booking_id) is False  # idempotent
+        assert (
+            await s.notifier.cancel(booking_id, reason="court <closed>") is CancelResult.CANCELLED
+        )
+        assert await s.notifier.cancel(booking_id) is CancelResult.ALREADY_CANCELLED  # idempotent
         report = await s.result(booking_id)
         statuses = await s.statuses(booking_id)
 
@@ -114,7 +116,7 @@ async def test_a_cancel_after_the_booking_ended_changes_nothing(
         cancelled = await s.notifier.cancel(booking_id)
         view = await s.notifier.status(booking_id)
 
-    assert cancelled is False
+    assert cancelled is CancelResult.OVER
     assert view.cancelled_at is None
     assert before == {"start": SENT, "end": SENT}
     assert len(telegram.sent) == 2

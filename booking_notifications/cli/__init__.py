@@ -47,16 +47,23 @@ def run(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("temporalio").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from temporalio.service import RPCError
+
+    from booking_notifications.cli.commands import COMMANDS
+    from booking_notifications.runs import WorkflowIdTaken
+    from booking_notifications.worker.assembly import WorkerFailed
+
     try:
         settings = load_settings()
-        from booking_notifications.cli.commands import COMMANDS
-
         return asyncio.run(COMMANDS[args.command](settings, args))
     except (SettingsError, UsageError, InvalidBooking, BookingNotFound) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except ConnectionError as err:
+    except (ConnectionError, WorkerFailed, WorkflowIdTaken) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
+        return 1
+    except RPCError as err:
+        print(f"booking-notify: Temporal refused: {err.message}", file=sys.stderr)
         return 1
     except SQLAlchemyError as err:
         cause = getattr(err, "orig", None) or err

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from booking_notifications.api import BookingNotifier
+from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.cli import inputs
 from booking_notifications.cli.output import print_json, print_notices, print_view
 from booking_notifications.db.migrate import upgrade
@@ -19,7 +19,11 @@ from booking_notifications.db.session import Sessions, make_engine, make_session
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
 from booking_notifications.views import booking_view, list_notices
-from booking_notifications.worker.assembly import ensure_reconcile_schedule, running_workers
+from booking_notifications.worker.assembly import (
+    ensure_reconcile_schedule,
+    make_channel,
+    running_workers,
+)
 from booking_notifications.worker.dev import embedded_temporal, ui_url
 
 Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
@@ -31,7 +35,7 @@ async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
         await upgrade(engine)
         await engine.dispose()
         await ensure_reconcile_schedule(env.client, settings)
-        async with running_workers(env.client, settings):
+        async with running_workers(env.client, settings, make_channel(settings, dev=True)):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
             print("Worker running. Ctrl-C stops everything.", flush=True)
@@ -47,9 +51,10 @@ async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    channel = make_channel(settings)
     client = await _connect(settings)
     await ensure_reconcile_schedule(client, settings)
-    async with running_workers(client, settings):
+    async with running_workers(client, settings, channel):
         print(
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
             flush=True,
@@ -87,14 +92,19 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
     async with await _notifier(settings) as notifier:
-        cancelled = await notifier.cancel(args.booking_id, args.reason)
+        result = await notifier.cancel(args.booking_id, args.reason)
     if args.json:
-        print_json({"booking_id": args.booking_id, "cancelled": cancelled})
-    elif cancelled:
-        print(f"booking {args.booking_id} cancelled; its owner is being told")
+        print_json({"booking_id": args.booking_id, "cancelled": bool(result), "result": result})
     else:
-        print(f"booking {args.booking_id} was already cancelled or has ended: nothing changed")
+        print(f"booking {args.booking_id} {CANCEL_OUTCOMES[result]}")
     return 0
+
+
+CANCEL_OUTCOMES = {
+    CancelResult.CANCELLED: "cancelled; its owner is being told",
+    CancelResult.ALREADY_CANCELLED: "was already cancelled: nothing changed",
+    CancelResult.OVER: "has ended: nothing changed",
+}
 
 
 async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

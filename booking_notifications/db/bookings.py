@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_notifications.db.models import Booking, Notification, User
@@ -23,51 +24,63 @@ from booking_notifications.workflows.types import BookingInput, Notice, QuietWin
 
 
 async def save_booking(sessions: Sessions, request: BookingRequest, now: datetime) -> Booking:
-    """Create or reuse the user and booking rows, and a new booking's notice rows planned at
-    ``now``, in one transaction."""
-    reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
+    """``add_booking`` in a transaction of its own, committed."""
     async with sessions() as session:
-        user = await session.scalar(select(User).where(User.chat_id == request.chat_id))
-        if user is None:
-            user = User(chat_id=request.chat_id)
-            session.add(user)
-        if request.time_zone:
-            user.time_zone = request.time_zone
-        if request.language:
-            user.language = request.language
-        if request.quiet_hours:
-            user.quiet_hours = request.quiet_hours
-        booking = None
-        if request.ref is not None:
-            booking = await session.scalar(
-                select(Booking)
-                .options(selectinload(Booking.user))
-                .where(Booking.ref == request.ref)
-            )
-        if booking is None:
-            booking = Booking(
-                ref=request.ref,
-                user=user,
-                title=request.title,
-                starts_at=request.starts_at.astimezone(UTC),
-                ends_at=request.ends_at.astimezone(UTC),
-                reminders=reminders,
-                start_notice=request.start_notice,
-                end_notice=request.end_notice,
-                planned_at=now,
-            )
-            session.add(booking)
-            await session.flush()  # its id names the notice rows
-            planning = workflow_input(booking, retry_for=timedelta(0))  # retry_for plans nothing
-            session.add_all(notice_row(booking.id, n) for n in plan_notices(planning, now))
-        elif (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
+        booking, _ = await add_booking(session, request, now)
+        await session.commit()
+        return booking
+
+
+async def add_booking(
+    session: AsyncSession, request: BookingRequest, now: datetime
+) -> tuple[Booking, bool]:
+    """Create or reuse the user and booking rows, and a new booking's notice rows planned at
+    ``now``, in ``session`` (flushed, not committed); True when the booking is new.
+
+    The booking's user is loaded, as ``workflow_input`` needs it.
+    """
+    reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
+    user = await session.scalar(select(User).where(User.chat_id == request.chat_id))
+    if user is None:
+        user = User(chat_id=request.chat_id)
+        session.add(user)
+    if request.time_zone:
+        user.time_zone = request.time_zone
+    if request.language:
+        user.language = request.language
+    if request.quiet_hours:
+        user.quiet_hours = request.quiet_hours
+    booking = None
+    if request.ref is not None:
+        booking = await session.scalar(
+            select(Booking).options(selectinload(Booking.user)).where(Booking.ref == request.ref)
+        )
+    if booking is not None:
+        if (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
             raise InvalidBooking(
                 f"booking ref {request.ref!r} is already scheduled for "
                 f"{booking.starts_at.isoformat()}–{booking.ends_at.isoformat()}; "
                 "reschedule it instead"
             )
-        await session.commit()
-        return booking
+        await session.flush()
+        return booking, False
+    booking = Booking(
+        ref=request.ref,
+        user=user,
+        title=request.title,
+        starts_at=request.starts_at.astimezone(UTC),
+        ends_at=request.ends_at.astimezone(UTC),
+        reminders=reminders,
+        start_notice=request.start_notice,
+        end_notice=request.end_notice,
+        planned_at=now,
+    )
+    session.add(booking)
+    await session.flush()  # its id names the notice rows
+    planning = workflow_input(booking, retry_for=timedelta(0))  # retry_for plans nothing
+    session.add_all(notice_row(booking.id, n) for n in plan_notices(planning, now))
+    await session.flush()
+    return booking, True
 
 
 def workflow_input(booking: Booking, retry_for: timedelta) -> BookingInput:

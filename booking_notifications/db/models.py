@@ -43,6 +43,7 @@ NAMING_CONVENTION = {
 }
 
 TITLE_MAX = 256
+CANCEL_REASON_MAX = 512
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -112,7 +113,7 @@ class Booking(Timestamps, Base):
     __table_args__ = (
         Index(
             "ix_bn_bookings_unscheduled",
-            "created_at",
+            "planned_at",
             postgresql_where=text("scheduled_at IS NULL"),
             sqlite_where=text("scheduled_at IS NULL"),
         ),
@@ -138,7 +139,7 @@ class Booking(Timestamps, Base):
     scheduled_at: Mapped[datetime | None]
     """When its workflow was started; NULL after a crash between the commit and the start."""
     cancelled_at: Mapped[datetime | None]
-    cancel_reason: Mapped[str | None] = mapped_column(String(512))
+    cancel_reason: Mapped[str | None] = mapped_column(String(CANCEL_REASON_MAX))
 
     user: Mapped[User] = relationship(back_populates="bookings")
     notifications: Mapped[list[Notification]] = relationship(

@@ -39,7 +39,7 @@ from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.settings import Settings
+from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.workflows.booking import BookingNotifications, delivery_task_queue
 from booking_notifications.workflows.reconcile import ReconcileBookings
 
@@ -49,18 +49,30 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=25)
 """In-flight sends get this long to finish on SIGTERM, so no row is left PROCESSING."""
 
 
-def make_channel(settings: Settings) -> Channel:
-    """Telegram when a bot token is set, otherwise the console."""
-    if settings.telegram_bot_token is None:
-        log.info("no TELEGRAM_BOT_TOKEN: notices go to the console")
+class WorkerFailed(Exception):
+    """A worker stopped on its own: the process can no longer work, the message says why."""
+
+
+def make_channel(settings: Settings, *, dev: bool = False) -> Channel:
+    """Where notices go: Telegram when a bot token is set, the console when chosen.
+
+    The console only pretends to deliver (it prints, and rows say SENT), so outside ``dev`` it
+    must be chosen by name: a deployment that forgot its token refuses to start instead.
+    """
+    token, choice = settings.telegram_bot_token, settings.notice_channel
+    if choice == "console" or (choice is None and token is None and dev):
+        log.info("notices go to the console (printed, not sent)")
         return ConsoleChannel()
+    if token is None:
+        raise SettingsError(
+            "no TELEGRAM_BOT_TOKEN: set it to send notices to Telegram, "
+            "or NOTICE_CHANNEL=console to print them instead of sending them"
+        )
     log.info("notices go to Telegram at %s", settings.telegram_api_url or "the public Bot API")
     # aiogram takes seconds to import; only a worker that sends to Telegram pays for it.
     from booking_notifications.channels.telegram import TelegramChannel
 
-    return TelegramChannel(
-        settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
-    )
+    return TelegramChannel(token.get_secret_value(), settings.telegram_api_url)
 
 
 def build_workers(
@@ -99,22 +111,56 @@ def build_workers(
 
 @asynccontextmanager
 async def running_workers(
-    client: Client, settings: Settings, channel: Channel | None = None
+    client: Client, settings: Settings, channel: Channel
 ) -> AsyncIterator[None]:
-    """Run both workers for the duration of the block, then shut them down gracefully."""
+    """Run both workers for the duration of the block, then shut them down gracefully.
+
+    A worker that stops on its own (a fatal poll error, a namespace that does not exist) ends
+    the block at once with ``WorkerFailed``: a process that can no longer work must not look
+    alive. The channel is closed on the way out.
+    """
     engine = make_engine(settings.db_url)
-    channel = channel or make_channel(settings)
+    workers = build_workers(client, settings, make_sessions(engine), channel)
+    host = asyncio.current_task()
+    assert host is not None
+    stopping = False
+    failures: list[BaseException] = []
+
+    def stopped(task: asyncio.Task[None]) -> None:
+        if stopping or task.cancelled():
+            return
+        failures.append(task.exception() or WorkerFailed("a worker stopped on its own"))
+        host.cancel()  # wake the block: it must not go on as if the worker still ran
+
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    for task in tasks:
+        task.add_done_callback(stopped)
     try:
-        workers = build_workers(client, settings, make_sessions(engine), channel)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        try:
-            yield
-        finally:
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
+        yield
+    except asyncio.CancelledError:
+        if not failures:
+            raise
+        host.uncancel()
     finally:
+        stopping = True
+        await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await channel.close()
         await engine.dispose()
+    if failures:
+        raise WorkerFailed(_reason(failures[0]))
+
+
+def _reason(error: BaseException) -> str:
+    """One line: why a worker stopped (the SDK's own message names the namespace, the queue)."""
+    if isinstance(error, WorkerFailed):
+        return str(error)
+    causes = [str(error)]
+    while error.__cause__ is not None:
+        error = error.__cause__
+        causes.append(str(error))
+    text = ": ".join(c.strip() for c in causes if c.strip()) or type(error).__name__
+    return "worker stopped: " + " ".join(text.split())
 
 
 def reconcile_schedule_id(settings: Settings) -> str:

@@ -57,12 +57,19 @@ def delivery_task_queue(task_queue: str) -> str:
     return f"{task_queue}-delivery"
 
 
-@workflow.defn
+@workflow.defn(name="BookingNotifications")
 class BookingNotifications:
-    """Sends a booking's reminders, start, end, move and cancel notices, on time or not at all."""
+    """Sends a booking's reminders, start, end, move and cancel notices, on time or not at all.
 
-    def __init__(self) -> None:
-        self._booking: BookingInput | None = None
+    The type name is pinned: bookings sleep for days, and a run is resumed by the name it was
+    started with, whatever this class is called by then.
+    """
+
+    @workflow.init
+    def __init__(self, booking: BookingInput) -> None:
+        # Set before any handler runs: a cancel that started the workflow (signal-with-start)
+        # is handled before ``run`` begins and must know when the booking ends.
+        self._booking: BookingInput | None = booking
         self._notices: list[Notice] = []
         self._cancel_requested = False
         self._finished = False

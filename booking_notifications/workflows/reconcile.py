@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 
-@workflow.defn
+@workflow.defn(name="ReconcileBookings")
 class ReconcileBookings:
     """Runs the reconcile activity once; returns the ids of the bookings it scheduled."""
 

@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_bn_bookings_unscheduled"),
         "bn_bookings",
-        ["created_at"],
+        ["planned_at"],
         postgresql_where=sa.text("scheduled_at IS NULL"),
         sqlite_where=sa.text("scheduled_at IS NULL"),
     )
