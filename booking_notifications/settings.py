@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
 
+    @field_validator("notice_channel", mode="before")
+    @classmethod
+    def _channel_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
