@@ -56,8 +56,10 @@ class Settings(BaseSettings):
     """Sends in flight per worker process, and so the most messages a crash of it can repeat."""
     delivery_retry_for: timedelta = Field(default=timedelta(minutes=5), alias="DELIVERY_RETRY_FOR")
     """How long past a notice's latest moment a failing send (5xx, network) is retried."""
-    reconcile_interval: timedelta = Field(default=timedelta(minutes=5), alias="RECONCILE_INTERVAL")
-    """How often the reconcile Schedule looks for bookings whose workflow never started."""
+    reconcile_interval: timedelta = Field(default=timedelta(seconds=30), alias="RECONCILE_INTERVAL")
+    """How often the reconcile Schedule looks for bookings whose workflow never started (a crash
+    between their commit and their start): with the API's 15 s grace, such a booking is picked up
+    within 45 s."""
     temporal_cli: Path | None = Field(default=None, alias="TEMPORAL_CLI_PATH")
 
     @field_validator("temporal_address")
