@@ -80,7 +80,12 @@ def parser() -> argparse.ArgumentParser:
         "--chat-id", type=inputs.integer, help="Telegram chat id of the booking's owner"
     )
     source.add_argument(
-        "--from-file", type=Path, help="CSV: chat_id,title,start,end[,reminders,tz]"
+        "--from-file",
+        type=Path,
+        help="a CSV file, one booking a row: columns chat_id,title,start,end and optionally "
+        "reminders,tz,lang,quiet_hours,ref (names ignore case and spaces); comma, semicolon or "
+        "tab. An empty cell is not given: --reminders, --tz, --lang and --quiet-hours fill it on "
+        "every row; --title, --start, --end and --ref name one booking and are refused here",
     )
     book.add_argument("--start", help="ISO time; without an offset it is read in --tz")
     book.add_argument("--end", help="ISO time; without an offset it is read in --tz")
@@ -92,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--quiet-hours", help="the user's local quiet hours, e.g. 22:00-08:00")
     book.add_argument(
         "--skip-bad-rows", action="store_true", help="with --from-file: schedule the good rows only"
+    )
+    book.add_argument(
+        "--encoding",
+        help="with --from-file: the file's encoding when it is not UTF-8, e.g. cp1251 (Excel's "
+        "plain CSV on Russian Windows); a file starting with a byte order mark (Excel's CSV "
+        "UTF-8 and Unicode text) is read as the mark says",
     )
     book.add_argument("--no-start-notice", action="store_true")
     book.add_argument("--no-end-notice", action="store_true")
