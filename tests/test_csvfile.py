@@ -289,6 +289,13 @@ def test_a_bad_file_wide_option_is_named_once_not_on_every_line(
     assert refusal(path, *options, "--skip-bad-rows").startswith(message)
 
 
+def test_a_bad_reminders_cell_is_named_as_the_column_not_the_option(tmp_path: Path) -> None:
+    path = write(tmp_path, f"chat_id,title,start,end,reminders\n42,,{S},{E},soon\n")
+    assert refusal(path, "--reminders", "1h").startswith(
+        f"{path}, line 2: reminders: 'soon' is not a duration"
+    )
+
+
 @pytest.mark.parametrize("column", ["chat_id", "start", "end"])
 def test_an_empty_needed_cell_is_named(tmp_path: Path, column: str) -> None:
     cells = {"chat_id": "42", "title": "Court 3", "start": S, "end": E, column: " "}

@@ -281,4 +281,9 @@ def row_fields(
     for name in NEEDED_CELLS:
         if name not in fields:
             raise UsageError(f"{name} is empty")
+    if "reminders" in fields:  # read here too, so its error names the column, not --reminders
+        try:
+            parse_durations(fields["reminders"])
+        except ValueError as err:
+            raise UsageError(f"reminders: {err}") from None
     return fields
