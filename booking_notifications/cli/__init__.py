@@ -41,7 +41,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "fake-telegram":
         from booking_notifications import fake_telegram
 
-        return fake_telegram.main(args.rest)
+        return fake_telegram.main(args.rest, prog="booking-notify fake-telegram")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -138,8 +138,14 @@ def parser() -> argparse.ArgumentParser:
     reconcile = sub.add_parser("reconcile", help="schedule bookings whose workflow never started")
     reconcile.add_argument("--json", action="store_true")
 
+    # The fake server has its own parser, so everything after its name is handed to it. With our
+    # prefix "-", argparse would take "--port" for an option of ours, which REMAINDER never
+    # collects; no argument can start with NUL.
     fake = sub.add_parser(
-        "fake-telegram", help="a local fake Telegram Bot API server", add_help=False
+        "fake-telegram",
+        help="a local fake Telegram Bot API server (--help for its options)",
+        add_help=False,
+        prefix_chars="\0",
     )
     fake.add_argument("rest", nargs=argparse.REMAINDER)
     return p
