@@ -167,6 +167,14 @@ def test_cells_beyond_the_header_are_refused_as_a_likely_unquoted_delimiter(tmp_
     )
 
 
+def test_when_every_row_is_skipped_the_refusal_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, f"chat_id,title,start,end\n0,,{S},{E}\nx,,{S},{E}\n")
+    assert refusal(path, "--skip-bad-rows") == f"{path}: every row is bad; nothing is scheduled"
+    assert capsys.readouterr().err.count("booking-notify: skipped") == 2
+
+
 # Headers.
 
 

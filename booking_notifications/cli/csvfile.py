@@ -67,7 +67,7 @@ LIKELY = {
     **dict.fromkeys(("name", "subject", "booking"), "title"),
     **dict.fromkeys(("starts_at", "start_time", "start_date", "begin", "from"), "start"),
     **dict.fromkeys(("ends_at", "end_time", "end_date", "finish", "until", "to"), "end"),
-    **dict.fromkeys(("quiet", "night"), "quiet_hours"),
+    **dict.fromkeys(("quiet", "quiet_time"), "quiet_hours"),
     **dict.fromkeys(("reference", "external_id", "order"), "ref"),
 }
 """Names people give our columns that no spelling distance finds."""
@@ -91,16 +91,17 @@ def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
     records = Records(path, decode(path, data, args.encoding))
     header_line, header = next(records)
     columns = column_indexes(path, header_line, header, records.header_text)
-    ignored = {i: f"column {name!r}{hint(name)}" for i, name in enumerate(header) if name}
-    ignored = {i: text for i, text in ignored.items() if i not in columns.values()}
+    # Named before any row is read: an ignored "timezone" column explains a row's odd times.
+    unknown = [(i, name) for i, name in enumerate(header) if name and i not in columns.values()]
+    ignore(path, [f"column {name!r}{hint(name)}" for _, name in unknown])
+    unnamed: set[int] = set()
     requests = []
+    skipped = 0
     now = datetime.now(UTC)
     for line, cells in records:
         if not any(cells):
             continue
-        for index, cell in enumerate(cells[: len(header)]):
-            if cell and not header[index]:
-                ignored.setdefault(index, f"unnamed column {index + 1}")
+        unnamed.update(i for i, cell in enumerate(cells[: len(header)]) if cell and not header[i])
         try:
             fields = {**defaults, **row_fields(cells, columns, len(header), records.delimiter)}
             requests.append(booking_request(fields, args).validated(now))
@@ -109,12 +110,21 @@ def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
             if not args.skip_bad_rows:
                 raise UsageError(problem) from None
             print(f"booking-notify: skipped {problem}", file=sys.stderr)
-    if ignored:
-        names = ", ".join(ignored[i] for i in sorted(ignored))
-        print(f"booking-notify: {path}: ignored {names}", file=sys.stderr)
+            skipped += 1
+    ignore(path, [f"unnamed column {i + 1}" for i in sorted(unnamed)])
     if not requests:
-        raise UsageError(f"{path} holds no bookings")
+        raise UsageError(
+            f"{path}: every row is bad; nothing is scheduled"
+            if skipped
+            else f"{path} holds no bookings"
+        )
     return requests
+
+
+def ignore(path: Path, columns: list[str]) -> None:
+    """One warning line naming the columns that are read past."""
+    if columns:
+        print(f"booking-notify: {path}: ignored {', '.join(columns)}", file=sys.stderr)
 
 
 def file_wide_defaults(args: argparse.Namespace) -> dict[str, str]:
