@@ -13,8 +13,9 @@ What is read, and why:
   known column names, unless Excel's ``sep=;`` first line names it. Quotes as Excel writes them,
   cells spanning lines, any line end. A quote never closed is an error, not a cell that swallows
   the rest of the file.
-* **Headers.** Names ignore case, spaces, dashes and underscores. A name given twice is an error;
-  every ignored column is named in one warning line, a likely misspelling with a hint.
+* **Headers.** Names ignore case and padding, and a space, a dash and an underscore are one
+  (``Chat ID`` is ``chat_id``). A name given twice is an error; every ignored column is named in
+  a warning line, a likely misspelling with a hint.
 * **Rows.** Blank and all-empty rows (``,,,``) are skipped and cells are trimmed. An empty cell is
   not given: ``--reminders``, ``--tz``, ``--lang`` and ``--quiet-hours`` fill it for every row (one
   venue's zone, say), while the options that name one booking — ``--title``, ``--start``,
