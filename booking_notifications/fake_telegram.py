@@ -392,9 +392,11 @@ async def _serve(args: argparse.Namespace) -> None:
         await fake.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Run the fake server until Ctrl-C or SIGTERM, logging one line per request to stdout."""
-    parser = argparse.ArgumentParser(description="Fake Telegram Bot API server for local testing.")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Fake Telegram Bot API server for local testing."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=DEFAULT_TOKEN)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,17 +67,3 @@ def test_any_reminder_list_parses_or_is_a_usage_error(text: str) -> None:
         assert str(err).startswith("--reminders: ")
     else:
         assert all(o > timedelta(0) for o in offsets)
-
-
-@pytest.mark.parametrize("text", ["", "chat_id,title\n", "a,b,c\n1,2,3\n"])
-def test_a_csv_without_the_needed_columns_is_refused(tmp_path: object, text: str) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "b.csv"
-    path.write_text(text, encoding="utf-8")
-    args = argparse.Namespace(
-        chat_id=None, title=None, start=None, end=None, reminders=None, tz=None, lang=None,
-        quiet_hours=None, ref=None, skip_bad_rows=False, no_start_notice=False, no_end_notice=False,
-    )  # fmt: skip
-    with pytest.raises(UsageError, match="missing column"):
-        inputs.read_csv(path, args)

@@ -41,7 +41,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "fake-telegram":
         from booking_notifications import fake_telegram
 
-        return fake_telegram.main(args.rest)
+        return fake_telegram.main(args.rest, prog="booking-notify fake-telegram")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -87,7 +87,12 @@ def parser() -> argparse.ArgumentParser:
         "--chat-id", type=inputs.integer, help="Telegram chat id of the booking's owner"
     )
     source.add_argument(
-        "--from-file", type=Path, help="CSV: chat_id,title,start,end[,reminders,tz]"
+        "--from-file",
+        type=Path,
+        help="a CSV file, one booking a row: columns chat_id,title,start,end and optionally "
+        "reminders,tz,lang,quiet_hours,ref (names ignore case and spaces); comma, semicolon or "
+        "tab. An empty cell is not given: --reminders, --tz, --lang and --quiet-hours fill it on "
+        "every row; --title, --start, --end and --ref name one booking and are refused here",
     )
     book.add_argument("--start", help="ISO time; without an offset it is read in --tz")
     book.add_argument("--end", help="ISO time; without an offset it is read in --tz")
@@ -99,6 +104,12 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--quiet-hours", help="the user's local quiet hours, e.g. 22:00-08:00")
     book.add_argument(
         "--skip-bad-rows", action="store_true", help="with --from-file: schedule the good rows only"
+    )
+    book.add_argument(
+        "--encoding",
+        help="with --from-file: the file's encoding when it is not UTF-8, e.g. cp1251 (Excel's "
+        "plain CSV on Russian Windows); a file starting with a byte order mark (Excel's CSV "
+        "UTF-8 and Unicode text) is read as the mark says",
     )
     book.add_argument("--no-start-notice", action="store_true")
     book.add_argument("--no-end-notice", action="store_true")
@@ -134,8 +145,14 @@ def parser() -> argparse.ArgumentParser:
     reconcile = sub.add_parser("reconcile", help="schedule bookings whose workflow never started")
     reconcile.add_argument("--json", action="store_true")
 
+    # The fake server has its own parser, so everything after its name is handed to it. With our
+    # prefix "-", argparse would take "--port" for an option of ours, which REMAINDER never
+    # collects; no argument can start with NUL.
     fake = sub.add_parser(
-        "fake-telegram", help="a local fake Telegram Bot API server", add_help=False
+        "fake-telegram",
+        help="a local fake Telegram Bot API server (--help for its options)",
+        add_help=False,
+        prefix_chars="\0",
     )
     fake.add_argument("rest", nargs=argparse.REMAINDER)
     return p

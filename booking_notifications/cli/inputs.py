@@ -6,8 +6,6 @@ Every problem becomes a ``UsageError`` (or argparse's type error) with one line 
 from __future__ import annotations
 
 import argparse
-import csv
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,43 +13,16 @@ from booking_notifications.durations import parse_duration, parse_durations
 from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest, check_time_zone
 from booking_notifications.workflows.types import NoticeStatus
 
-CSV_REQUIRED = ("chat_id", "title", "start", "end")
-
 
 class UsageError(Exception):
     """Bad arguments or input: printed as one line, exit status 2."""
 
 
 def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
-    """Bookings from a CSV file; a bad line stops everything, named by its number.
+    """Bookings from a CSV file; the reader lives in ``csvfile``, imported late as it uses us."""
+    from booking_notifications.cli import csvfile
 
-    Columns ``chat_id,title,start,end`` and optionally ``reminders,tz,lang,quiet_hours``; an
-    empty optional cell takes the command line's value. With ``--skip-bad-rows`` the bad lines
-    are reported on stderr and the good ones are kept.
-    """
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in CSV_REQUIRED if c not in (reader.fieldnames or [])]
-            if missing:
-                raise UsageError(f"{path}: missing column(s) {', '.join(missing)}")
-            requests = []
-            now = datetime.now(UTC)
-            defaults = {k: v for k, v in given(args).items() if k != "ref"}
-            for row in reader:
-                try:
-                    fields = {**defaults, **{k: v for k, v in row.items() if k and v}}
-                    requests.append(booking_request(fields, args).validated(now))
-                except (ValueError, UsageError, argparse.ArgumentTypeError) as err:
-                    problem = f"{path}, line {reader.line_num}: {err}"
-                    if not args.skip_bad_rows:
-                        raise UsageError(problem) from None
-                    print(f"booking-notify: skipped {problem}", file=sys.stderr)
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror}") from None
-    if not requests:
-        raise UsageError(f"{path} holds no bookings")
-    return requests
+    return csvfile.read_csv(path, args)
 
 
 def given(args: argparse.Namespace) -> dict[str, str]:
