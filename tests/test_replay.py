@@ -1,7 +1,9 @@
 """Bookings sleep for days: the current workflow code must replay every recorded history.
 
 ``tests/histories/v1-*`` were recorded before the ``publish-before-mirror`` patch, ``v2-*``
-after it (and with reschedules). Record new ones with ``python -m tests.histories.record vN``
+after it (and with reschedules), ``v3-*`` on the path every booking takes since the API writes
+the planned rows (``planned_at`` set, no first mirror activity), including a booking cancelled
+before its workflow started (started by the cancel signal). Record new ones with ``python -m tests.histories.record vN``
 whenever the workflow's logic changes, behind ``workflow.patched``.
 """
 
@@ -27,6 +29,8 @@ def test_histories_of_each_version_and_scenario_are_kept() -> None:
         assert f"v1-{scenario}" in names
     for scenario in ("plain", "cancelled", "skipped", "rescheduled"):
         assert f"v2-{scenario}" in names
+    for scenario in ("plain", "cancelled", "skipped", "rescheduled", "cancelled-before-start"):
+        assert f"v3-{scenario}" in names
 
 
 @pytest.mark.parametrize("name", HISTORIES)

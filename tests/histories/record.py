@@ -21,6 +21,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from booking_notifications.temporal import find_binary, register_search_attributes
@@ -61,11 +62,20 @@ async def rescheduled(env: WorkflowEnvironment, s: Stack) -> int:
     return booking_id
 
 
+async def cancelled_before_start(env: WorkflowEnvironment, s: Stack) -> int:
+    """Committed, never started (a crash), then cancelled: the cancel starts it (signal-with-start)."""
+    now = await env.get_current_time()
+    booking_row = await save_booking(s.sessions, booking(30 * H, now=now), now)
+    await s.notifier.cancel(booking_row.id, reason="closed")
+    return booking_row.id
+
+
 SCENARIOS: dict[str, Scenario] = {
     "plain": plain,
     "cancelled": cancelled,
     "skipped": skipped,
     "rescheduled": rescheduled,
+    "cancelled-before-start": cancelled_before_start,
 }
 
 
