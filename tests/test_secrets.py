@@ -81,7 +81,7 @@ async def test_a_network_error_message_names_no_url_and_no_token() -> None:
     finally:
         await channel.close()
     assert TOKEN not in str(raised.value) and "/bot" not in str(raised.value)
-    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
 
 
 def test_settings_print_the_token_masked(monkeypatch: pytest.MonkeyPatch) -> None:
