@@ -68,8 +68,8 @@ class TelegramChannel:
         if isinstance(failure, Misconfigured) and not self._alarmed:
             self._alarmed = True
             log.error(
-                "Telegram cannot be used: %s. No notice can be sent until this is fixed; notices "
-                "are kept and retried (logged once, until a send succeeds)",
+                "Telegram cannot be used: %s -- no notice can be sent until this is fixed; "
+                "notices are kept and retried (logged once, until a send succeeds)",
                 failure,
             )
         raise failure  # outside the except block: nothing of aiogram's is chained to it
