@@ -473,6 +473,8 @@ async def _serve(args: argparse.Namespace) -> None:
         fault_rate=args.fault_rate,
         seed=args.seed,
     )
+    for group in args.migrated:
+        print(f"group {group} is now supergroup {fake.migrate(group)}", flush=True)
     url = await fake.start(args.host, args.port)
     print(f"fake Telegram Bot API on {url} (token {fake.token})", flush=True)
     stopped = asyncio.Event()
@@ -496,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-chat-rate", type=_rate, default=1, help="per chat; 0 = unlimited")
     parser.add_argument("--blocked", type=_ids, default=[], help="comma-separated chat ids")
     parser.add_argument("--unknown", type=_ids, default=[], help="comma-separated chat ids")
+    parser.add_argument(
+        "--migrated", type=_ids, default=[], help="groups upgraded to supergroups: --migrated=-1,-2"
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

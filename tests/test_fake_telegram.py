@@ -300,17 +300,22 @@ async def test_cli_starts_answers_get_me_and_exits_cleanly_on_sigterm() -> None:
         "booking_notifications.fake_telegram",
         "--port",
         str(port),
+        "--migrated=-7",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
+        migrated = await asyncio.wait_for(proc.stdout.readline(), timeout=15)
         banner = await asyncio.wait_for(proc.stdout.readline(), timeout=15)
         url = f"http://127.0.0.1:{port}"
+        assert migrated.decode().strip() == "group -7 is now supergroup -1000000000007"
         assert banner.decode().strip() == f"fake Telegram Bot API on {url} (token {DEFAULT_TOKEN})"
         session = AiohttpSession(api=TelegramAPIServer.from_base(url))
         async with Bot(DEFAULT_TOKEN, session=session) as client:
             assert (await client.get_me()).username == "fake_booking_bot"
+            with pytest.raises(TelegramMigrateToChat):
+                await client.send_message(-7, "hello group")
         proc.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(proc.communicate(), timeout=15)
     finally:
