@@ -206,7 +206,7 @@ async def test_a_send_that_fails_in_a_way_nobody_expected_still_records_why(
         row = await d.row("reminder_1h")
 
     assert row.status is NoticeStatus.PROCESSING
-    assert row.last_error == "unexpected RuntimeError in the channel"
+    assert row.last_error == "unexpected RuntimeError while sending"
 
 
 class Broken(ConsoleChannel):

@@ -316,7 +316,15 @@ def test_a_malformed_token_is_refused_in_one_line_that_does_not_repeat_it(
 
 
 @pytest.mark.parametrize(
-    "url", ["http://", "ftp://example.org", "not a url", "http://exa mple.org"]
+    "url",
+    [
+        "http://",
+        "ftp://example.org",
+        "not a url",
+        "http://exa mple.org",
+        "http://[::1",
+        "http://h:x",
+    ],
 )
 def test_an_unusable_api_url_is_refused_in_one_line(url: str) -> None:
     with pytest.raises(Misconfigured, match="TELEGRAM_API_URL"):

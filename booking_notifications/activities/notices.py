@@ -176,8 +176,10 @@ class NoticeActivities:
             unreachable = isinstance(err, Unreachable)
             await self._record(request, NoticeStatus.FAILED, str(err), unreachable=unreachable)
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))
-        except Exception as err:  # a channel breaking its contract: the traceback says where
-            reason = f"unexpected {type(err).__name__} in the channel"
+        except (
+            Exception
+        ) as err:  # a bug (a channel breaking its contract): the traceback says where
+            reason = f"unexpected {type(err).__name__} while sending"
             await self._record(request, NoticeStatus.PROCESSING, reason)
             raise
         await self._record(request, NoticeStatus.SENT, None, message_id)

@@ -119,7 +119,14 @@ def _token_problem(token: str) -> str | None:
 
 
 def _url_problem(api_url: str) -> str | None:
-    url = URL(api_url)
+    """Why ``api_url`` cannot be a Bot API base URL (without repeating it: it may hold a
+    password); None when it can."""
+    problem = "TELEGRAM_API_URL is not an http:// or https:// URL with a host"
+    try:
+        url = URL(api_url)
+        _ = url.port  # parsed lazily: a bad port raises here
+    except ValueError:
+        return problem
     if url.scheme not in ("http", "https") or not url.host or any(c.isspace() for c in api_url):
-        return "TELEGRAM_API_URL is not an http:// or https:// URL with a host"
+        return problem
     return None

@@ -32,7 +32,6 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiohttp import InvalidURL
 from pydantic import ValidationError
 
 from booking_notifications.channels import (
@@ -109,8 +108,6 @@ def sort(err: Exception, secret: str) -> DeliveryError | None:
         cause = err.__cause__
         if cause is None or isinstance(cause, TimeoutError):
             return Unavailable("network error: timed out waiting for the Bot API")
-        if isinstance(cause, InvalidURL):
-            return Misconfigured("TELEGRAM_API_URL does not make a valid URL")
         return Unavailable(f"network error: {type(cause).__name__}")
     if isinstance(err, UnicodeError | LookupError):  # resp.text(), before aiogram sees the body
         return Unavailable("an answer that is not the Bot API's (not text in its charset)")
