@@ -32,6 +32,7 @@ from booking_notifications.channels import (
     Unreachable,
 )
 from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.channels.telegram_errors import DESCRIPTION_MAX, clean
 from booking_notifications.fake_telegram import FakeTelegram, ProxyReply
 
 TOKEN = "987654:SECRET-token-Zq7wX"
@@ -421,3 +422,13 @@ async def test_an_unexpected_error_is_ours_and_its_traceback_is_logged_without_t
     logged = caplog.text
     assert "Traceback" in logged and "RuntimeError: boom at" in logged
     assert SECRET not in logged and record.exc_info is None
+
+
+@given(before=st.text(max_size=300), after=st.text(max_size=300))
+def test_a_description_never_carries_the_token_whatever_surrounds_it(
+    before: str, after: str
+) -> None:
+    for description in (before + SECRET + after, before + TOKEN + after, f"{before}/bot{TOKEN}"):
+        cleaned = clean(description, SECRET)
+        assert SECRET not in cleaned and "/bot" not in cleaned
+        assert cleaned.isprintable() and 0 < len(cleaned) <= DESCRIPTION_MAX
