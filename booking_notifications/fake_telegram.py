@@ -4,14 +4,21 @@ It mirrors the parts of Telegram that the notifier has to cope with, in Telegram
 so aiogram raises the same exceptions it would in production:
 
 * ``/bot{token}/{method}`` over GET or POST with form, multipart or JSON parameters; method
-  names are case-insensitive; a wrong token is 401 and an unknown method 404.
-* ``getMe`` and ``sendMessage`` (real-shaped ``Message`` objects, ids increasing per chat).
+  names are case-insensitive; a wrong token is 401 (``token`` may change while it runs: a revoked
+  token), a path whose token is not ``<digits>:<secret>`` and an unknown method 404.
+* ``getMe`` and ``sendMessage`` (real-shaped ``Message`` objects, ids increasing per chat). More
+  methods are entries of ``FakeTelegram.methods``.
+* groups upgraded to supergroups (``migrate``): a send to the old id is 400 with
+  ``parameters.migrate_to_chat_id``, the new id is a ``supergroup`` chat.
 * flood control: at most ``global_rate`` messages per sliding second overall and
   ``per_chat_rate`` per chat, else 429 with ``parameters.retry_after`` (seconds, rounded up);
   rejected requests do not use up the window.
 * 403 for chats that blocked the bot, 400 for unknown chats, empty or too long text
   (4096 characters after HTML parsing) and malformed HTML.
 * outages: random 500s (``fault_rate``, seeded) and "down for N seconds" (``fail_for``, 502).
+* something else answering in Telegram's place (``impostor``, a ``ProxyReply``): a proxy's HTML
+  error page that echoes the requested path (token included, as Apache does), an empty or
+  non-JSON body, a body cut short, a dropped connection, an answer that never comes in time.
 
 Run it stand-alone with ``python -m booking_notifications.fake_telegram --port 8081``.
 """
@@ -24,11 +31,12 @@ import contextlib
 import logging
 import math
 import random
+import re
 import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import TracebackType
@@ -41,10 +49,24 @@ MAX_TEXT_LENGTH = 4096
 HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
 HTML_TAGS |= {"tg-spoiler", "span", "blockquote"}
 HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+TOKEN_FORM = re.compile(r"^\d+:[\w-]+$")
+"""What Telegram routes as a token; any other path segment is 404 Not Found, not 401."""
+SUPERGROUP_IDS = -1_000_000_000_000
+"""Supergroup and channel ids are -100 followed by the id: below this."""
+APACHE_NOT_FOUND = b"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head>
+<title>404 Not Found</title>
+</head><body>
+<h1>Not Found</h1>
+<p>The requested URL {path} was not found on this server.</p>
+</body></html>
+"""
 
 log = logging.getLogger("booking_notifications.fake_telegram")
 
 Reply = tuple[int, dict[str, Any]]
+Method = Callable[["RecordedRequest", dict[str, Any]], Reply]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -60,6 +82,24 @@ class RecordedRequest:
     status: int = 0
     message_id: int | None = None
     description: str | None = None
+
+
+@dataclass
+class ProxyReply:
+    """What something standing where the Bot API should be answers instead of Telegram.
+
+    ``{path}`` in ``body`` becomes the requested path, token included, as a web server's "The
+    requested URL ... was not found" page has it. ``cut_after`` sends the headers (declaring the
+    whole body) and that many bytes of the body, then drops the connection; ``drop`` drops it
+    before answering anything; ``delay`` holds the answer back that many seconds.
+    """
+
+    status: int = 404
+    body: bytes = APACHE_NOT_FOUND
+    content_type: str = "text/html; charset=iso-8859-1"
+    cut_after: int | None = None
+    drop: bool = False
+    delay: float = 0.0
 
 
 def _error(status: int, description: str, **parameters: int) -> Reply:
@@ -175,6 +215,11 @@ class FakeTelegram:
         self.fault_rate = fault_rate
         self.random = random.Random(seed)
         self.fail_all_until: float | None = None
+        self.migrated: dict[int, int] = {}
+        """Group chat id -> the id of the supergroup it was upgraded to."""
+        self.impostor: ProxyReply | None = None
+        """While set, every request gets this answer instead of the Bot API's."""
+        self.methods: dict[str, Method] = {"getMe": self._get_me, "sendMessage": self._send_message}
         self.requests: list[RecordedRequest] = []
         self.url = ""
         bot_id = token.split(":", 1)[0]
@@ -191,14 +236,14 @@ class FakeTelegram:
         self._chat_times: dict[int, deque[float]] = {}
         self._next_message_id: dict[int, int] = {}
         self._runner: web.AppRunner | None = None
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._impersonate])
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self.app.router.add_route("*", "/{tail:.*}", self._not_found)
 
     @property
     def sent(self) -> list[RecordedRequest]:
         """Messages Telegram accepted, i.e. what users would actually have received."""
-        return [r for r in self.requests if r.method == "sendMessage" and r.status == 200]
+        return [r for r in self.requests if r.method == "sendMessage" and r.message_id is not None]
 
     def sent_to(self, chat_id: int) -> list[RecordedRequest]:
         """Messages delivered to one chat, in order."""
@@ -215,6 +260,12 @@ class FakeTelegram:
         self._chat_times.clear()
         self._next_message_id.clear()
         self.fail_all_until = None
+
+    def migrate(self, chat_id: int) -> int:
+        """Upgrade group ``chat_id`` to a supergroup, as Telegram does; return the new chat id."""
+        new_id = SUPERGROUP_IDS - abs(chat_id)
+        self.migrated[chat_id] = new_id
+        return new_id
 
     def fail_for(self, seconds: float) -> None:
         """Simulate Telegram being down: every request gets 502 for ``seconds`` from now."""
@@ -247,12 +298,44 @@ class FakeTelegram:
     ) -> None:
         await self.stop()
 
+    @web.middleware
+    async def _impersonate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        reply = self.impostor
+        if reply is None:
+            return await handler(request)
+        await request.read()
+        self.requests.append(
+            RecordedRequest(
+                monotonic=time.monotonic(),
+                wall=time.time(),
+                method=request.path.rsplit("/", 1)[-1],
+                chat_id=None,
+                text=None,
+                parse_mode=None,
+                status=0 if reply.drop else reply.status,
+            )
+        )
+        await asyncio.sleep(reply.delay)
+        body = reply.body.replace(b"{path}", request.path.encode())
+        headers = {"Content-Type": reply.content_type}
+        if reply.drop or reply.cut_after is None:
+            if reply.drop and request.transport is not None:
+                request.transport.close()
+            return web.Response(body=body, status=reply.status, headers=headers)
+        response = web.StreamResponse(status=reply.status, headers=headers)
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: reply.cut_after])
+        if request.transport is not None:
+            request.transport.close()
+        return response
+
     async def _not_found(self, request: web.Request) -> web.Response:
         return web.json_response(_error(404, "Not Found")[1], status=404)
 
     async def _handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
-        method = {"getme": "getMe", "sendmessage": "sendMessage"}.get(name.lower(), name)
+        method = {known.lower(): known for known in self.methods}.get(name.lower(), name)
         params: dict[str, Any] = dict(request.query)
         reply: Reply | None = None
         try:
@@ -287,15 +370,19 @@ class FakeTelegram:
     def _dispatch(self, token: str, record: RecordedRequest, params: dict[str, Any]) -> Reply:
         if self.fail_all_until is not None and record.monotonic < self.fail_all_until:
             return _error(502, "Bad Gateway")
+        if not TOKEN_FORM.match(token):
+            return _error(404, "Not Found")
         if token != self.token:
             return _error(401, "Unauthorized")
-        if record.method not in ("getMe", "sendMessage"):
+        method = self.methods.get(record.method)
+        if method is None:
             return _error(404, "Not Found: method not found")
         if self.fault_rate > 0 and self.random.random() < self.fault_rate:
             return _error(500, "Internal Server Error")
-        if record.method == "getMe":
-            return 200, {"ok": True, "result": self.bot_user}
-        return self._send_message(record, params)
+        return method(record, params)
+
+    def _get_me(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        return 200, {"ok": True, "result": self.bot_user}
 
     def _send_message(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
         chat_id, text = record.chat_id, record.text or ""
@@ -305,6 +392,12 @@ class FakeTelegram:
             return _error(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.migrated:
+            return _error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated[chat_id],
+            )
         mode = (record.parse_mode or "").lower()
         if mode not in ("", "html", "markdown", "markdownv2"):
             return _error(400, f"Bad Request: unsupported parse_mode {record.parse_mode!r}")
@@ -332,18 +425,10 @@ class FakeTelegram:
         chat_window.append(now)
         message_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = message_id + 1
-        if chat_id >= 0:
-            chat: dict[str, Any] = {
-                "id": chat_id,
-                "type": "private",
-                "first_name": f"User {chat_id}",
-            }
-        else:
-            chat = {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
         message = {
             "message_id": message_id,
             "date": int(record.wall),
-            "chat": chat,
+            "chat": _chat(chat_id),
             "from": self.bot_user,
             "text": text,
         }
@@ -359,6 +444,15 @@ class FakeTelegram:
         if rate <= 0:
             return 1.0
         return window[len(window) - rate] + 1.0 - now
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    """The ``Chat`` object Telegram shows for an id: a user, a group or a supergroup."""
+    if chat_id >= 0:
+        return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
+    if chat_id <= SUPERGROUP_IDS:
+        return {"id": chat_id, "type": "supergroup", "title": f"Supergroup {chat_id}"}
+    return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
 
 
 def _ids(value: str) -> list[int]:
@@ -379,6 +473,8 @@ async def _serve(args: argparse.Namespace) -> None:
         fault_rate=args.fault_rate,
         seed=args.seed,
     )
+    for group in args.migrated:
+        print(f"group {group} is now supergroup {fake.migrate(group)}", flush=True)
     url = await fake.start(args.host, args.port)
     print(f"fake Telegram Bot API on {url} (token {fake.token})", flush=True)
     stopped = asyncio.Event()
@@ -404,6 +500,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--per-chat-rate", type=_rate, default=1, help="per chat; 0 = unlimited")
     parser.add_argument("--blocked", type=_ids, default=[], help="comma-separated chat ids")
     parser.add_argument("--unknown", type=_ids, default=[], help="comma-separated chat ids")
+    parser.add_argument(
+        "--migrated", type=_ids, default=[], help="groups upgraded to supergroups: --migrated=-1,-2"
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

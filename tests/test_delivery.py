@@ -13,14 +13,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
-from temporalio.exceptions import ApplicationError
+from sqlalchemy.orm import selectinload
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import ActivityEnvironment
 
 from booking_notifications.activities import notices
 from booking_notifications.activities.notices import NoticeActivities, heartbeating
+from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.workflows.plan import plan_notices
 from booking_notifications.workflows.types import (
     BookingInput,
@@ -63,6 +65,12 @@ class Delivery:
             )
             assert found is not None
             return found
+
+    async def chat_ids(self) -> dict[int, int]:
+        """Each user's chat id, with how many bookings the user has."""
+        async with self.sessions() as session:
+            users = await session.scalars(select(User).options(selectinload(User.bookings)))
+            return {user.chat_id: len(user.bookings) for user in users}
 
     async def change_booking(self, **values: object) -> None:
         async with self.sessions() as session:
@@ -146,6 +154,7 @@ async def test_a_429_asks_temporal_to_retry_after_exactly_retry_after(chat: Deli
 
     assert raised.value.type == "RateLimited" and not raised.value.non_retryable
     assert raised.value.next_retry_delay == timedelta(seconds=1)
+    assert raised.value.category is ApplicationErrorCategory.BENIGN  # expected: no traceback
     row = await chat.row("start")
     assert row.status is NoticeStatus.PROCESSING and "retry after 1" in (row.last_error or "")
 
@@ -157,10 +166,91 @@ async def test_a_telegram_outage_is_retried_by_the_policy(chat: Delivery) -> Non
 
     assert raised.value.type == "Unavailable" and not raised.value.non_retryable
     assert raised.value.next_retry_delay is None
+    assert raised.value.category is ApplicationErrorCategory.BENIGN
     chat.telegram.fail_all_until = None
     outcome = await chat.activities.deliver(chat.request("reminder_1h"))
     assert outcome.status is NoticeStatus.SENT
     assert (await chat.row("reminder_1h")).attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("breakage", "says"),
+    [("revoked token", "401 Unauthorized"), ("proxy page at the Bot API's URL", "answered 404")],
+)
+async def test_a_refused_bot_keeps_the_notice_and_retries_it_only_every_few_minutes(
+    chat: Delivery, breakage: str, says: str
+) -> None:
+    if breakage == "revoked token":
+        chat.telegram.token = "123456:REVOKED"
+    else:
+        chat.telegram.impostor = ProxyReply()
+    with pytest.raises(ApplicationError) as raised:
+        await chat.activities.deliver(chat.request("reminder_1h"))
+
+    assert raised.value.type == "Misconfigured" and not raised.value.non_retryable
+    assert raised.value.next_retry_delay == notices.MISCONFIGURED_RETRY == timedelta(minutes=5)
+    assert raised.value.category is ApplicationErrorCategory.BENIGN
+    assert raised.value.__cause__ is None and says in raised.value.message
+    row = await chat.row("reminder_1h")
+    assert row.status is NoticeStatus.PROCESSING and says in (row.last_error or "")
+    assert "/bot" not in (row.last_error or "") and chat.telegram.sent == []
+
+
+async def test_a_send_that_fails_in_a_way_nobody_expected_still_records_why(
+    db_url: str, telegram: FakeTelegram
+) -> None:
+    async for d in make_delivery(db_url, telegram, 1001):
+        d.activities._channel = Broken()
+        with pytest.raises(RuntimeError):
+            await d.activities.deliver(d.request("reminder_1h"))
+        row = await d.row("reminder_1h")
+
+    assert row.status is NoticeStatus.PROCESSING
+    assert row.last_error == "unexpected RuntimeError while sending"
+
+
+class Broken(ConsoleChannel):
+    """A channel that breaks its contract (only DeliveryError may leave it)."""
+
+    async def send(self, chat_id: int, text: str) -> int:
+        raise RuntimeError("a bug")
+
+
+async def test_a_notice_to_a_group_upgraded_to_a_supergroup_goes_there_and_so_do_later_ones(
+    db_url: str, telegram: FakeTelegram
+) -> None:
+    telegram.per_chat_rate = None
+    supergroup = telegram.migrate(-4242)
+    async for d in make_delivery(db_url, telegram, -4242):
+        first = await d.activities.deliver(d.request("reminder_1h"))
+        later = await d.activities.deliver(d.request("start"))
+        chats = await d.chat_ids()
+
+    assert first.status is later.status is NoticeStatus.SENT
+    assert [r.message_id for r in telegram.sent_to(supergroup)] == [1, 2]
+    assert telegram.count(400) == 1  # the later notice went straight to the supergroup
+    assert chats == {supergroup: 1}
+
+
+async def test_a_supergroup_that_already_has_a_user_row_takes_the_migrated_users_bookings(
+    db_url: str, telegram: FakeTelegram
+) -> None:
+    """users.chat_id is unique: the row that has the chat wins, and no row is deleted."""
+    telegram.per_chat_rate = None
+    supergroup = telegram.migrate(-4242)
+    async for d in make_delivery(db_url, telegram, -4242):
+        async with d.sessions() as session:
+            session.add(User(chat_id=supergroup, language="ru"))
+            await session.commit()
+        first = await d.activities.deliver(d.request("reminder_1h"))
+        later = await d.activities.deliver(d.request("start"))
+        chats = await d.chat_ids()
+
+    assert first.status is later.status is NoticeStatus.SENT
+    reminder, start = telegram.sent_to(supergroup)
+    assert "Reminder" in (reminder.text or "")  # rendered before Telegram told of the move
+    assert "начинается сейчас" in (start.text or "")  # the supergroup's user: their language
+    assert chats == {-4242: 0, supergroup: 1}
 
 
 async def test_a_reminder_for_a_booking_cancelled_in_sql_is_skipped(chat: Delivery) -> None:

@@ -15,14 +15,17 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
 
-from booking_notifications.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from booking_notifications.fake_telegram import DEFAULT_TOKEN, FakeTelegram, ProxyReply
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +54,9 @@ def fake(server: FakeTelegram) -> FakeTelegram:
     server.global_rate, server.per_chat_rate, server.fault_rate = 30, 1, 0.0
     server.blocked.clear()
     server.unknown.clear()
+    server.migrated.clear()
+    server.impostor = None
+    server.token = DEFAULT_TOKEN
     return server
 
 
@@ -190,6 +196,69 @@ async def test_wrong_token_raises_unauthorized(fake: FakeTelegram) -> None:
     assert fake.count(401) == 1 and fake.sent == []
 
 
+async def test_a_revoked_token_is_refused_from_then_on(fake: FakeTelegram, bot: Bot) -> None:
+    assert (await bot.get_me()).is_bot
+    fake.token = "123456:NEW-TOKEN"
+    with pytest.raises(TelegramUnauthorizedError, match="Unauthorized"):
+        await bot.send_message(1, "hi")
+    assert fake.count(401) == 1
+
+
+@pytest.mark.parametrize("token", ["abc", "123456:", "12a:xyz"])
+async def test_a_path_with_no_token_in_it_is_not_found(fake: FakeTelegram, token: str) -> None:
+    base = f"{fake.url}/bot{token}"
+    async with aiohttp.ClientSession() as http, http.post(f"{base}/getMe") as resp:
+        assert resp.status == 404
+        assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+
+
+async def test_a_group_upgraded_to_a_supergroup_answers_with_its_new_id(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    supergroup = fake.migrate(-4242)
+
+    with pytest.raises(TelegramMigrateToChat) as caught:
+        await bot.send_message(-4242, "hello group")
+    message = await bot.send_message(caught.value.migrate_to_chat_id, "hello supergroup")
+
+    assert caught.value.migrate_to_chat_id == supergroup == -1_000_000_004_242
+    assert "group chat was upgraded to a supergroup chat" in caught.value.message
+    assert message.chat.type == "supergroup" and message.chat.id == supergroup
+    assert fake.count(400) == 1 and fake.sent_to(-4242) == []
+    assert [r.text for r in fake.sent_to(supergroup)] == ["hello supergroup"]
+
+
+async def test_an_impostor_page_echoes_the_token_as_a_misconfigured_proxy_does(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.impostor = ProxyReply()  # Apache's 404 page
+
+    with pytest.raises(ClientDecodeError) as caught:
+        await bot.send_message(1, "hi")
+
+    assert f"The requested URL /bot{DEFAULT_TOKEN}/sendMessage was not found" in str(caught.value)
+    assert fake.count(404) == 1 and fake.sent == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "cause"),
+    [
+        (ProxyReply(200, b'{"ok": true, "result": {"message_id": 1}}', cut_after=9), "Payload"),
+        (ProxyReply(drop=True), "ServerDisconnectedError"),
+        (ProxyReply(200, b"{}", delay=1.0), "timeout"),
+    ],
+)
+async def test_an_impostor_can_cut_drop_or_hold_back_its_answer(
+    fake: FakeTelegram, reply: ProxyReply, cause: str
+) -> None:
+    fake.impostor = reply
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url), timeout=0.3)
+    async with Bot(DEFAULT_TOKEN, session=session) as impatient:
+        with pytest.raises(TelegramNetworkError, match=cause):
+            await impatient.send_message(1, "hi")
+    assert fake.sent == []
+
+
 async def test_fault_rate_one_raises_server_error(fake: FakeTelegram, bot: Bot) -> None:
     fake.fault_rate = 1.0
     with pytest.raises(TelegramServerError, match="Internal Server Error"):
@@ -231,17 +300,22 @@ async def test_cli_starts_answers_get_me_and_exits_cleanly_on_sigterm() -> None:
         "booking_notifications.fake_telegram",
         "--port",
         str(port),
+        "--migrated=-7",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
+        migrated = await asyncio.wait_for(proc.stdout.readline(), timeout=15)
         banner = await asyncio.wait_for(proc.stdout.readline(), timeout=15)
         url = f"http://127.0.0.1:{port}"
+        assert migrated.decode().strip() == "group -7 is now supergroup -1000000000007"
         assert banner.decode().strip() == f"fake Telegram Bot API on {url} (token {DEFAULT_TOKEN})"
         session = AiohttpSession(api=TelegramAPIServer.from_base(url))
         async with Bot(DEFAULT_TOKEN, session=session) as client:
             assert (await client.get_me()).username == "fake_booking_bot"
+            with pytest.raises(TelegramMigrateToChat):
+                await client.send_message(-7, "hello group")
         proc.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(proc.communicate(), timeout=15)
     finally:

@@ -7,11 +7,16 @@ become stale (already final, booking cancelled or moved, past its latest moment)
 Telegram has no idempotency key: if the process dies after Telegram accepted a message and before
 the row says SENT, the retried activity sends it again. That window is the only way a notice can
 be duplicated, and a crash can catch at most the process's sends in flight (DELIVERY_CONCURRENCY).
+
+A failure that is expected and retried (flood control, an outage, a refused bot) is one log line
+here and a BENIGN ``ApplicationError`` for Temporal, which then logs it at DEBUG instead of a
+WARNING with a traceback per attempt; a traceback is for what nobody expected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -19,11 +24,13 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from booking_notifications.channels import (
     Channel,
     DeliveryError,
+    Migrated,
+    Misconfigured,
     RateLimited,
     Unavailable,
     Unreachable,
@@ -45,6 +52,17 @@ T = TypeVar("T")
 
 HEARTBEAT_EVERY = 1.0
 """Seconds between heartbeats of a delivery that is still running (well under its timeout)."""
+MISCONFIGURED_RETRY = timedelta(minutes=5)
+"""How long a notice waits for its next attempt while Telegram refuses the bot (a wrong or revoked
+token, a wrong Bot API URL). Nothing but an operator fixes that, so the notice is kept rather than
+failed, but retried rarely: a 24 h reminder makes ~13 doomed calls over its hour of tolerance
+instead of ~65, and once the token is fixed (and the worker restarted) every notice still
+in time goes out within these five minutes. The channel raises the alarm in the log."""
+MIGRATIONS_FOLLOWED = 2
+"""A group becomes a supergroup once; more hops within one delivery mean something is wrong."""
+RETRIED = (RateLimited, Unavailable, Misconfigured, Migrated)
+
+log = logging.getLogger(__name__)
 
 
 async def heartbeating(work: Awaitable[T]) -> T:
@@ -150,19 +168,59 @@ class NoticeActivities:
             await session.commit()
 
         try:
-            message_id = await self._channel.send(chat_id, text)
-        except (RateLimited, Unavailable) as err:
+            message_id = await self._send(request.booking_id, chat_id, text)
+        except RETRIED as err:
             await self._record(request, NoticeStatus.PROCESSING, str(err))
-            delay = timedelta(seconds=err.retry_after) if isinstance(err, RateLimited) else None
-            raise ApplicationError(
-                str(err), type=type(err).__name__, next_retry_delay=delay
-            ) from None
+            raise _retry_later(request, err) from None
         except DeliveryError as err:
             unreachable = isinstance(err, Unreachable)
             await self._record(request, NoticeStatus.FAILED, str(err), unreachable=unreachable)
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))
+        except (
+            Exception
+        ) as err:  # a bug (a channel breaking its contract): the traceback says where
+            reason = f"unexpected {type(err).__name__} while sending"
+            await self._record(request, NoticeStatus.PROCESSING, reason)
+            raise
         await self._record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
+
+    async def _send(self, booking_id: int, chat_id: int, text: str) -> int:
+        """Send, following a group that became a supergroup to its new chat id."""
+        for _ in range(MIGRATIONS_FOLLOWED):
+            try:
+                return await self._channel.send(chat_id, text)
+            except Migrated as moved:
+                await self._follow(booking_id, moved.chat_id)
+                chat_id = moved.chat_id
+        return await self._channel.send(chat_id, text)
+
+    async def _follow(self, booking_id: int, chat_id: int) -> None:
+        """The booking's user now lives at ``chat_id``: later notices go straight there.
+
+        Chat ids are unique. When another user row already has the new chat (booking code
+        scheduled for the supergroup, or for the old group again after a move), that row wins:
+        this user's bookings move to it, and this row keeps the old chat id, so no row is
+        deleted (a booking being scheduled for it meanwhile is not lost with it). A race with a
+        row being created for the new chat fails this attempt; the retry finds that row.
+        """
+        async with self._sessions() as session:
+            user = await session.scalar(
+                select(User).join(User.bookings).where(Booking.id == booking_id)
+            )
+            holder = await session.scalar(select(User).where(User.chat_id == chat_id))
+            if user is None or holder is user:
+                return
+            if holder is None:
+                user.chat_id = chat_id
+            else:
+                await session.execute(
+                    update(Booking).where(Booking.user_id == user.id).values(user_id=holder.id)
+                )
+            await session.commit()
+        log.info(
+            "user %s: their group became supergroup %s; notices go there now", user.id, chat_id
+        )
 
     async def _record(
         self,
@@ -193,6 +251,29 @@ class NoticeActivities:
                     update(User).where(User.id == owner.scalar_subquery()).values(reachable=False)
                 )
             await session.commit()
+
+
+def _retry_later(request: DeliveryRequest, err: DeliveryError) -> ApplicationError:
+    """One log line, and the error that asks Temporal for another attempt without a traceback."""
+    delay, level = None, logging.WARNING
+    if isinstance(err, RateLimited):
+        delay, level = timedelta(seconds=err.retry_after), logging.INFO
+    elif isinstance(err, Misconfigured):  # the channel has raised the alarm once, loudly
+        delay, level = MISCONFIGURED_RETRY, logging.INFO
+    log.log(
+        level,
+        "%s of booking %s not sent, retried %s: %s",
+        request.key,
+        request.booking_id,
+        f"in {delay.total_seconds():g} s" if delay else "with backoff",
+        err,
+    )
+    return ApplicationError(
+        str(err),
+        type=type(err).__name__,
+        next_retry_delay=delay,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 def _unreachable(user: User) -> str | None:

@@ -6,18 +6,47 @@ The failures a delivery must tell apart, and what the delivery activity does wit
     ├── RateLimited(retry_after)  retry after exactly retry_after seconds (Telegram 429)
     ├── Unreachable(reason)       final: FAILED, no retry (blocked by the user, chat not found)
     ├── Rejected(reason)          final: FAILED, no retry (the message itself was refused)
-    └── Unavailable(reason)       transient: retried with backoff (network, 5xx, bad gateway)
+    ├── Unavailable(reason)       transient: retried with backoff (network, 5xx, an answer that
+    │                             is not the Bot API's)
+    ├── Misconfigured(reason)     the bot cannot work as configured (token refused or malformed,
+    │                             wrong Bot API URL): an operator must act; notices are kept and
+    │                             retried rarely until then, and the channel raises an alarm
+    └── Migrated(chat_id)         the group became a supergroup: send again to ``chat_id``
+
+Every exception that leaves a channel is one of these, and its message is one line with no URL,
+no response body and no token: messages end up in logs, rows and Temporal histories. A channel
+raises them outside any ``except`` block, so nothing foreign is chained to them either.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+MAX_RETRY_AFTER = 86_400.0
+"""A day: a longer (or nonsensical) flood-control wait is read as this."""
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who a channel sends as, as its service tells it (Telegram's getMe)."""
+
+    id: int
+    username: str | None
+    name: str
+
+    def __str__(self) -> str:
+        return f"@{self.username} (id {self.id})" if self.username else self.name
 
 
 class Channel(Protocol):
     """Sends a rendered HTML message to a chat; returns the message id the channel gave it."""
 
     async def send(self, chat_id: int, text: str) -> int: ...
+
+    async def check(self) -> BotIdentity:
+        """Whether the channel can send at all, asked once at start; ``DeliveryError`` if not."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -28,6 +57,7 @@ class DeliveryError(Exception):
 
 class RateLimited(DeliveryError):
     def __init__(self, retry_after: float) -> None:
+        retry_after = min(max(retry_after, 1.0), MAX_RETRY_AFTER)
         super().__init__(f"rate limited: retry after {retry_after:g} s")
         self.retry_after = retry_after
 
@@ -42,3 +72,15 @@ class Rejected(DeliveryError):
 
 class Unavailable(DeliveryError):
     """The channel did not answer properly; a later attempt may succeed."""
+
+
+class Misconfigured(DeliveryError):
+    """The channel cannot send anything as configured; no notice will go out until it is fixed."""
+
+
+class Migrated(DeliveryError):
+    """The chat moved to a new id (a group upgraded to a supergroup); the message was not sent."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(f"the group became supergroup {chat_id}")
+        self.chat_id = chat_id

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import TextIO
 
+from booking_notifications.channels import BotIdentity
+
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -30,6 +32,10 @@ class ConsoleChannel:
             flush=True,
         )
         return message_id
+
+    async def check(self) -> BotIdentity:
+        """The console is always there."""
+        return BotIdentity(0, None, "the console")
 
     async def close(self) -> None:
         return None

@@ -1,63 +1,132 @@
-"""The Telegram channel: aiogram's Bot over HTTP, with Telegram's errors sorted for retry.
+"""The Telegram channel: aiogram's Bot over HTTP, with every failure sorted for retry.
 
 The Bot API base URL can point at a local Bot API server (or the project's fake one). The token
-stays inside aiogram: it is never logged or put into an error message here.
+stays inside aiogram: it is never logged or put into an error message here, and no exception of
+aiogram's or aiohttp's leaves this module (see ``telegram_errors``): their messages can hold the
+request URL, the response body, and so the token.
+
+A token Telegram refuses (401) or a Bot API URL that is not one (404) stops every notice of every
+user, and only an operator can fix it: the channel logs that once, loudly, and again only after a
+send has succeeded in between.
 """
 
 from __future__ import annotations
 
-import aiohttp
+import logging
+import traceback
+
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-)
+from aiogram.utils.token import TokenValidationError, validate_token
+from yarl import URL
 
-from booking_notifications.channels import RateLimited, Rejected, Unavailable, Unreachable
+from booking_notifications.channels import BotIdentity, DeliveryError, Misconfigured, Unavailable
+from booking_notifications.channels.telegram_errors import CheckedSession, sort
 
 REQUEST_TIMEOUT = 20
 DEFAULT_API_URL = "https://api.telegram.org"
-_UNREACHABLE_HINTS = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked")
+
+log = logging.getLogger(__name__)
 
 
 class TelegramChannel:
-    """Sends HTML messages with aiogram; one HTTP session for the life of the worker."""
+    """Sends HTML messages with aiogram; one HTTP session for the life of the worker.
 
-    def __init__(self, token: str, api_url: str | None = None) -> None:
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(api_url or DEFAULT_API_URL),
-            timeout=REQUEST_TIMEOUT,
+    A malformed token or Bot API URL raises ``Misconfigured`` here, in one line that does not
+    repeat the token.
+    """
+
+    def __init__(
+        self, token: str, api_url: str | None = None, timeout: float = REQUEST_TIMEOUT
+    ) -> None:
+        problem = _token_problem(token) or _url_problem(api_url or DEFAULT_API_URL)
+        if problem is not None:
+            raise Misconfigured(problem)
+        self._secret = token.partition(":")[2]
+        session = CheckedSession(
+            api=TelegramAPIServer.from_base(api_url or DEFAULT_API_URL), timeout=timeout
         )
         self._bot = Bot(
             token,
             session=session,
             default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
         )
+        self._alarmed = False
 
     async def send(self, chat_id: int, text: str) -> int:
         try:
             message = await self._bot.send_message(chat_id=chat_id, text=text)
-        except TelegramRetryAfter as err:
-            raise RateLimited(err.retry_after) from None
-        except TelegramForbiddenError as err:
-            raise Unreachable(f"Telegram 403: {err.message}") from None
-        except TelegramBadRequest as err:
-            if any(hint in err.message.lower() for hint in _UNREACHABLE_HINTS):
-                raise Unreachable(f"Telegram 400: {err.message}") from None
-            raise Rejected(f"Telegram 400: {err.message}") from None
-        except (TimeoutError, TelegramNetworkError, aiohttp.ClientError) as err:
-            raise Unavailable(f"network error: {type(err).__name__}") from None
-        except TelegramAPIError as err:
-            # 5xx, and also a wrong token (401): retried, so fixing the setting loses nothing.
-            raise Unavailable(f"Telegram {type(err).__name__}: {err.message}") from None
-        return message.message_id
+        except Exception as err:  # every failure is sorted into ours; see telegram_errors
+            failure = self._sorted(err)
+        else:
+            if self._alarmed:
+                self._alarmed = False
+                log.warning("Telegram accepts the bot again: notices are being sent again")
+            return message.message_id
+        if isinstance(failure, Misconfigured) and not self._alarmed:
+            self._alarmed = True
+            log.error(
+                "Telegram cannot be used: %s -- no notice can be sent until this is fixed; "
+                "notices are kept and retried (logged once, until a send succeeds)",
+                failure,
+            )
+        raise failure  # outside the except block: nothing of aiogram's is chained to it
+
+    async def check(self) -> BotIdentity:
+        """Ask Telegram who the bot is (getMe): the token and the URL work, or one line says why.
+
+        Raises ``Misconfigured`` for a refused token or a wrong URL, ``Unavailable`` when the
+        Bot API cannot be reached or answers with an error.
+        """
+        try:
+            me = await self._bot.get_me()
+        except Exception as err:
+            failure = self._sorted(err)
+        else:
+            return BotIdentity(me.id, me.username, me.first_name)
+        raise failure
 
     async def close(self) -> None:
         await self._bot.session.close()
+
+    def _sorted(self, err: Exception) -> DeliveryError:
+        """Our error for ``err``; a surprise is logged with its traceback, token blacked out."""
+        sorted_error = sort(err, self._secret)
+        if sorted_error is not None:
+            return sorted_error
+        trace = "".join(traceback.format_exception(err)).replace(self._secret, "[token]")
+        log.error("unexpected error from the Telegram client, retried as unavailable:\n%s", trace)
+        return Unavailable(f"unexpected error in the Telegram client: {type(err).__name__}")
+
+
+def _token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be a bot token, without repeating it; None when it can."""
+    try:
+        validate_token(token)
+    except TokenValidationError:
+        if any(char.isspace() for char in token):
+            return (
+                "TELEGRAM_BOT_TOKEN contains a space or a line break: "
+                "set it to the token alone, with nothing around it"
+            )
+        return (
+            "TELEGRAM_BOT_TOKEN is not a bot token: it looks like 123456:ABC-def "
+            "(the bot id, a colon, the secret)"
+        )
+    return None
+
+
+def _url_problem(api_url: str) -> str | None:
+    """Why ``api_url`` cannot be a Bot API base URL (without repeating it: it may hold a
+    password); None when it can."""
+    problem = "TELEGRAM_API_URL is not an http:// or https:// URL with a host"
+    try:
+        url = URL(api_url)
+        _ = url.port  # parsed lazily: a bad port raises here
+    except ValueError:
+        return problem
+    if url.scheme not in ("http", "https") or not url.host or any(c.isspace() for c in api_url):
+        return problem
+    return None
