@@ -136,17 +136,3 @@ async def test_the_worker_command_exits_non_zero_with_one_line_when_it_cannot_wo
 
     assert code == 1 and "Traceback" not in err
     assert err.splitlines()[-1].startswith("booking-notify: ") and "no-such-namespace" in err
-
-
-async def test_a_worker_without_a_bot_token_or_an_explicit_console_refuses_to_start(
-    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, tmp_path: Path
-) -> None:
-    env = cli_env(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-    )
-    code, out, err = await run_cli("worker", env=env, cwd=tmp_path)
-
-    assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "NOTICE_CHANNEL" in err

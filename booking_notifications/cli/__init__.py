@@ -49,6 +49,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from temporalio.service import RPCError
 
+    from booking_notifications.channels import Misconfigured
     from booking_notifications.cli.commands import COMMANDS
     from booking_notifications.runs import WorkflowIdTaken
     from booking_notifications.worker.assembly import WorkerFailed
@@ -56,7 +57,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return asyncio.run(COMMANDS[args.command](settings, args))
-    except (SettingsError, UsageError, InvalidBooking, BookingNotFound) as err:
+    except (SettingsError, UsageError, InvalidBooking, BookingNotFound, Misconfigured) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
     except (ConnectionError, WorkerFailed, WorkflowIdTaken) as err:

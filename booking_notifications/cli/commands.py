@@ -21,7 +21,7 @@ from booking_notifications.temporal import connect
 from booking_notifications.views import booking_view, list_notices
 from booking_notifications.worker.assembly import (
     ensure_reconcile_schedule,
-    make_channel,
+    open_channel,
     running_workers,
 )
 from booking_notifications.worker.dev import embedded_temporal, ui_url
@@ -30,28 +30,32 @@ Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    channel = await open_channel(settings, dev=True)
     async with embedded_temporal(settings) as env:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         await engine.dispose()
         await ensure_reconcile_schedule(env.client, settings)
-        async with running_workers(env.client, settings, make_channel(settings, dev=True)):
+        async with running_workers(env.client, settings, channel):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
             print("Worker running. Ctrl-C stops everything.", flush=True)
-            await _until_stopped()
+            await _until_stopped(stop)
     return 0
 
 
 async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
     async with embedded_temporal(settings):
         print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})", flush=True)
-        await _until_stopped()
+        await _until_stopped(stop)
     return 0
 
 
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
-    channel = make_channel(settings)
+    stop = _stop_on_signals()
+    channel = await open_channel(settings)
     client = await _connect(settings)
     await ensure_reconcile_schedule(client, settings)
     async with running_workers(client, settings, channel):
@@ -59,7 +63,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
             flush=True,
         )
-        await _until_stopped()
+        await _until_stopped(stop)
     return 0
 
 
@@ -200,11 +204,17 @@ async def _rows(settings: Settings) -> AsyncIterator[Sessions]:
         await engine.dispose()
 
 
-async def _until_stopped() -> None:
-    """Wait for Ctrl-C or SIGTERM."""
+def _stop_on_signals() -> asyncio.Event:
+    """An event that Ctrl-C or SIGTERM sets. Installed before anything starts, so a signal that
+    arrives during start-up (a supervisor stopping a process it just started) still stops it
+    gracefully instead of killing it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _until_stopped(stop: asyncio.Event) -> None:
     await stop.wait()
     print("Stopping…", flush=True)

@@ -36,7 +36,7 @@ from temporalio.worker import Worker
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
-from booking_notifications.channels import Channel
+from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings, SettingsError
@@ -73,6 +73,25 @@ def make_channel(settings: Settings, *, dev: bool = False) -> Channel:
     from booking_notifications.channels.telegram import TelegramChannel
 
     return TelegramChannel(token.get_secret_value(), settings.telegram_api_url)
+
+
+async def open_channel(settings: Settings, *, dev: bool = False) -> Channel:
+    """``make_channel``, then ask it who it sends as (Telegram's getMe).
+
+    A refused or malformed token stops the start with ``Misconfigured`` (one line). Telegram
+    being unreachable right now does not: timers and cancels must go on, and sends are retried.
+    """
+    channel = make_channel(settings, dev=dev)
+    try:
+        identity = await channel.check()
+    except Misconfigured:
+        await channel.close()
+        raise
+    except DeliveryError as err:
+        log.warning("cannot ask Telegram who the bot is (%s); starting anyway", err)
+    else:
+        log.info("sending as %s", identity)
+    return channel
 
 
 def build_workers(
