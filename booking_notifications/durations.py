@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from booking_notifications.workflows.limits import MAX_REMINDER
+
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-MAX_SECONDS = 400 * 86400
-"""Longer than a year ahead is a typo, not a reminder (and beyond timedelta's range soon after)."""
+MAX_SECONDS = int(MAX_REMINDER.total_seconds())
+"""Longer than the longest reminder is a typo (and beyond timedelta's range soon after): the CLI
+reads no reminder the API would refuse."""
 _PART = re.compile(r"([0-9]+)([dhms])")
 
 

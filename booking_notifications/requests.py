@@ -6,10 +6,12 @@ caller (or a CSV line) can be corrected without reading a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -17,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 from booking_notifications.db.models import TITLE_MAX
 from booking_notifications.durations import format_duration
 from booking_notifications.quiet import QuietHours
+from booking_notifications.workflows.limits import reminder_problem, times_problem
 
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 MAX_REMINDERS = 10
@@ -34,7 +37,9 @@ class BookingRequest:
     """A booking whose owner should be notified.
 
     ``ref`` is the booking service's own key: scheduling the same ref twice schedules it once.
-    Times must carry a time zone; ``time_zone`` is the user's, used to show local times.
+    Times must carry a time zone; ``time_zone`` is the user's, used to show local times. A time
+    in a ZoneInfo must be a reading its clocks show (not one a DST change skips); of a reading
+    shown twice, ``fold`` says which (0, the default, is the first).
     """
 
     chat_id: int
@@ -51,49 +56,87 @@ class BookingRequest:
     ref: str | None = None
 
     def validated(self, now: datetime) -> BookingRequest:
-        """This request if every rule holds at ``now``; otherwise ``InvalidBooking``."""
+        """This request as it is to be stored, if every rule holds at ``now``; otherwise
+        ``InvalidBooking``.
+
+        The copy returned has its times in UTC, its title without surrounding blanks and its
+        quiet hours in their canonical form (``22:00-08:00``): store that, not the original.
+        """
         if isinstance(self.chat_id, bool) or not isinstance(self.chat_id, int):
             raise InvalidBooking(f"chat_id must be an integer, not {self.chat_id!r}")
         if self.chat_id == 0 or abs(self.chat_id) >= TELEGRAM_CHAT_ID_MAX:
             raise InvalidBooking(f"chat_id {self.chat_id} is not a Telegram chat id")
-        for name in ("starts_at", "ends_at"):
-            value = getattr(self, name)
-            if not isinstance(value, datetime):
-                raise InvalidBooking(f"{name} must be a datetime, not {value!r}")
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise InvalidBooking(f"{name} {value.isoformat()} has no time zone")
-        if self.ends_at <= self.starts_at:
-            raise InvalidBooking(
-                f"ends_at {self.ends_at.isoformat()} is not after starts_at "
-                f"{self.starts_at.isoformat()}"
-            )
-        if self.starts_at <= now:
-            raise InvalidBooking(f"starts_at {self.starts_at.isoformat()} is in the past")
+        starts_at, ends_at = check_times(self.starts_at, self.ends_at, now)
         check_reminders(self.reminders)
-        if self.title is not None and len(self.title) > TITLE_MAX:
-            raise InvalidBooking(f"title is {len(self.title)} characters; the limit is {TITLE_MAX}")
+        title = None if self.title is None else check_title(self.title)
         if self.time_zone is not None:
             check_time_zone(self.time_zone)
         if self.language is not None:
             check_language(self.language)
+        quiet_hours = None
         if self.quiet_hours is not None:
             try:
-                QuietHours.parse(self.quiet_hours)
+                quiet_hours = str(QuietHours.parse(self.quiet_hours))
             except ValueError as err:
                 raise InvalidBooking(str(err)) from None
-        if self.ref is not None and not 0 < len(self.ref) <= 128:
-            raise InvalidBooking("ref must be 1 to 128 characters")
-        return self
+        if self.ref is not None:
+            if not 0 < len(self.ref) <= 128:
+                raise InvalidBooking("ref must be 1 to 128 characters")
+            check_text("ref", self.ref)
+        return dataclasses.replace(
+            self, starts_at=starts_at, ends_at=ends_at, title=title, quiet_hours=quiet_hours
+        )
+
+
+def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """A booking's start and end in UTC, judged as instants (see ``times_problem``) at ``now``;
+    ``InvalidBooking`` naming the field and the value otherwise."""
+    problem = times_problem(starts_at, ends_at, now)
+    if problem is not None:
+        raise InvalidBooking(problem)
+    return starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+
+
+def check_title(title: str) -> str:
+    """The title without surrounding blanks; a blank one (spaces, invisible format characters) is
+    refused rather than shown empty: no title is ``None``, and messages then name the booking by
+    its number."""
+    stripped = title.strip()
+    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in stripped):
+        raise InvalidBooking("title is blank: give a title or none")
+    if len(stripped) > TITLE_MAX:
+        raise InvalidBooking(f"title is {len(stripped)} characters; the limit is {TITLE_MAX}")
+    check_text("title", stripped)
+    return stripped
+
+
+def check_text(field: str, text: str) -> None:
+    """Refuse control characters (NUL, line breaks, escapes) and lone surrogates: a title is one
+    line of a message, a ref is a key, and PostgreSQL cannot store a NUL or a surrogate."""
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            kind = "control character"
+        elif category == "Cs":
+            kind = "lone surrogate"
+        else:
+            continue
+        raise InvalidBooking(f"{field} {_shown(text)} contains the {kind} U+{ord(char):04X}")
+
+
+def _shown(text: str) -> str:
+    """A text as a message shows it: quoted and escaped, cut after 40 characters."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 def check_reminders(reminders: Sequence[timedelta]) -> None:
-    """Reminder offsets must be whole positive seconds, distinct, and at most ten."""
+    """Reminder offsets must be whole positive seconds up to ``MAX_REMINDER``, distinct, and at
+    most ten."""
     seen: set[int] = set()
     for offset in reminders:
-        if not isinstance(offset, timedelta) or offset <= timedelta(0):
-            raise InvalidBooking(f"reminder offset {offset!r} must be a positive duration")
-        if offset % timedelta(seconds=1):
-            raise InvalidBooking(f"reminder offset {offset} must be whole seconds")
+        problem = reminder_problem(offset)
+        if problem is not None:
+            raise InvalidBooking(problem)
         seconds = int(offset.total_seconds())
         if seconds in seen:
             raise InvalidBooking(f"reminder offset {format_duration(seconds)} is given twice")

@@ -15,6 +15,7 @@ from booking_notifications.durations import (
     parse_duration,
     parse_durations,
 )
+from booking_notifications.workflows.limits import MAX_REMINDER
 
 FAST = settings(max_examples=200, deadline=None, database=None)
 
@@ -184,3 +185,11 @@ def test_blank_items_in_a_list_are_ignored() -> None:
 def test_one_bad_item_rejects_the_whole_list_naming_it() -> None:
     with pytest.raises(ValueError, match="'soon'"):
         parse_durations("24h,soon,1h")
+
+
+def test_the_longest_duration_is_the_longest_reminder_the_api_accepts() -> None:
+    """One bound for the CLI and the API: a reminder the CLI reads is one the API takes."""
+    assert timedelta(seconds=MAX_SECONDS) == MAX_REMINDER
+    assert parse_duration("400d") == MAX_REMINDER
+    with pytest.raises(ValueError, match="longer than 400 days"):
+        parse_duration("400d1s")

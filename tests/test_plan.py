@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER, times_problem
 from booking_notifications.workflows.plan import (
     base_key,
     cancel_notice,
@@ -462,3 +463,89 @@ def test_next_pending_is_the_first_pending_notice_of_the_plan(
     pending = [n for n in plan if n.status is NoticeStatus.PENDING]
 
     assert next_pending(plan) is (pending[0] if pending else None)
+
+
+# One bound for the API, the CLI and the reschedule validator (issue 11, item 7).
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_times_that_can_be_planned_have_no_problem() -> None:
+    assert times_problem(NOW + DAY, NOW + DAY + HOUR, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "problem"),
+    [
+        (NOW + DAY, NOW + DAY, "ends_at 2026-01-16T10:00:00+00:00 is not after starts_at"),
+        (NOW, NOW + HOUR, "starts_at 2026-01-15T10:00:00+00:00 is in the past"),
+        (
+            datetime(9999, 1, 1, tzinfo=UTC),
+            datetime(9999, 1, 1, 1, tzinfo=UTC),
+            "starts_at 9999-01-01T00:00:00+00:00 is more than 1000 years (365000 days) ahead",
+        ),
+        (
+            NOW + DAY,
+            datetime.max.replace(tzinfo=timezone(-HOUR)),
+            "ends_at 9999-12-31T23:59:59.999999-01:00 is out of range",
+        ),
+        (
+            datetime(2026, 3, 29, 2, 30, tzinfo=BERLIN),
+            datetime(2026, 3, 29, 3, 15, tzinfo=BERLIN),
+            "starts_at 2026-03-29T02:30:00 does not exist in Europe/Berlin",
+        ),
+        (
+            datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN),
+            datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=BERLIN),
+            None,  # 45 minutes over the autumn change
+        ),
+        (NOW + DAY, datetime(2026, 1, 17, 10), "ends_at 2026-01-17T10:00:00 has no time zone"),
+    ],
+)
+def test_the_problem_with_a_booking_s_times_names_the_field_and_the_value(
+    starts_at: datetime, ends_at: datetime, problem: str | None
+) -> None:
+    found = times_problem(starts_at, ends_at, NOW)
+
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(problem)
+
+
+def test_a_move_more_than_a_thousand_years_ahead_is_a_problem_for_the_validator() -> None:
+    """The update validator refuses it; planned, year 9999 used to fail the workflow task."""
+    far = NOW + MAX_AHEAD + timedelta(seconds=1)
+
+    assert times_problem(far, far + HOUR, NOW) is not None
+    assert times_problem(NOW + MAX_AHEAD - HOUR, NOW + MAX_AHEAD, NOW) is None
+
+
+any_zone = st.sampled_from([UTC, BERLIN, timezone(timedelta(hours=14)), timezone(-12 * HOUR)])
+
+
+@FAST
+@given(
+    st.datetimes(timezones=any_zone),
+    st.datetimes(timezones=any_zone),
+    st.lists(st.integers(min_value=1, max_value=int(MAX_REMINDER.total_seconds())), max_size=4),
+    st.integers(min_value=1, max_value=2),
+)
+def test_times_without_a_problem_always_plan_and_replan_and_nothing_else_raises(
+    starts_at: datetime, ends_at: datetime, reminders: list[int], version: int
+) -> None:
+    """The class of "an OverflowError inside a workflow task": any two datetimes at all."""
+    problem = times_problem(starts_at, ends_at, NOW)
+    if problem is not None:
+        assert "\n" not in problem
+        return
+    booking = BookingInput(
+        1,
+        starts_at.astimezone(UTC),
+        ends_at.astimezone(UTC),
+        reminders=reminders,
+        plan_version=version,
+    )
+    current = plan_notices(booking_input(DAY), NOW)
+
+    replan(current, plan_notices(booking, NOW), revision=1)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from booking_notifications.durations import parse_duration, parse_durations
 from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest, check_time_zone
+from booking_notifications.wallclock import exists, repeated, skipped
 from booking_notifications.workflows.types import NoticeStatus
 
 
@@ -70,16 +71,52 @@ def reminder_offsets(text: str) -> list[timedelta]:
 
 
 def moment(text: str, tz: str | None) -> datetime:
-    """An ISO time; one without an offset is read in ``tz`` (UTC when none is given)."""
+    """An ISO time; one without an offset is read in ``tz`` (UTC when none is given).
+
+    A reading the zone's clocks skip (a DST change) is refused; of a reading they show twice the
+    first is taken, and stderr says so and how to write the second.
+    """
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(
             f"{text!r} is not an ISO time like 2026-11-29T10:00 or 2026-11-29T10:00+01:00"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=check_time_zone(tz) if tz else UTC)
+    if value.tzinfo is not None:
+        return value
+    value = value.replace(tzinfo=check_time_zone(tz) if tz else UTC)
+    try:
+        real, twice = exists(value), repeated(value)
+    except OverflowError:
+        raise UsageError(f"{text!r} is out of range") from None
+    if not real:
+        jumps_from, jumps_to = skipped(value)
+        after = _offset(value.replace(fold=1))  # a skipped reading's fold 1: the new offset
+        raise UsageError(
+            f"{text!r} does not exist in {tz}: the clocks jump from {jumps_from:%H:%M} to "
+            f"{jumps_to:%H:%M} that day; give another time, or an offset such as {after}"
+        )
+    if twice:
+        first, second = (value.replace(fold=f).astimezone(value.tzinfo) for f in (0, 1))
+        print(
+            f"booking-notify: {text.strip()} comes twice in {tz}: taken as the first, "
+            f"{_fixed(first)} (write {_fixed(second)} for the second)",
+            file=sys.stderr,
+        )
     return value
+
+
+def _fixed(value: datetime) -> str:
+    """An aware time as ISO text with its offset, which names one instant even in a repeat."""
+    return f"{value.replace(tzinfo=None).isoformat()}{_offset(value)}"
+
+
+def _offset(value: datetime) -> str:
+    """The UTC offset of an aware time as ISO writes it: ``+02:00``, ``-03:30``."""
+    offset = value.utcoffset()
+    assert offset is not None
+    minutes = int(offset.total_seconds()) // 60
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def status(text: str) -> NoticeStatus:

@@ -8,6 +8,7 @@ per booking on the worker, the costliest part of starting many bookings at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,8 @@ from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.quiet import QuietHours
 from booking_notifications.requests import BookingRequest, InvalidBooking
-from booking_notifications.workflows.plan import plan_notices
+from booking_notifications.workflows.limits import MAX_REMINDER, ahead_problem
+from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
 from booking_notifications.workflows.types import BookingInput, Notice, QuietWindow
 
 
@@ -84,26 +86,58 @@ async def add_booking(
 
 
 def workflow_input(booking: Booking, retry_for: timedelta) -> BookingInput:
-    """What the booking's workflow starts from: ids and times only (the user row must be loaded)."""
+    """What the booking's workflow starts from: ids and times only (the user row must be loaded).
+
+    Planned by the current rules, with only the quiet windows those rules look at.
+    """
+    reminders = reminder_offsets(booking)
     return BookingInput(
         booking_id=booking.id,
         starts_at=booking.starts_at,
         ends_at=booking.ends_at,
-        reminders=[int(s) for s in booking.reminders.split(",") if s],
+        reminders=reminders,
         start_notice=booking.start_notice,
         end_notice=booking.end_notice,
-        quiet=quiet_windows(booking.user, booking.starts_at, since=booking.planned_at),
+        quiet=quiet_windows(
+            booking.user, booking.starts_at, since=booking.planned_at, reminders=reminders
+        ),
         retry_for=int(retry_for.total_seconds()),
         planned_at=booking.planned_at,
+        plan_version=PLAN_VERSION,
     )
 
 
-def quiet_windows(user: User, until: datetime, since: datetime | None = None) -> list[QuietWindow]:
-    """The user's quiet hours from ``since`` (default now) until ``until``, as UTC intervals."""
+def reminder_offsets(booking: Booking) -> list[int]:
+    """The booking's reminder offsets in seconds, as scheduled."""
+    return [int(s) for s in booking.reminders.split(",") if s]
+
+
+def quiet_windows(
+    user: User,
+    until: datetime,
+    since: datetime | None = None,
+    reminders: Sequence[int] | None = None,
+) -> list[QuietWindow]:
+    """The user's quiet hours between ``since`` (default now) and ``until`` (a booking's start) as
+    UTC intervals: only those within the planner's reach of a reminder (offsets in seconds; of any
+    reminder the API accepts when not given), not one a day until the start.
+
+    ``InvalidBooking`` when ``until`` is too far ahead to plan, so a move to year 9999 is refused
+    here, before it reaches the workflow.
+    """
+    since = since or datetime.now(UTC)
+    problem = ahead_problem("starts_at", until, since)
+    if problem is not None:
+        raise InvalidBooking(problem)
+    since, until = since.astimezone(UTC), until.astimezone(UTC)  # instants, not readings
     if not user.quiet_hours:
         return []
     hours = QuietHours.parse(user.quiet_hours)
-    return hours.windows(ZoneInfo(user.time_zone), since or datetime.now(UTC), until)
+    zone = ZoneInfo(user.time_zone)
+    if reminders is None:
+        return hours.windows(zone, max(since, until - MAX_REMINDER - QUIET_REACH), until)
+    due = [until - timedelta(seconds=offset) for offset in reminders]
+    return hours.windows_near(zone, due, QUIET_REACH, since, until)
 
 
 def notice_row(booking_id: int, notice: Notice) -> Notification:

@@ -10,9 +10,19 @@ latest time it is stale and is skipped with a reason, never sent late. The toler
 
 A reminder that would land in the user's quiet hours is moved to just before they begin (its
 latest moment becomes their start); start, end, cancel and move notices are never held back.
+Offsets are elapsed time: "24 h before" is 24 hours before the start, whatever the clocks do.
 
 The same rule decides at planning time (a booking made 3 hours ahead gets no 24 h reminder) and
 when a timer fires late after an outage.
+
+The plan of a booking sleeping in a workflow must not change under it (a replay would diverge),
+so each booking carries the version of the rules it was planned by, for life:
+
+1. the first rules, for bookings started before ``plan_version`` existed;
+2. quiet hours, for new bookings: a reminder whose slot before quiet hours has passed goes out
+   when they end instead, within its tolerance and before the start (rules 1 skipped it); a
+   slot before them shorter than the margin (quiet ``00:00-23:59``) is used as it is, where
+   rules 1 moved the reminder into the previous night's window.
 """
 
 from __future__ import annotations
@@ -21,7 +31,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from booking_notifications.durations import format_duration
-from booking_notifications.workflows.types import BookingInput, Notice, NoticeKind, NoticeStatus
+from booking_notifications.workflows.types import (
+    BookingInput,
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    QuietWindow,
+)
 
 REMINDER_TOLERANCE_SHARE = 4
 REMINDER_TOLERANCE_MAX = timedelta(hours=1)
@@ -30,6 +46,11 @@ END_TOLERANCE = timedelta(hours=1)
 CANCEL_TOLERANCE = timedelta(hours=1)
 QUIET_MARGIN = timedelta(minutes=5)
 """A reminder moved out of quiet hours is due this long before they begin (or its tolerance)."""
+PLAN_VERSION = 2
+"""The rules new bookings are planned by (``BookingInput.plan_version``)."""
+QUIET_REACH = timedelta(days=2)
+"""The planner never looks at a quiet window farther than this from a reminder's due time (a
+window lasts under a day, DST included), so a booking's input need carry no other."""
 
 _KIND_ORDER = {
     NoticeKind.MOVED: 0,
@@ -47,7 +68,8 @@ def reminder_key(offset_seconds: int) -> str:
 
 def plan_notices(booking: BookingInput, now: datetime) -> list[Notice]:
     """The notices of a booking in due order; those already stale at ``now`` come out SKIPPED."""
-    notices = [_reminder(booking, offset) for offset in sorted(set(booking.reminders))]
+    quiet = _merged(booking.quiet) if booking.plan_version >= 2 else booking.quiet
+    notices = [_reminder(booking, offset, quiet, now) for offset in sorted(set(booking.reminders))]
     if booking.start_notice:
         latest = min(booking.starts_at + START_TOLERANCE, booking.ends_at)
         notices.append(Notice("start", NoticeKind.START, booking.starts_at, latest))
@@ -120,16 +142,75 @@ def next_pending(notices: Iterable[Notice]) -> Notice | None:
     return min(pending, key=lambda n: n.due_at, default=None)
 
 
-def _reminder(booking: BookingInput, offset_seconds: int) -> Notice:
+def _reminder(
+    booking: BookingInput, offset_seconds: int, quiet: list[QuietWindow], now: datetime
+) -> Notice:
     offset = timedelta(seconds=offset_seconds)
     due = booking.starts_at - offset
     tolerance = min(offset / REMINDER_TOLERANCE_SHARE, REMINDER_TOLERANCE_MAX)
     latest = min(due + tolerance, booking.starts_at)
-    for window in booking.quiet:
-        if window.starts_at <= due < window.ends_at or window.starts_at < latest <= window.ends_at:
-            latest = min(window.starts_at, latest)
-            due = min(due, latest - min(tolerance, QUIET_MARGIN))
+    if booking.plan_version >= 2:
+        due, latest = _out_of_quiet(due, latest, tolerance, booking.starts_at, quiet, now)
+    else:
+        for window in quiet:
+            if (
+                window.starts_at <= due < window.ends_at
+                or window.starts_at < latest <= window.ends_at
+            ):
+                latest = min(window.starts_at, latest)
+                due = min(due, latest - min(tolerance, QUIET_MARGIN))
     return Notice(reminder_key(offset_seconds), NoticeKind.REMINDER, due, latest, offset_seconds)
+
+
+def _out_of_quiet(
+    due: datetime,
+    latest: datetime,
+    tolerance: timedelta,
+    start: datetime,
+    quiet: list[QuietWindow],
+    now: datetime,
+) -> tuple[datetime, datetime]:
+    """Rules 2: the reminder's due and latest moments, clear of the (merged, ordered) windows.
+
+    Due inside a window, it goes out in the slot just before the window while that is still
+    ahead, else in the slot just after it (within its tolerance, before the start and the next
+    window) when the window ends before the start. Due outside, it must go out before the next
+    window begins.
+    """
+    margin = min(tolerance, QUIET_MARGIN)
+    earlier = [w for w in quiet if w.ends_at <= due]
+    ahead = [w for w in quiet if w.ends_at > due]
+    previous_end = earlier[-1].ends_at if earlier else None
+    if not ahead or ahead[0].starts_at > due:  # due outside quiet hours
+        if ahead and ahead[0].starts_at < latest:
+            latest = ahead[0].starts_at
+            due = min(due, latest - margin)
+            if previous_end is not None:
+                due = max(due, previous_end)
+        return due, latest
+    window = ahead[0]
+    before_due = window.starts_at - margin
+    if previous_end is not None:
+        before_due = max(before_due, previous_end)
+    following = ahead[1].starts_at if len(ahead) > 1 else start
+    after_latest = min(window.ends_at + tolerance, start, following)
+    if now <= window.starts_at or window.ends_at >= after_latest:
+        return before_due, window.starts_at
+    return window.ends_at, after_latest
+
+
+def _merged(quiet: list[QuietWindow]) -> list[QuietWindow]:
+    """The windows in order, overlapping and touching ones joined, empty ones dropped."""
+    merged: list[QuietWindow] = []
+    for window in sorted(quiet, key=lambda w: w.starts_at):
+        if window.starts_at >= window.ends_at:
+            continue
+        if merged and window.starts_at <= merged[-1].ends_at:
+            last = merged[-1]
+            merged[-1] = QuietWindow(last.starts_at, max(last.ends_at, window.ends_at))
+        else:
+            merged.append(QuietWindow(window.starts_at, window.ends_at))
+    return merged
 
 
 def _utc(moment: datetime) -> str:

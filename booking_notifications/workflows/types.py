@@ -64,6 +64,10 @@ class BookingInput:
     """When the API planned the notices and wrote their rows: the workflow plans from this same
     moment (so its plan is the rows') and skips its first row write. None in runs started before
     this field existed, and for bookings whose rows the API did not write."""
+    plan_version: int = 1
+    """The planning rules this booking follows (``plan.PLAN_VERSION`` for new bookings). A booking
+    keeps its rules for life, moves included, so a history replays into the plan it recorded;
+    1, the default, is what runs started before this field existed planned by."""
 
 
 @dataclass
