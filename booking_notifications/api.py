@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import TracebackType
 from typing import Self
@@ -30,10 +30,10 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.bookings import add_booking, quiet_windows
+from booking_notifications.db.bookings import add_booking, quiet_windows, reminder_offsets
 from booking_notifications.db.models import CANCEL_REASON_MAX, Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.requests import BookingRequest, InvalidBooking
+from booking_notifications.requests import BookingRequest, InvalidBooking, check_times
 from booking_notifications.runs import BookingRuns, RunState, WorkflowIdTaken
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
@@ -217,9 +217,10 @@ class BookingNotifier:
         the start has passed, or the booking is cancelled or over. A booking whose workflow never
         started (a crash after its commit) is started first, then moved.
         """
-        for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise InvalidBooking(f"{name} {value.isoformat()} has no time zone")
+        try:
+            starts_at, ends_at = check_times(starts_at, ends_at, self._clock())
+        except InvalidBooking as err:
+            raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
         async with self._sessions() as session:
             booking = await _booking(session, booking_id)
         if booking.cancelled_at is not None:
@@ -230,9 +231,9 @@ class BookingNotifier:
         elif state is not RunState.RUNNING:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is over")
         move = RescheduleRequest(
-            starts_at.astimezone(UTC),
-            ends_at.astimezone(UTC),
-            quiet_windows(booking.user, starts_at),
+            starts_at,
+            ends_at,
+            quiet_windows(booking.user, starts_at, reminders=reminder_offsets(booking)),
         )
         try:
             return await self._runs.handle(booking_id).execute_update(

@@ -5,6 +5,7 @@ no longer work says so and stops."""
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -92,8 +93,8 @@ async def test_a_workflow_id_of_another_booking_is_refused_and_nothing_is_kept(
         engine = make_engine(url)
         await upgrade(engine)
         await engine.dispose()
-    async with (
-        api_only(time_env, first_db, task_queue) as first,
+    async with (  # a worker for the first: a workflow task no worker takes stalls time skipping
+        booking_stack(time_env, first_db, task_queue, ConsoleChannel(io.StringIO())) as first,
         api_only(time_env, second_db, task_queue) as second,
     ):
         theirs = await first.notifier.schedule(booking(30 * H, now=now, ref="a-1"))

@@ -168,7 +168,9 @@ async def test_reschedule_and_list_from_the_cli(
     assert {n["key"]: n["due_at"] for n in moved["notices"]}["reminder_1h"] == (
         new_start - H
     ).isoformat()
-    assert bad_code == 2 and "cannot move: the new end is not after the new start" in bad_err
+    assert (
+        bad_code == 2 and "cannot move: ends_at" in bad_err and "is not after starts_at" in bad_err
+    )
     assert [(n["key"], n["status"]) for n in json.loads(upcoming)["notices"]] == [
         ("reminder_1h", "PENDING"),
         ("start", "PENDING"),

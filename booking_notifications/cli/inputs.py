@@ -6,6 +6,7 @@ Every problem becomes a ``UsageError`` (or argparse's type error) with one line 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 

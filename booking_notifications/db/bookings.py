@@ -58,7 +58,8 @@ async def add_booking(
             select(Booking).options(selectinload(Booking.user)).where(Booking.ref == request.ref)
         )
     if booking is not None:
-        if (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
+        asked = (request.starts_at.astimezone(UTC), request.ends_at.astimezone(UTC))
+        if (booking.starts_at, booking.ends_at) != asked:
             raise InvalidBooking(
                 f"booking ref {request.ref!r} is already scheduled for "
                 f"{booking.starts_at.isoformat()}–{booking.ends_at.isoformat()}; "

@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from booking_notifications.workflows import plan
+    from booking_notifications.workflows import limits, plan
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
         BookingInput,
@@ -142,6 +142,9 @@ class BookingNotifications:
             raise ApplicationError("the new end is not after the new start", non_retryable=True)
         if request.starts_at <= workflow.now():
             raise ApplicationError("the new start has already passed", non_retryable=True)
+        problem = limits.times_problem(request.starts_at, request.ends_at, workflow.now())
+        if problem is not None:  # out of range: the planner must never see it
+            raise ApplicationError(problem, non_retryable=True)
         if self._cancel_requested:
             raise ApplicationError("the booking is cancelled", non_retryable=True)
         if self._finished or (self._booking and workflow.now() >= self._booking.ends_at):
