@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default_factory=default_data_dir, alias="BOOKING_NOTIFY_DATA_DIR")
-    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    """Secret as a whole: it usually carries a password (``db_url`` reads it, ``safe_db_url``
+    shows it)."""
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, alias="TEMPORAL_TASK_QUEUE")
@@ -66,25 +68,23 @@ class Settings(BaseSettings):
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:7233")
+        if (
+            not host
+            or not port.isdigit()
+            or not 0 < int(port) < 65536
+            or any(mark in host for mark in "@/ ")
+        ):
+            # The value is not repeated: a mistyped one may carry credentials.
+            raise ValueError("must be host:port, e.g. 127.0.0.1:7233 (no scheme, no credentials)")
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", mode="before")
     @classmethod
-    def _async_driver(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+    def _async_driver(cls, value: object) -> SecretStr | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or not str(text).strip():
             return None
-        for plain, driver in (
-            ("postgresql://", "postgresql+asyncpg://"),
-            ("postgres://", "postgresql+asyncpg://"),
-            ("sqlite://", "sqlite+aiosqlite://"),
-        ):
-            if value.startswith(plain):
-                return driver + value.removeprefix(plain)
-        if value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-            return value
-        raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return SecretStr(database_url(str(text).strip()))
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         """The database URL; the SQLite file in the data folder unless DATABASE_URL says otherwise."""
-        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'notifications.db'}"
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'notifications.db'}"
 
     @property
     def safe_db_url(self) -> str:
@@ -129,6 +131,30 @@ class Settings(BaseSettings):
     @property
     def temporal_host(self) -> str:
         return self.temporal_address.rpartition(":")[0]
+
+
+def database_url(text: str) -> str:
+    """``text`` as an async SQLAlchemy URL (asyncpg, aiosqlite); ``ValueError`` naming what is
+    wrong, never repeating the URL (it may hold a password)."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if text.startswith(plain):
+            text = driver + text.removeprefix(plain)
+    if not text.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise ValueError("must be a postgresql:// or sqlite:// URL")
+    authority = text.split("://", 1)[1].split("/", 1)[0]
+    if authority.count("@") > 1:
+        raise ValueError("the password holds an unescaped '@': write it as %40")
+    try:
+        port = make_url(text).port
+    except ValueError:
+        raise ValueError("the port is not a number") from None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range")
+    return text
 
 
 def load_settings() -> Settings:

@@ -19,11 +19,18 @@ from sqlalchemy.ext.asyncio import (
 Sessions = async_sessionmaker[AsyncSession]
 
 
+class DatabaseUnreachable(ConnectionError):
+    """The database server could not be reached (unknown host, refused port, timeout); the
+    message names the host and port, never the password."""
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for a ``sqlite+aiosqlite`` or ``postgresql+asyncpg`` URL."""
     engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine.sync_engine, "do_connect", _connect_or_say_where)
     return engine
 
 
@@ -38,3 +45,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _connect_or_say_where(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect; a network failure becomes one line naming the server (the driver's own error
+    comes with a traceback of the connection machinery and no hint of which server it was)."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as err:
+        where = f"{cparams.get('host', 'localhost')}:{cparams.get('port', 5432)}"
+        reason = err.strerror or str(err) or type(err).__name__
+        raise DatabaseUnreachable(f"cannot reach the database at {where}: {reason}") from None
