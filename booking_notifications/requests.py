@@ -28,6 +28,10 @@ TELEGRAM_CHAT_ID_MAX = 2**52
 """Telegram chat ids fit in 52 bits (its documentation promises it); larger is a typo."""
 
 
+NO_QUIET_HOURS = ("", "none", "off")
+"""What clears a user's quiet hours."""
+
+
 class InvalidBooking(ValueError):
     """A booking that cannot be scheduled as given; nothing was started or written."""
 
@@ -52,7 +56,8 @@ class BookingRequest:
     time_zone: str | None = None
     language: str | None = None
     quiet_hours: str | None = None
-    """The user's local quiet hours, ``22:00-08:00``: reminders are moved to before them."""
+    """The user's local quiet hours, ``22:00-08:00``: reminders are moved out of them. ``None``
+    keeps what the user has; ``"none"`` (or ``""``) clears them."""
     ref: str | None = None
 
     def validated(self, now: datetime) -> BookingRequest:
@@ -74,7 +79,9 @@ class BookingRequest:
         if self.language is not None:
             check_language(self.language)
         quiet_hours = None
-        if self.quiet_hours is not None:
+        if self.quiet_hours is not None and self.quiet_hours.strip().lower() in NO_QUIET_HOURS:
+            quiet_hours = ""  # clear the user's quiet hours
+        elif self.quiet_hours is not None:
             try:
                 quiet_hours = str(QuietHours.parse(self.quiet_hours))
             except ValueError as err:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.db.bookings import save_booking
-from booking_notifications.db.models import Booking, Notification
+from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.requests import InvalidBooking
 from booking_notifications.runs import RunState
@@ -138,3 +138,57 @@ async def test_a_committed_booking_whose_start_died_is_picked_up_within_a_minute
 
 async def _started(stack: Stack, booking_id: int) -> bool:
     return await _state(stack, booking_id) is RunState.RUNNING
+
+
+async def test_the_latest_call_sets_the_users_zone_and_language_and_can_clear_quiet_hours(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        first = booking(30 * H, now=now, time_zone="Europe/Berlin", quiet_hours="22:00 - 08:00")
+        await s.notifier.schedule(first)
+        kept = await _user(s)
+        await s.notifier.schedule(booking(40 * H, now=now, language="ru", quiet_hours="none"))
+        cleared = await _user(s)
+
+    assert (kept.time_zone, kept.language, kept.quiet_hours) == (
+        "Europe/Berlin",
+        "en",
+        "22:00-08:00",
+    )
+    assert (cleared.time_zone, cleared.language, cleared.quiet_hours) == (
+        "Europe/Berlin",
+        "ru",
+        None,
+    )
+
+
+async def _user(stack: Stack) -> User:
+    async with stack.sessions() as session:
+        user = await session.scalar(select(User))
+        assert user is not None
+        return user
+
+
+async def test_a_batch_that_fails_in_the_database_schedules_none_of_it(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """The second booking's ref is taken by another time: found only when writing, after the
+    first one was written. Nothing of the batch is kept, nothing starts."""
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        await s.notifier.schedule(booking(30 * H, now=now, ref="taken"))
+        before = await _counts_of_ours(s)
+        batch = [booking(20 * H, now=now, chat_id=8), booking(10 * H, now=now, ref="taken")]
+        with pytest.raises(InvalidBooking, match="booking 2: booking ref 'taken' is already"):
+            await s.notifier.schedule_many(batch)
+        after = await _counts_of_ours(s)
+
+    assert after == before == (1, 4)
+
+
+async def _counts_of_ours(stack: Stack) -> tuple[int, int]:
+    async with stack.sessions() as session:
+        bookings = await session.scalar(select(func.count()).select_from(Booking))
+        notices = await session.scalar(select(func.count()).select_from(Notification))
+    return int(bookings or 0), int(notices or 0)

@@ -39,7 +39,9 @@ async def add_booking(
     """Create or reuse the user and booking rows, and a new booking's notice rows planned at
     ``now``, in ``session`` (flushed, not committed); True when the booking is new.
 
-    The booking's user is loaded, as ``workflow_input`` needs it.
+    The booking's user is loaded, as ``workflow_input`` needs it. The time zone, language and
+    quiet hours given are the user's, not the booking's: the latest call's values apply to all
+    their notices still to come (the delivery reads them at send time).
     """
     reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
     user = await session.scalar(select(User).where(User.chat_id == request.chat_id))
@@ -50,8 +52,8 @@ async def add_booking(
         user.time_zone = request.time_zone
     if request.language:
         user.language = request.language
-    if request.quiet_hours:
-        user.quiet_hours = request.quiet_hours
+    if request.quiet_hours is not None:  # "" clears them
+        user.quiet_hours = request.quiet_hours or None
     booking = None
     if request.ref is not None:
         booking = await session.scalar(
