@@ -165,7 +165,7 @@ async def test_the_latest_call_sets_the_users_zone_and_language_and_can_clear_qu
 
 async def _user(stack: Stack) -> User:
     async with stack.sessions() as session:
-        user = await session.scalar(select(User))
+        user: User | None = await session.scalar(select(User))
         assert user is not None
         return user
 
