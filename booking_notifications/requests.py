@@ -105,10 +105,11 @@ def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[
 
 
 def check_title(title: str) -> str:
-    """The title without surrounding blanks; a blank one (spaces, invisible format characters) is
-    refused rather than shown empty: no title is ``None``, and messages then name the booking by
-    its number."""
-    stripped = title.strip()
+    """The title as one line: blanks around it dropped and every run of blanks inside it (line
+    breaks and tabs too, as a spreadsheet cell may hold) made one space. A blank one (spaces,
+    invisible format characters) is refused rather than shown empty: no title is ``None``, and
+    messages then name the booking by its number."""
+    stripped = " ".join(title.split())
     if all(char.isspace() or unicodedata.category(char) == "Cf" for char in stripped):
         raise InvalidBooking("title is blank: give a title or none")
     if len(stripped) > TITLE_MAX:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -60,9 +61,15 @@ dialects = st.builds(
 
 
 def cell_text(codec: str, max_size: int) -> st.SearchStrategy[str]:
-    """Text a cell holds as written: any characters of the encoding, none at either end trimmed."""
-    characters = st.characters(codec=codec, exclude_characters="\x00")
-    return st.text(characters, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+    """Text a valid title or ref holds as written: any printable characters of the encoding
+    (control characters are refused by validation, tested there), not blank, none at either end
+    trimmed, and runs of blanks single (a title is read as one line)."""
+    characters = st.characters(codec=codec, exclude_categories=("Cc", "Cs"))
+    return (
+        st.text(characters, min_size=1, max_size=max_size)
+        .map(lambda text: " ".join(text.split()))
+        .filter(lambda text: not all(unicodedata.category(c) == "Cf" for c in text))
+    )
 
 
 @st.composite

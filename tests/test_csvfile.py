@@ -127,8 +127,8 @@ def test_comma_semicolon_and_tab_with_any_line_end_are_read(
     assert read(write(tmp_path, text)) == [booking(reminders=[timedelta(hours=2)])]
 
 
-def test_a_quoted_cell_keeps_its_delimiters_quotes_and_newlines(tmp_path: Path) -> None:
-    title = 'Court 3; "the big one",\nby the lake'
+def test_a_quoted_cell_keeps_its_delimiters_and_quotes_and_its_lines_join(tmp_path: Path) -> None:
+    title = 'Court 3; "the big one", by the lake'  # a title is one line of a message
     text = f'chat_id;title;start;end;reminders\r\n42;"Court 3; ""the big one"",\nby the lake";{S};{E};"24h,1h"\r\n'
     assert read(write(tmp_path, text)) == [
         booking(title=title, reminders=[timedelta(hours=24), timedelta(hours=1)])
@@ -325,3 +325,14 @@ async def test_book_from_an_excel_file_with_a_bad_line_names_it_and_exits_2(
 
     assert (code, out) == (2, "")
     assert err.startswith(f"booking-notify: {path}, line 4: ends_at") and err.count("\n") == 1
+
+
+async def test_file_options_without_a_file_are_refused_in_one_line(tmp_path: Path) -> None:
+    from tests.test_cli import cli_env, run_cli
+
+    env = cli_env(DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
+    args = ["book", "--chat-id", "42", "--start", "2030-01-01T10:00", "--end", "2030-01-01T11:00"]
+    for option in (["--encoding", "cp1251"], ["--skip-bad-rows"]):
+        code, out, err = await run_cli(*args, *option, env=env, cwd=tmp_path)
+        assert (code, out) == (2, "")
+        assert err == "booking-notify: --skip-bad-rows and --encoding go with --from-file\n"

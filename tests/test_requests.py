@@ -485,10 +485,16 @@ def with_text(field: str, text: str) -> BookingRequest:
     return booking(DAY, title=text) if field == "title" else booking(DAY, ref=text)
 
 
-@pytest.mark.parametrize("field", ["title", "ref"])
 @pytest.mark.parametrize(
-    ("text", "code"),
-    [("a\x00b", "U+0000"), ("two\nlines", "U+000A"), ("bell\x07", "U+0007"), ("\x9bx", "U+009B")],
+    ("field", "text", "code"),
+    [
+        *(
+            (field, text, code)
+            for field in ("title", "ref")
+            for text, code in (("a\x00b", "U+0000"), ("bell\x07", "U+0007"), ("\x9bx", "U+009B"))
+        ),
+        ("ref", "two\nlines", "U+000A"),
+    ],
 )
 def test_a_title_or_ref_with_a_control_character_is_refused_naming_it(
     field: str, text: str, code: str
@@ -497,6 +503,19 @@ def test_a_title_or_ref_with_a_control_character_is_refused_naming_it(
         InvalidBooking, match=f"^{field} .* contains the control character {re.escape(code)}"
     ):
         with_text(field, text).validated(NOW)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("two\nlines", "two lines"),
+        ("Court 3\r\n by the lake", "Court 3 by the lake"),
+        ("a\t\tb", "a b"),
+    ],
+)
+def test_a_title_spread_over_lines_becomes_one_line(typed: str, kept: str) -> None:
+    """A spreadsheet cell may hold line breaks; a message shows the title on one line."""
+    assert booking(DAY, title=typed).validated(NOW).title == kept
 
 
 @pytest.mark.parametrize("field", ["title", "ref"])

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from booking_notifications.api import BookingNotifier, CancelResult
-from booking_notifications.cli import inputs
+from booking_notifications.cli import csvfile, inputs
 from booking_notifications.cli.output import print_json, print_notices, print_view
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
@@ -79,7 +79,9 @@ async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
     if args.from_file is not None:
-        requests = inputs.read_csv(args.from_file, args)
+        requests = csvfile.read_csv(args.from_file, args)
+    elif args.skip_bad_rows or args.encoding:
+        raise inputs.UsageError("--skip-bad-rows and --encoding go with --from-file")
     else:
         requests = [inputs.booking_request(inputs.given(args), args)]
     async with await _notifier(settings) as notifier:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from booking_notifications.durations import parse_duration, parse_durations
 from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest, check_time_zone
@@ -18,13 +17,6 @@ from booking_notifications.workflows.types import NoticeStatus
 
 class UsageError(Exception):
     """Bad arguments or input: printed as one line, exit status 2."""
-
-
-def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
-    """Bookings from a CSV file; the reader lives in ``csvfile``, imported late as it uses us."""
-    from booking_notifications.cli import csvfile
-
-    return csvfile.read_csv(path, args)
 
 
 def given(args: argparse.Namespace) -> dict[str, str]:
