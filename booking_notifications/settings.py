@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
     delivery_concurrency: int = Field(default=4, ge=1, le=1000, alias="DELIVERY_CONCURRENCY")
     """Sends in flight per worker process, and so the most messages a crash of it can repeat."""
+    workflow_cache: int = Field(default=1000, ge=0, le=100_000, alias="WORKFLOW_CACHE_SIZE")
+    """Booking workflows a worker keeps in memory between their tasks (Temporal's sticky cache).
+    Fewer bound its memory; 0 rebuilds every workflow from its history at each task (slower, and
+    what a freshly restarted worker does anyway)."""
     delivery_retry_for: timedelta = Field(default=timedelta(minutes=5), alias="DELIVERY_RETRY_FOR")
     """How long past a notice's latest moment a failing send (5xx, network) is retried."""
     reconcile_interval: timedelta = Field(default=timedelta(seconds=30), alias="RECONCILE_INTERVAL")

@@ -142,7 +142,9 @@ class Orderings(RuleBasedStateMachine):
 
     async def _start_workers(self) -> None:
         self.workers = AsyncExitStack()
-        settings = settings_for(self.db_url, self.queue)
+        # No sticky cache: the time-skipping server never hands a query for a workflow cached
+        # by a stopped worker to its successor; and every task then replays the history.
+        settings = settings_for(self.db_url, self.queue).model_copy(update={"workflow_cache": 0})
         await self.workers.enter_async_context(
             running_workers(self.world.env.client, settings, telegram_channel(self.world.telegram))
         )

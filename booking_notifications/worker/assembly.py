@@ -111,6 +111,7 @@ def build_workers(
             client,
             task_queue=settings.task_queue,
             workflows=[BookingNotifications, ReconcileBookings],
+            max_cached_workflows=settings.workflow_cache,
             activities=[activities.mirror, ReconcileActivities(notifier).reconcile],
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
