@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis import HealthCheck, Verbosity, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -193,6 +193,7 @@ class Orderings(RuleBasedStateMachine):
             return booking_id
 
         booking_id = self.world.run(schedule())
+        event(f"schedule: {how}")
         assert booking_id not in self.model, "a booking id was handed out twice"
         self.model[booking_id] = Modelled(booking_id, chat_id, starts_at, request.ends_at)
         self.world.run(self._quiet())
@@ -219,6 +220,8 @@ class Orderings(RuleBasedStateMachine):
     @rule(booking=bookings)
     def cancel(self, booking: int) -> None:
         modelled = self.model[booking]
+        row = self.world.run(self._row(booking))
+        never_started = row is not None and row.scheduled_at is None
         result = self.world.run(self.notifier.cancel(booking, reason="model"))
         if modelled.cancelled:
             expected = CancelResult.ALREADY_CANCELLED
@@ -226,6 +229,7 @@ class Orderings(RuleBasedStateMachine):
             expected = CancelResult.OVER
         else:
             expected = CancelResult.CANCELLED
+        event(f"cancel: {result}" + (" (never started)" if never_started else ""))
         assert result is expected, f"cancel of {modelled} said {result}"
         if result is CancelResult.CANCELLED:
             modelled.cancelled = True
@@ -249,8 +253,10 @@ class Orderings(RuleBasedStateMachine):
         try:
             report = self.world.run(self.notifier.reschedule(booking, starts_at, ends_at))
         except InvalidBooking as err:
+            event(f"reschedule refused: {refusal}")
             assert refusal is not None and refusal in str(err), f"{modelled}: {err}"
         else:
+            event("reschedule accepted")
             assert refusal is None, f"{modelled} moved although {refusal}"
             assert (report.starts_at, report.ends_at) == (starts_at, ends_at)
             modelled.starts_at, modelled.ends_at = starts_at, ends_at
