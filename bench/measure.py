@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.procs import cpu_seconds, rss
 from bench.systems import Notice
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 
 MB = 1024 * 1024
 

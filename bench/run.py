@@ -26,7 +26,7 @@ import psutil
 from bench import workloads
 from bench.systems import BookingNotify, System, running
 from bench.workloads import Sizes
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 
 log = logging.getLogger("bench")
 

@@ -31,9 +31,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.bookings import add_booking, quiet_windows, reminder_offsets
-from booking_notifications.db.models import CANCEL_REASON_MAX, Booking, Notification, User
+from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.requests import BookingRequest, InvalidBooking, check_times
+from booking_notifications.requests import (
+    BookingRequest,
+    InvalidBooking,
+    check_cancel_reason,
+    check_times,
+)
 from booking_notifications.runs import BookingRuns, RunState, WorkflowIdTaken
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
@@ -45,7 +50,7 @@ from booking_notifications.views import (
     booking_view,
     list_notices,
 )
-from booking_notifications.workflows.booking import BookingNotifications
+from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import (
     BookingReport,
     NoticeKind,
@@ -184,10 +189,7 @@ class BookingNotifier:
         the cancel; a retried call signals the workflow again, so a cancel cut short by a crash
         is completed by the retry (or by ``reconcile``).
         """
-        if reason is not None and len(reason) > CANCEL_REASON_MAX:
-            raise InvalidBooking(
-                f"cancel reason is {len(reason)} characters; the limit is {CANCEL_REASON_MAX}"
-            )
+        reason = check_cancel_reason(reason)
         async with self._sessions() as session:
             booking = await _booking(session, booking_id)
             already = booking.cancelled_at is not None
@@ -233,11 +235,13 @@ class BookingNotifier:
         move = RescheduleRequest(
             starts_at,
             ends_at,
-            quiet_windows(booking.user, starts_at, reminders=reminder_offsets(booking)),
+            quiet_windows(
+                booking.user, starts_at, since=self._clock(), reminders=reminder_offsets(booking)
+            ),
         )
         try:
             return await self._runs.handle(booking_id).execute_update(
-                BookingNotifications.reschedule, move
+                BookingWorkflow.reschedule, move
             )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
@@ -292,13 +296,15 @@ class BookingNotifier:
         async with self._sessions() as session:
             booking = await _booking(session, booking_id)
         await self._runs.state(booking)  # the run under its id must be this booking's
-        return await self._runs.handle(booking_id).query(BookingNotifications.status)
+        return await self._runs.handle(booking_id).query(BookingWorkflow.status)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
         """Finish what a crash interrupted; returns the ids of the bookings it acted on.
 
         - a booking committed but never started (a crash between the commit and the start, or
-          booking code's transaction committed by a process that died) gets its workflow;
+          booking code's transaction committed by a process that died) gets its workflow, even
+          once it is over: the workflow then skips each notice with a reason, so no row stays
+          PENDING for ever;
         - a cancel committed but never heard by the workflow (a crash between the commit and
           the signal) is signalled again.
 
@@ -317,7 +323,6 @@ class BookingNotifier:
                     select(Booking)
                     .options(selectinload(Booking.user))
                     .where(Booking.scheduled_at.is_(None), Booking.cancelled_at.is_(None))
-                    .where(Booking.ends_at > now)
                     .where(func.coalesce(Booking.planned_at, Booking.created_at) < cutoff)
                     .order_by(Booking.id)
                 )

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from booking_notifications.db.models import TITLE_MAX
+from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
 from booking_notifications.durations import format_duration
 from booking_notifications.quiet import QuietHours
 from booking_notifications.workflows.limits import reminder_problem, times_problem
@@ -116,6 +116,20 @@ def check_title(title: str) -> str:
         raise InvalidBooking(f"title is {len(stripped)} characters; the limit is {TITLE_MAX}")
     check_text("title", stripped)
     return stripped
+
+
+def check_cancel_reason(reason: str | None) -> str | None:
+    """A cancel reason as it is stored and shown: one line like a title, at most
+    ``CANCEL_REASON_MAX`` characters; a blank one is no reason."""
+    if reason is None or not reason.strip():
+        return None
+    line = " ".join(reason.split())
+    if len(line) > CANCEL_REASON_MAX:
+        raise InvalidBooking(
+            f"cancel reason is {len(line)} characters; the limit is {CANCEL_REASON_MAX}"
+        )
+    check_text("cancel reason", line)
+    return line
 
 
 def check_text(field: str, text: str) -> None:

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.db.bookings import workflow_input
 from booking_notifications.db.models import Booking
-from booking_notifications.workflows.booking import BookingNotifications
+from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import BookingReport
 
@@ -67,9 +67,9 @@ class BookingRuns:
         """The id of the booking's workflow: ``booking-<id>`` by default."""
         return f"{self._id_prefix}{booking_id}"
 
-    def handle(self, booking_id: int) -> WorkflowHandle[BookingNotifications, BookingReport]:
+    def handle(self, booking_id: int) -> WorkflowHandle[BookingWorkflow, BookingReport]:
         return self._client.get_workflow_handle_for(
-            BookingNotifications.run, self.workflow_id(booking_id)
+            BookingWorkflow.run, self.workflow_id(booking_id)
         )
 
     async def start(self, booking: Booking, *, cancel: bool = False) -> None:
@@ -84,11 +84,11 @@ class BookingRuns:
         workflow_id = self.workflow_id(booking.id)
         try:
             await self._client.start_workflow(
-                BookingNotifications.run,
+                BookingWorkflow.run,
                 workflow_input(booking, self._retry_for),
                 id=workflow_id,
                 task_queue=self._task_queue,
-                start_signal=BookingNotifications.cancel.__name__ if cancel else None,
+                start_signal=BookingWorkflow.cancel.__name__ if cancel else None,
                 # Signal-with-start must reach a running run; a plain start must not swallow one
                 # that may be another booking's, so it fails and is checked below.
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING

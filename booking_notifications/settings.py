@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         return self.temporal_address.rpartition(":")[0]
 
 
+def setting_names() -> frozenset[str]:
+    """The environment variables the settings are read from."""
+    return frozenset(str(field.alias) for field in Settings.model_fields.values())
+
+
 def database_url(text: str) -> str:
     """``text`` as an async SQLAlchemy URL (asyncpg, aiosqlite); ``ValueError`` naming what is
     wrong, never repeating the URL (it may hold a password)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -24,8 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
-from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.temporal import find_binary, register_search_attributes
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -114,19 +114,3 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     """A fake Bot API without per-chat pacing (time-skipped runs send faster than real time)."""
     async with FakeTelegram(per_chat_rate=None, global_rate=None) as server:
         yield server
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """No settings leak in from the developer's environment or a .env file."""
-    for name in (
-        "DATABASE_URL",
-        "TEMPORAL_ADDRESS",
-        "TEMPORAL_NAMESPACE",
-        "TEMPORAL_TASK_QUEUE",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_API_URL",
-        "BOOKING_NOTIFY_DATA_DIR",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    yield monkeypatch

@@ -19,9 +19,9 @@ from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.models import Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.requests import BookingRequest
 from booking_notifications.settings import Settings
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.types import BookingReport, NoticeStatus
 

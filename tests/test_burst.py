@@ -19,7 +19,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.booking import delivery_task_queue
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, booking, booking_stack, eventually, telegram_channel

@@ -14,14 +14,16 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.settings import setting_names
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.stack import booking_stack, eventually, telegram_channel
 
 CLI = str(Path(sys.executable).parent / "booking-notify")
 
 
 def cli_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN")}
+    """This environment without any of the product's settings, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if k not in setting_names()}
     env.update(settings)
     return env
 

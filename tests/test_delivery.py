@@ -22,7 +22,7 @@ from booking_notifications.activities.notices import NoticeActivities, heartbeat
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.fake_telegram import FakeTelegram, ProxyReply
+from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.workflows.plan import plan_notices
 from booking_notifications.workflows.types import (
     BookingInput,

@@ -18,7 +18,7 @@ from booking_notifications.api import CancelResult
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking, Notification
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, api_only, booking, booking_stack, eventually, telegram_channel
 

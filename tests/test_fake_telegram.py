@@ -25,7 +25,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from booking_notifications.fake_telegram import DEFAULT_TOKEN, FakeTelegram, ProxyReply
+from booking_notifications.testing.fake_telegram import DEFAULT_TOKEN, FakeTelegram, ProxyReply
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -297,7 +297,7 @@ async def test_cli_starts_answers_get_me_and_exits_cleanly_on_sigterm() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "booking_notifications.fake_telegram",
+        "booking_notifications.testing.fake_telegram",
         "--port",
         str(port),
         "--migrated=-7",

@@ -19,14 +19,14 @@ from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import make_engine
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import WorkerFailed, running_workers
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, api_only, booking, booking_stack, settings_for, telegram_channel
 from tests.test_cli import cli_env, run_cli
 
 H = timedelta(hours=1)
-SENT, CANCELLED = NoticeStatus.SENT, NoticeStatus.CANCELLED
+SENT, CANCELLED, SKIPPED = NoticeStatus.SENT, NoticeStatus.CANCELLED, NoticeStatus.SKIPPED
 
 
 @pytest.fixture
@@ -137,3 +137,24 @@ async def test_the_worker_command_exits_non_zero_with_one_line_when_it_cannot_wo
 
     assert code == 1 and "Traceback" not in err
     assert err.splitlines()[-1].startswith("booking-notify: ") and "no-such-namespace" in err
+
+
+async def test_a_booking_whose_start_died_and_that_ended_unnoticed_ends_with_every_notice_skipped(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """Found by the ordering test: the worker was away until after the booking. Its rows must
+    not say PENDING forever: reconcile still starts it, and it skips each notice with a reason."""
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await _commit_without_start(s, booking(H / 2, now=now, reminders=[]), now)
+        await time_env.sleep(23 * H)
+        later = await time_env.get_current_time()
+        s.notifier._clock = lambda: later
+        reconciled = await s.notifier.reconcile(older_than=timedelta(0))
+        await s.result(booking_id)
+        rows = await s.rows(booking_id)
+
+    assert reconciled == [booking_id]
+    assert {key: row.status for key, row in rows.items()} == {"start": SKIPPED, "end": SKIPPED}
+    assert all("late" in (row.last_error or "") for row in rows.values())
+    assert telegram.sent == []

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import (

@@ -53,12 +53,12 @@ from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import make_engine, make_sessions
-from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.requests import BookingRequest, InvalidBooking
 from booking_notifications.runs import RunState
 from booking_notifications.temporal import find_binary, register_search_attributes
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
-from booking_notifications.workflows.booking import BookingNotifications
+from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import BookingReport, NoticeKind, NoticeStatus
 from tests.stack import settings_for, telegram_channel
 
@@ -347,7 +347,7 @@ class Orderings(RuleBasedStateMachine):
     async def _report(self, booking_id: int, state: RunState) -> BookingReport:
         handle = self.notifier._runs.handle(booking_id)
         if state is RunState.RUNNING:
-            return await handle.query(BookingNotifications.status)
+            return await handle.query(BookingWorkflow.status)
         return await handle.result()
 
     async def _status(self, booking_id: int) -> int:

@@ -43,7 +43,7 @@ import aiohttp
 import pytest
 
 from booking_notifications.cli import parser
-from booking_notifications.fake_telegram import DEFAULT_TOKEN
+from booking_notifications.testing.fake_telegram import DEFAULT_TOKEN
 from tests.stack import eventually
 from tests.test_cli import CLI, cli_env, run_cli
 
@@ -219,7 +219,7 @@ def test_discovery_reads_shell_as_written() -> None:
 python3 -m venv .venv && .venv/bin/booking-notify status 1   # comment
 X=1 .venv/bin/booking-notify book --chat-id N \\
   --start "$(date -u -d '+3 min' +%FT%T)" --end ISO --title "Court 3" | tee log
-python -m booking_notifications.fake_telegram --port 8081; echo done
+python -m booking_notifications.testing.fake_telegram --port 8081; echo done
 ```
 
 ```python
@@ -232,7 +232,7 @@ booking-notify = "not a command"
     assert [(s.where, s.program, s.args[:3]) for s in shown] == [
         ("tests/README.md:3", (PROGRAM,), ("status", "1")),
         ("tests/README.md:4", (PROGRAM,), ("book", "--chat-id", "N")),
-        ("tests/README.md:6", ("python", "-m", "booking_notifications.fake_telegram"), ("--port", "8081")),
+        ("tests/README.md:6", ("python", "-m", "booking_notifications.testing.fake_telegram"), ("--port", "8081")),
         ("tests/README.md:13", (PROGRAM,), ("list", "[--status", "S]")),
     ]  # fmt: skip
     assert shown[1].text == (
@@ -330,7 +330,7 @@ async def runs_migrate(command: list[str], tmp_path: Path) -> None:
 
 RUNS: dict[str, Callable[[list[str], Path], Awaitable[None]]] = {
     "fake-telegram": runs_fake_telegram,
-    "booking_notifications.fake_telegram": runs_fake_telegram,
+    "booking_notifications.testing.fake_telegram": runs_fake_telegram,
     "migrate": runs_migrate,
 }
 

@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from booking_notifications.workflows.booking import BookingNotifications
+from booking_notifications.workflows.booking import BookingWorkflow
 
 HISTORIES = {
     path.stem: path.read_text(encoding="utf-8")
@@ -37,6 +37,6 @@ def test_histories_of_each_version_and_scenario_are_kept() -> None:
 async def test_the_current_workflow_replays_a_recorded_history(name: str) -> None:
     history = WorkflowHistory.from_json(name, HISTORIES[name])
 
-    result = await Replayer(workflows=[BookingNotifications]).replay_workflow(history)
+    result = await Replayer(workflows=[BookingWorkflow]).replay_workflow(history)
 
     assert result.replay_failure is None

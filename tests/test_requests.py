@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.db.models import TITLE_MAX
+from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
 from booking_notifications.requests import (
     MAX_REMINDERS,
     TELEGRAM_CHAT_ID_MAX,
     BookingRequest,
     InvalidBooking,
+    check_cancel_reason,
     check_language,
     check_reminders,
     check_time_zone,
@@ -533,3 +534,16 @@ def test_any_printable_title_is_accepted_as_it_is(title: str) -> None:
 @pytest.mark.parametrize("typed", ["22:00 - 08:00", " 22:00-08:00\n", "22:00\t-\t08:00"])
 def test_quiet_hours_typed_with_blanks_are_kept_in_their_canonical_form(typed: str) -> None:
     assert booking(DAY, quiet_hours=typed).validated(NOW).quiet_hours == "22:00-08:00"
+
+
+def test_a_cancel_reason_is_one_line_within_its_limit_and_storable() -> None:
+    """Shown in the cancellation notice and stored in SQL: the rules of a title."""
+    assert check_cancel_reason(" rain\n and wind ") == "rain and wind"
+    assert check_cancel_reason("   ") is None
+    assert check_cancel_reason("x" * CANCEL_REASON_MAX) == "x" * CANCEL_REASON_MAX
+    with pytest.raises(
+        InvalidBooking, match=f"cancel reason is {CANCEL_REASON_MAX + 1} characters"
+    ):
+        check_cancel_reason("x" * (CANCEL_REASON_MAX + 1))
+    with pytest.raises(InvalidBooking, match=r"contains the control character U\+0000"):
+        check_cancel_reason("closed\x00")

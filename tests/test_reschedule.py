@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.fake_telegram import FakeTelegram
 from booking_notifications.requests import InvalidBooking
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, booking, booking_stack, telegram_channel
 

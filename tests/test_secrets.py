@@ -20,8 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import DeliveryError
 from booking_notifications.channels.telegram import TelegramChannel
-from booking_notifications.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.settings import SettingsError, load_settings
+from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import booking, booking_stack
 from tests.test_cli import cli_env, run_cli

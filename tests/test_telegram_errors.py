@@ -33,7 +33,7 @@ from booking_notifications.channels import (
 )
 from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.channels.telegram_errors import DESCRIPTION_MAX, clean
-from booking_notifications.fake_telegram import FakeTelegram, ProxyReply
+from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
 
 TOKEN = "987654:SECRET-token-Zq7wX"
 SECRET = TOKEN.partition(":")[2]

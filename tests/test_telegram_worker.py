@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.activities import notices
 from booking_notifications.channels.telegram import TelegramChannel
-from booking_notifications.fake_telegram import FakeTelegram, RecordedRequest
+from booking_notifications.testing.fake_telegram import FakeTelegram, RecordedRequest
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, booking, booking_stack, eventually
 

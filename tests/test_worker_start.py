@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.test_cli import CLI, cli_env, run_cli
 
 

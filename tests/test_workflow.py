@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import BookingNotifier, CancelResult
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import booking, booking_stack, telegram_channel
 

@@ -35,11 +35,12 @@ from booking_notifications.channels import (
     Unavailable,
     Unreachable,
 )
-from booking_notifications.clock import Clock, utcnow
+from booking_notifications.clock import Clock, utc_text, utcnow
 from booking_notifications.db.bookings import copy_notice, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.messages import MessageContext, render
+from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import (
     DeliveryOutcome,
     DeliveryRequest,
@@ -93,7 +94,7 @@ class NoticeActivities:
         self._channel = channel
         self._clock = clock
 
-    @activity.defn(name="mirror_notices")
+    @activity.defn(name=declared.MIRROR_NOTICES)
     async def mirror(self, request: MirrorRequest) -> None:
         """Create or update the rows of the given notices; a SENT or FAILED row is never undone.
 
@@ -120,7 +121,7 @@ class NoticeActivities:
                     copy_notice(notice, row)
             await session.commit()
 
-    @activity.defn(name="deliver_notice")
+    @activity.defn(name=declared.DELIVER_NOTICE)
     async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         """Send one notice unless it is already final or stale; record what happened."""
         return await heartbeating(self._deliver(request))
@@ -143,7 +144,9 @@ class NoticeActivities:
             if row.status.final:
                 return DeliveryOutcome(row.status, row.last_error, row.telegram_message_id)
             now = self._clock()
-            reason = _stale_reason(row.booking, request, now) or _unreachable(row.booking.user)
+            reason = _skip_reason_at_send(row.booking, request, now) or _unreachable(
+                row.booking.user
+            )
             if reason is not None:
                 row.status, row.last_error = NoticeStatus.SKIPPED, reason
                 await session.commit()
@@ -283,12 +286,13 @@ def _unreachable(user: User) -> str | None:
     return "user unreachable: their chat refused an earlier notice (blocked or not found)"
 
 
-def _stale_reason(booking: Booking, request: DeliveryRequest, now: datetime) -> str | None:
-    """Why this notice must not go out now, judged on the booking as SQL has it at send time."""
+def _skip_reason_at_send(booking: Booking, request: DeliveryRequest, now: datetime) -> str | None:
+    """Why this notice must not go out now, judged at send time on the booking as SQL has it
+    (cancelled or moved since the workflow fired it, or too late by the wall clock)."""
     if request.kind is not NoticeKind.CANCEL and booking.cancelled_at is not None:
         return "booking cancelled"
     if booking.starts_at != request.starts_at or booking.ends_at != request.ends_at:
         return "booking moved"
     if now > request.latest_at:
-        return f"too late at send time (latest {request.latest_at:%Y-%m-%d %H:%M:%S} UTC)"
+        return f"too late at send time (latest {utc_text(request.latest_at)})"
     return None

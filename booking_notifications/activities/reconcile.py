@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from booking_notifications.api import BookingNotifier
+from booking_notifications.workflows import activities as declared
 
 
 class ReconcileActivities:
@@ -13,7 +14,7 @@ class ReconcileActivities:
     def __init__(self, notifier: BookingNotifier) -> None:
         self._notifier = notifier
 
-    @activity.defn(name="reconcile_bookings")
+    @activity.defn(name=declared.RECONCILE_BOOKINGS)
     async def reconcile(self) -> list[int]:
         scheduled = await self._notifier.reconcile()
         if scheduled:

@@ -39,7 +39,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch and turn every expected failure into one line and an exit status."""
     args = parser().parse_args(argv)
     if args.command == "fake-telegram":
-        from booking_notifications import fake_telegram
+        from booking_notifications.testing import fake_telegram
 
         return fake_telegram.main(args.rest, prog="booking-notify fake-telegram")
     logging.basicConfig(

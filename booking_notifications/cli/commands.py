@@ -16,6 +16,7 @@ from booking_notifications.cli import csvfile, inputs
 from booking_notifications.cli.output import print_json, print_notices, print_view
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.devserver import embedded_temporal, ui_url
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
 from booking_notifications.views import booking_view, list_notices
@@ -24,7 +25,6 @@ from booking_notifications.worker.assembly import (
     open_channel,
     running_workers,
 )
-from booking_notifications.worker.dev import embedded_temporal, ui_url
 
 Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 

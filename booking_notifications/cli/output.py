@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
+from booking_notifications.clock import utc_text
 from booking_notifications.views import BookingView, NoticeView
 
 
-def utc(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
 def print_view(view: BookingView) -> None:
-    state = (
-        f"cancelled {view.cancelled_at:%Y-%m-%d %H:%M:%S} UTC" if view.cancelled_at else "active"
-    )
+    state = f"cancelled {utc_text(view.cancelled_at)}" if view.cancelled_at else "active"
     print(
         f"booking {view.booking_id}: {view.starts_at:%Y-%m-%d %H:%M:%S}–{view.ends_at:%H:%M:%S} UTC, {state}"
     )
@@ -23,7 +18,7 @@ def print_view(view: BookingView) -> None:
         print("  (notices are being planned: see `booking-notify status` in a moment)")
     for n in view.notices:
         note = f"  ({n.last_error})" if n.last_error else ""
-        print(f"  {n.key:<16} due {n.due_at:%Y-%m-%d %H:%M:%S} UTC  {n.status}{note}")
+        print(f"  {n.key:<16} due {utc_text(n.due_at)}  {n.status}{note}")
 
 
 def print_json(value: object) -> None:
@@ -39,5 +34,5 @@ def json_default(value: object) -> object:
 def print_notices(notices: list[NoticeView]) -> None:
     for n in notices:
         note = f"  ({n.last_error})" if n.last_error else ""
-        print(f"booking {n.booking_id:<6} {n.key:<16} due {utc(n.due_at)}  {n.status}{note}")
+        print(f"booking {n.booking_id:<6} {n.key:<16} due {utc_text(n.due_at)}  {n.status}{note}")
     print(f"{len(notices)} notice(s)")

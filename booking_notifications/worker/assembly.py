@@ -40,8 +40,8 @@ from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.workflows.booking import BookingNotifications, delivery_task_queue
-from booking_notifications.workflows.reconcile import ReconcileBookings
+from booking_notifications.workflows.booking import BookingWorkflow, delivery_task_queue
+from booking_notifications.workflows.reconcile import ReconcileWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def build_workers(
         Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[BookingNotifications, ReconcileBookings],
+            workflows=[BookingWorkflow, ReconcileWorkflow],
             max_cached_workflows=settings.workflow_cache,
             activities=[activities.mirror, ReconcileActivities(notifier).reconcile],
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -191,7 +191,7 @@ async def ensure_reconcile_schedule(client: Client, settings: Settings) -> None:
     """Create the Schedule that runs the reconcile workflow, or bring its interval up to date."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            ReconcileBookings.run,
+            ReconcileWorkflow.run,
             id=reconcile_schedule_id(settings),
             task_queue=settings.task_queue,
         ),

@@ -20,7 +20,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from booking_notifications.workflows import limits, plan
+    from booking_notifications.clock import utc_text
+    from booking_notifications.workflows import activities, limits, plan
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
         BookingInput,
@@ -58,7 +59,7 @@ def delivery_task_queue(task_queue: str) -> str:
 
 
 @workflow.defn(name="BookingNotifications")
-class BookingNotifications:
+class BookingWorkflow:
     """Sends a booking's reminders, start, end, move and cancel notices, on time or not at all.
 
     The type name is pinned: bookings sleep for days, and a run is resumed by the name it was
@@ -180,7 +181,7 @@ class BookingNotifications:
         async with self._lock:
             if notice.status is not NoticeStatus.PENDING or notice.due_at > workflow.now():
                 return  # a move changed it while we waited for the lock
-            reason = plan.stale_reason(notice, workflow.now())
+            reason = plan.skip_reason_when_due(notice, workflow.now())
             if reason is not None:
                 plan.skip(notice, reason)
                 await self._mirror([notice])
@@ -207,10 +208,9 @@ class BookingNotifications:
         retry_for = timedelta(seconds=self._booking.retry_for)
         deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for
         try:
-            outcome: DeliveryOutcome = await workflow.execute_activity(
-                "deliver_notice",
+            outcome = await workflow.execute_activity(
+                activities.deliver_notice,
                 request,
-                result_type=DeliveryOutcome,
                 task_queue=delivery_task_queue(workflow.info().task_queue),
                 start_to_close_timeout=DELIVERY_ATTEMPT_TIMEOUT,
                 heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
@@ -238,7 +238,7 @@ class BookingNotifications:
         """Write notice states (and, after a move, the booking's times) into the rows."""
         assert self._booking is not None
         await workflow.execute_activity(
-            "mirror_notices",
+            activities.mirror_notices,
             MirrorRequest(
                 self._booking.booking_id,
                 list(notices),
@@ -264,7 +264,7 @@ class BookingNotifications:
             )
             workflow.upsert_search_attributes([update])
         lines = [
-            f"- **{n.key}** due {n.due_at:%Y-%m-%d %H:%M:%S} UTC: {n.status}"
+            f"- **{n.key}** due {utc_text(n.due_at)}: {n.status}"
             + (f" ({n.reason})" if n.reason else "")
             for n in self._notices
         ]

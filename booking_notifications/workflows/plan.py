@@ -28,8 +28,9 @@ so each booking carries the version of the rules it was planned by, for life:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from booking_notifications.clock import utc_text
 from booking_notifications.durations import format_duration
 from booking_notifications.workflows.types import (
     BookingInput,
@@ -79,7 +80,7 @@ def plan_notices(booking: BookingInput, now: datetime) -> list[Notice]:
         )
     for notice in notices:
         if now > notice.latest_at:
-            skip(notice, f"too late when planned at {_utc(now)}: due {_utc(notice.due_at)}")
+            skip(notice, f"too late when planned at {utc_text(now)}: due {utc_text(notice.due_at)}")
     return sorted(notices, key=lambda n: (n.due_at, _KIND_ORDER[n.kind]))
 
 
@@ -128,12 +129,13 @@ def skip(notice: Notice, reason: str) -> None:
     notice.reason = reason
 
 
-def stale_reason(notice: Notice, now: datetime) -> str | None:
-    """Why a notice that comes due at ``now`` must not be sent, or None when it may be."""
+def skip_reason_when_due(notice: Notice, now: datetime) -> str | None:
+    """Why a notice whose timer fires at ``now`` must be skipped (past its latest moment), or None
+    when it may be sent. The workflow's view; the delivery checks again at send time, in SQL."""
     if now <= notice.latest_at:
         return None
     late = format_duration(max(int((now - notice.due_at).total_seconds()), 1))
-    return f"{late} late, past its tolerance (latest {_utc(notice.latest_at)})"
+    return f"{late} late, past its tolerance (latest {utc_text(notice.latest_at)})"
 
 
 def next_pending(notices: Iterable[Notice]) -> Notice | None:
@@ -211,7 +213,3 @@ def _merged(quiet: list[QuietWindow]) -> list[QuietWindow]:
         else:
             merged.append(QuietWindow(window.starts_at, window.ends_at))
     return merged
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

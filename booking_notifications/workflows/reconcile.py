@@ -11,17 +11,21 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+with workflow.unsafe.imports_passed_through():
+    from booking_notifications.workflows import activities
+
 
 @workflow.defn(name="ReconcileBookings")
-class ReconcileBookings:
-    """Runs the reconcile activity once; returns the ids of the bookings it scheduled."""
+class ReconcileWorkflow:
+    """Runs the reconcile activity once; returns the ids of the bookings it scheduled.
+
+    The type name is pinned: the Schedule starts it by name."""
 
     @workflow.run
     async def run(self) -> list[int]:
-        scheduled: list[int] = await workflow.execute_activity(
-            "reconcile_bookings",
+        return await workflow.execute_activity(
+            activities.reconcile_bookings,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=RetryPolicy(maximum_attempts=3),
             summary="schedule bookings that have no workflow",
         )
-        return scheduled

@@ -16,7 +16,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import REPORTED
 from tests.faults.processes import Children
 

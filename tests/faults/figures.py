@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 
 REPORTED: list[str] = []

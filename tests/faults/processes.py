@@ -36,6 +36,8 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import Client
 
+from booking_notifications.settings import setting_names
+
 CLI = Path(sys.executable).parent / "booking-notify"
 
 
@@ -54,24 +56,11 @@ POSTGRES_BIN = _newest_postgres_bin()
 POSTGRES_USER = "postgres"
 TEST_TOKEN = "123456:TEST-TOKEN"
 UI_PORT_OFFSET = 1000
-PRODUCT_SETTINGS = (
-    "DATABASE_URL",
-    "TEMPORAL_ADDRESS",
-    "TEMPORAL_NAMESPACE",
-    "TEMPORAL_TASK_QUEUE",
-    "WORKFLOW_ID_PREFIX",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "DELIVERY_RATE_PER_SECOND",
-    "BOOKING_NOTIFY_DATA_DIR",
-    "TEMPORAL_CLI_PATH",
-    "RECONCILE_INTERVAL",
-)
 
 
 def child_env(**settings: str) -> dict[str, str]:
     """This environment without the product's settings, plus the given ones."""
-    env = {k: v for k, v in os.environ.items() if k not in PRODUCT_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k not in setting_names()}
     env.update(settings)
     return env
 

@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

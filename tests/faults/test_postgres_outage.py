@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.conftest import IN_CI
 from tests.faults.bookings import sleep_until, start_notice_only

@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import sleep_until, start_notice_only
 from tests.faults.conftest import forget_workflows

@@ -20,7 +20,7 @@ so aiogram raises the same exceptions it would in production:
   error page that echoes the requested path (token included, as Apache does), an empty or
   non-JSON body, a body cut short, a dropped connection, an answer that never comes in time.
 
-Run it stand-alone with ``python -m booking_notifications.fake_telegram --port 8081``.
+Run it stand-alone with ``python -m booking_notifications.testing.fake_telegram --port 8081``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ APACHE_NOT_FOUND = b"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 </body></html>
 """
 
-log = logging.getLogger("booking_notifications.fake_telegram")
+log = logging.getLogger("booking_notifications.testing.fake_telegram")
 
 Reply = tuple[int, dict[str, Any]]
 Method = Callable[["RecordedRequest", dict[str, Any]], Reply]

@@ -1,0 +1,5 @@
+"""Test doubles for what lives outside this machine, shipped so users can try the product too.
+
+``fake_telegram``: a local Bot API server that behaves like Telegram (``booking-notify
+fake-telegram``). Product code never imports this package.
+"""
