@@ -13,7 +13,6 @@ and a start is repaired by ``reconcile``, which the worker runs on a Temporal Sc
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -21,17 +20,17 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import delete, event, exists, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.bookings import add_booking, quiet_windows, reminder_offsets
-from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import (
     BookingRequest,
@@ -41,6 +40,7 @@ from booking_notifications.requests import (
 )
 from booking_notifications.runs import BookingRuns, RunState, WorkflowIdTaken
 from booking_notifications.settings import Settings
+from booking_notifications.starts import RECONCILE_AFTER, Starts
 from booking_notifications.temporal import connect
 from booking_notifications.views import (
     LIST_LIMIT,
@@ -53,7 +53,6 @@ from booking_notifications.views import (
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import (
     BookingReport,
-    NoticeKind,
     NoticeStatus,
     RescheduleRequest,
 )
@@ -70,12 +69,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SCHEDULE_CONCURRENCY = 16
-RECONCILE_AFTER = timedelta(seconds=15)
-"""Bookings planned more recently are left to the call that is starting them right now."""
-_PENDING_STARTS = "booking_notifications.pending_starts"
-"""Where a caller's session keeps the bookings to start once it commits."""
 
 
 class CancelResult(StrEnum):
@@ -111,7 +104,7 @@ class BookingNotifier:
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
         self._clock = clock
-        self._background: set[asyncio.Task[None]] = set()
+        self._starts = Starts(self._runs, sessions, clock)
 
     @classmethod
     async def from_settings(cls, settings: Settings) -> BookingNotifier:
@@ -127,9 +120,14 @@ class BookingNotifier:
             engine=engine,
         )
 
+    async def flush(self) -> None:
+        """Wait until the workflows of bookings committed in your own session have started
+        (they start in the background once it commits)."""
+        await self._starts.drain()
+
     async def close(self) -> None:
         """Let the starts of committed bookings finish, then release the database."""
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._starts.drain()
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -169,14 +167,14 @@ class BookingNotifier:
         if session is not None:
             _check_session(session)
             added = await _add_all(session, checked, now)
-            _start_after_commit(session, self, [booking.id for booking, _ in added])
+            self._starts.after_commit(session, [booking.id for booking, _ in added])
             return [booking.id for booking, _ in added]
         try:
             added = await self._write(checked, now)
         except IntegrityError:
             # A concurrent call created the same user (or ref) first; now we find and reuse it.
             added = await self._write(checked, now)
-        await self._start_all(added)
+        await self._starts.start_all(added)
         return [booking.id for booking, _ in added]
 
     async def cancel(self, booking_id: int, reason: str | None = None) -> CancelResult:
@@ -207,7 +205,7 @@ class BookingNotifier:
             if not already:
                 await self._set_cancelled(booking_id, None)
             return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
-        await self._mark_scheduled([booking])
+        await self._starts.mark_scheduled([booking])
         return CancelResult.ALREADY_CANCELLED if already else CancelResult.CANCELLED
 
     async def reschedule(
@@ -229,7 +227,7 @@ class BookingNotifier:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
         state = await self._runs.state(booking)
         if state is RunState.NONE and booking.ends_at > self._clock():
-            await self._start_all([(booking, False)])
+            await self._starts.start_all([(booking, False)])
         elif state is not RunState.RUNNING:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is over")
         move = RescheduleRequest(
@@ -299,60 +297,8 @@ class BookingNotifier:
         return await self._runs.handle(booking_id).query(BookingWorkflow.status)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
-        """Finish what a crash interrupted; returns the ids of the bookings it acted on.
-
-        - a booking committed but never started (a crash between the commit and the start, or
-          booking code's transaction committed by a process that died) gets its workflow, even
-          once it is over: the workflow then skips each notice with a reason, so no row stays
-          PENDING for ever;
-        - a cancel committed but never heard by the workflow (a crash between the commit and
-          the signal) is signalled again.
-
-        Only what is older than ``older_than`` is touched: younger work belongs to a call still
-        under way. Idempotent. A booking whose workflow id is another booking's is left alone
-        and named in the ``WorkflowIdTaken`` raised once everything else is done.
-        """
-        now = self._clock()
-        cutoff = now - older_than
-        unannounced = ~exists().where(
-            Notification.booking_id == Booking.id, Notification.kind == NoticeKind.CANCEL
-        )
-        async with self._sessions() as session:
-            orphans = list(
-                await session.scalars(
-                    select(Booking)
-                    .options(selectinload(Booking.user))
-                    .where(Booking.scheduled_at.is_(None), Booking.cancelled_at.is_(None))
-                    .where(func.coalesce(Booking.planned_at, Booking.created_at) < cutoff)
-                    .order_by(Booking.id)
-                )
-            )
-            cancels = list(
-                await session.scalars(
-                    select(Booking)
-                    .options(selectinload(Booking.user))
-                    .where(Booking.cancelled_at < cutoff, Booking.ends_at > now, unannounced)
-                    .order_by(Booking.id)
-                )
-            )
-        taken: list[WorkflowIdTaken] = []
-        done = []
-        for booking, cancel in [(b, False) for b in orphans] + [(b, True) for b in cancels]:
-            try:
-                if cancel:
-                    await self._runs.state(booking)  # a signal reaches whatever runs there
-                await self._runs.start(booking, cancel=cancel)
-            except WorkflowIdTaken as err:
-                log.error("booking %d not scheduled: %s", booking.id, err)
-                taken.append(err)
-                continue
-            except WorkflowAlreadyStartedError:
-                pass  # its run has closed: the booking is over
-            done.append(booking)
-        await self._mark_scheduled(done)
-        if taken:
-            raise WorkflowIdTaken(f"{len(taken)} booking(s) not scheduled; first: {taken[0]}")
-        return [b.id for b in done]
+        """Start what a crash kept from starting; see ``Starts.reconcile``."""
+        return await self._starts.reconcile(older_than)
 
     def workflow_id(self, booking_id: int) -> str:
         """The id of the booking's workflow: ``booking-<id>`` by default."""
@@ -366,62 +312,6 @@ class BookingNotifier:
             await session.commit()
         return added
 
-    async def _start_all(self, added: Sequence[tuple[Booking, bool]]) -> None:
-        """Start the workflows of committed bookings; one whose id is taken is undone if new."""
-        limit = asyncio.Semaphore(SCHEDULE_CONCURRENCY)
-        taken: list[WorkflowIdTaken] = []
-
-        async def start(booking: Booking, new: bool) -> Booking | None:
-            async with limit:
-                try:
-                    await self._runs.start(booking)
-                except WorkflowIdTaken as err:
-                    taken.append(err)
-                    if new:
-                        await self._delete(booking.id)
-                    return None
-                return booking
-
-        started = await asyncio.gather(*(start(b, new) for b, new in added))
-        await self._mark_scheduled([b for b in started if b is not None])
-        if taken:
-            raise taken[0]
-
-    async def _start_committed(self, booking_ids: Sequence[int]) -> None:
-        """Start what a caller's transaction committed; failures are logged, reconcile retries."""
-        async with self._sessions() as session:
-            bookings = list(
-                await session.scalars(
-                    select(Booking)
-                    .options(selectinload(Booking.user))
-                    .where(Booking.id.in_(booking_ids), Booking.scheduled_at.is_(None))
-                    .where(Booking.cancelled_at.is_(None))
-                )
-            )
-        try:
-            await self._start_all([(b, False) for b in bookings])
-        except Exception:
-            log.exception(
-                "starting committed bookings %s failed; reconcile will retry", booking_ids
-            )
-
-    def _spawn(self, booking_ids: Sequence[int]) -> None:
-        task = asyncio.get_running_loop().create_task(self._start_committed(booking_ids))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _mark_scheduled(self, bookings: Sequence[Booking]) -> None:
-        ids = [b.id for b in bookings if b.scheduled_at is None]
-        if not ids:
-            return
-        async with self._sessions() as session:
-            await session.execute(
-                update(Booking)
-                .where(Booking.id.in_(ids), Booking.scheduled_at.is_(None))
-                .values(scheduled_at=self._clock())
-            )
-            await session.commit()
-
     async def _set_cancelled(self, booking_id: int, moment: datetime | None) -> None:
         async with self._sessions() as session:
             await session.execute(
@@ -429,13 +319,6 @@ class BookingNotifier:
                 .where(Booking.id == booking_id)
                 .values(cancelled_at=moment, cancel_reason=None)
             )
-            await session.commit()
-
-    async def _delete(self, booking_id: int) -> None:
-        """Remove a booking that was refused before anyone could see it scheduled."""
-        async with self._sessions() as session:
-            await session.execute(delete(Notification).where(Notification.booking_id == booking_id))
-            await session.execute(delete(Booking).where(Booking.id == booking_id))
             await session.commit()
 
 
@@ -467,26 +350,3 @@ def _check_session(session: object) -> None:
         raise InvalidBooking(
             f"session must be a SQLAlchemy AsyncSession, not {type(session).__name__}"
         )
-
-
-def _start_after_commit(
-    session: AsyncSession, notifier: BookingNotifier, booking_ids: list[int]
-) -> None:
-    """Have the bookings' workflows started once ``session`` commits; forgotten on rollback."""
-    sync = session.sync_session
-    if _PENDING_STARTS not in sync.info:
-        event.listen(sync, "after_commit", _after_commit)
-        event.listen(sync, "after_rollback", _after_rollback)
-    pending: dict[BookingNotifier, list[int]] = sync.info.setdefault(_PENDING_STARTS, {})
-    pending.setdefault(notifier, []).extend(booking_ids)
-
-
-def _after_commit(sync: Session) -> None:
-    pending: dict[BookingNotifier, list[int]] = sync.info.get(_PENDING_STARTS, {})
-    for notifier, booking_ids in pending.items():
-        notifier._spawn(booking_ids)
-    pending.clear()
-
-
-def _after_rollback(sync: Session) -> None:
-    sync.info.get(_PENDING_STARTS, {}).clear()

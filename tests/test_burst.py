@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.booking import delivery_task_queue
+from booking_notifications.workflows.activities import delivery_task_queue
 from booking_notifications.workflows.types import NoticeStatus
 from tests.stack import Stack, booking, booking_stack, eventually, telegram_channel
 

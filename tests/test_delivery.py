@@ -19,6 +19,7 @@ from temporalio.testing import ActivityEnvironment
 
 from booking_notifications.activities import notices
 from booking_notifications.activities.notices import NoticeActivities, heartbeating
+from booking_notifications.channels import Keyboard
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
@@ -70,7 +71,7 @@ class Delivery:
         """Each user's chat id, with how many bookings the user has."""
         async with self.sessions() as session:
             users = await session.scalars(select(User).options(selectinload(User.bookings)))
-            return {user.chat_id: len(user.bookings) for user in users}
+            return {user.chat_id: len(user.bookings) for user in users if user.chat_id is not None}
 
     async def change_booking(self, **values: object) -> None:
         async with self.sessions() as session:
@@ -212,7 +213,7 @@ async def test_a_send_that_fails_in_a_way_nobody_expected_still_records_why(
 class Broken(ConsoleChannel):
     """A channel that breaks its contract (only DeliveryError may leave it)."""
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> int:
         raise RuntimeError("a bug")
 
 

@@ -144,12 +144,13 @@ async def test_a_booking_whose_start_died_and_that_ended_unnoticed_ends_with_eve
 ) -> None:
     """Found by the ordering test: the worker was away until after the booking. Its rows must
     not say PENDING forever: reconcile still starts it, and it skips each notice with a reason."""
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+    clock = [await time_env.get_current_time()]
+    now = clock[0]
+    channel = telegram_channel(telegram)
+    async with booking_stack(time_env, db_url, task_queue, channel, clock=lambda: clock[0]) as s:
         booking_id = await _commit_without_start(s, booking(H / 2, now=now, reminders=[]), now)
         await time_env.sleep(23 * H)
-        later = await time_env.get_current_time()
-        s.notifier._clock = lambda: later
+        clock[0] = await time_env.get_current_time()
         reconciled = await s.notifier.reconcile(older_than=timedelta(0))
         await s.result(booking_id)
         rows = await s.rows(booking_id)

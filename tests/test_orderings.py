@@ -189,7 +189,7 @@ class Orderings(RuleBasedStateMachine):
                 return (await save_booking(self.sessions, request, self.now)).id
             async with self.sessions() as session, session.begin():
                 booking_id = await self.notifier.schedule(request, session=session)
-            await asyncio.gather(*self.notifier._background)
+            await self.notifier.flush()
             return booking_id
 
         booking_id = self.world.run(schedule())
@@ -324,7 +324,7 @@ class Orderings(RuleBasedStateMachine):
 
     async def _quiet(self) -> None:
         """Wait until every workflow has done what is due and the rows mirror its plan."""
-        await asyncio.gather(*self.notifier._background)
+        await self.notifier.flush()
         self.now = await self.world.env.get_current_time()
         for booking_id in self.model:
             await _eventually(functools.partial(self._agrees, booking_id), f"booking {booking_id}")

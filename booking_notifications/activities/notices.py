@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy import select, update
@@ -26,19 +26,23 @@ from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from booking_notifications.actions import Signer
+from booking_notifications.activities.reasons import hold_or_skip
 from booking_notifications.channels import (
     Channel,
     DeliveryError,
+    Keyboard,
     Migrated,
     Misconfigured,
     RateLimited,
     Unavailable,
     Unreachable,
 )
-from booking_notifications.clock import Clock, utc_text, utcnow
+from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.bookings import copy_notice, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
+from booking_notifications.keyboards import WITH_BUTTONS, booking_keyboard
 from booking_notifications.messages import MessageContext, render
 from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import (
@@ -89,10 +93,18 @@ async def heartbeating(work: Awaitable[T]) -> T:
 class NoticeActivities:
     """Activities sharing one session factory and one channel, opened once per worker."""
 
-    def __init__(self, sessions: Sessions, channel: Channel, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        channel: Channel,
+        clock: Clock = utcnow,
+        signer: Signer | None = None,
+    ) -> None:
+        """``signer`` signs the buttons of reminders and start notices; without it, none."""
         self._sessions = sessions
         self._channel = channel
         self._clock = clock
+        self._signer = signer
 
     @activity.defn(name=declared.MIRROR_NOTICES)
     async def mirror(self, request: MirrorRequest) -> None:
@@ -144,16 +156,17 @@ class NoticeActivities:
             if row.status.final:
                 return DeliveryOutcome(row.status, row.last_error, row.telegram_message_id)
             now = self._clock()
-            reason = _skip_reason_at_send(row.booking, request, now) or _unreachable(
-                row.booking.user
-            )
-            if reason is not None:
-                row.status, row.last_error = NoticeStatus.SKIPPED, reason
+            booking, user = row.booking, row.booking.user
+            verdict = hold_or_skip(row, request, now)
+            if verdict is not None:
+                status, reason = verdict
+                row.last_error = reason
+                if status is NoticeStatus.SKIPPED:
+                    row.status = status
                 await session.commit()
-                return DeliveryOutcome(NoticeStatus.SKIPPED, reason)
+                return DeliveryOutcome(status, reason)
             row.status = NoticeStatus.PROCESSING
             row.attempts += 1
-            booking, user = row.booking, row.booking.user
             text = render(
                 request.kind,
                 MessageContext(
@@ -168,10 +181,12 @@ class NoticeActivities:
                 now=max(now, request.due_at),
             )
             chat_id = user.chat_id
+            assert chat_id is not None  # a user with no chat was held or skipped above
+            keyboard = self._keyboard(request.kind, booking, chat_id, user.language)
             await session.commit()
 
         try:
-            message_id = await self._send(request.booking_id, chat_id, text)
+            message_id = await self._send(request.booking_id, chat_id, text, keyboard)
         except RETRIED as err:
             await self._record(request, NoticeStatus.PROCESSING, str(err))
             raise _retry_later(request, err) from None
@@ -188,15 +203,37 @@ class NoticeActivities:
         await self._record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
 
-    async def _send(self, booking_id: int, chat_id: int, text: str) -> int:
-        """Send, following a group that became a supergroup to its new chat id."""
+    def _keyboard(
+        self, kind: NoticeKind, booking: Booking, chat_id: int, language: str
+    ) -> Keyboard:
+        """The buttons a notice carries: none without a signing key (the console, no bot)."""
+        if self._signer is None or kind not in WITH_BUTTONS:
+            return ()
+        return booking_keyboard(self._signer, booking.id, booking.starts_at, chat_id, language)
+
+    async def _send(self, booking_id: int, chat_id: int, text: str, keyboard: Keyboard) -> int:
+        """Send, following a group that became a supergroup to its new chat id.
+
+        The buttons' data is signed for the chat; after a migration it is signed again for the
+        new one (a tap is checked against the chat its message is in).
+        """
         for _ in range(MIGRATIONS_FOLLOWED):
             try:
-                return await self._channel.send(chat_id, text)
+                return await self._channel.send(chat_id, text, keyboard)
             except Migrated as moved:
                 await self._follow(booking_id, moved.chat_id)
                 chat_id = moved.chat_id
-        return await self._channel.send(chat_id, text)
+                keyboard = await self._keyboard_for(booking_id, keyboard, chat_id)
+        return await self._channel.send(chat_id, text, keyboard)
+
+    async def _keyboard_for(self, booking_id: int, keyboard: Keyboard, chat_id: int) -> Keyboard:
+        if not keyboard or self._signer is None:
+            return keyboard
+        async with self._sessions() as session:
+            booking = await session.get(Booking, booking_id, options=[joinedload(Booking.user)])
+            assert booking is not None
+            signer, user = self._signer, booking.user
+            return booking_keyboard(signer, booking.id, booking.starts_at, chat_id, user.language)
 
     async def _follow(self, booking_id: int, chat_id: int) -> None:
         """The booking's user now lives at ``chat_id``: later notices go straight there.
@@ -277,22 +314,3 @@ def _retry_later(request: DeliveryRequest, err: DeliveryError) -> ApplicationErr
         next_retry_delay=delay,
         category=ApplicationErrorCategory.BENIGN,
     )
-
-
-def _unreachable(user: User) -> str | None:
-    """Telegram already refused this chat; calling it again would only fail again."""
-    if user.reachable:
-        return None
-    return "user unreachable: their chat refused an earlier notice (blocked or not found)"
-
-
-def _skip_reason_at_send(booking: Booking, request: DeliveryRequest, now: datetime) -> str | None:
-    """Why this notice must not go out now, judged at send time on the booking as SQL has it
-    (cancelled or moved since the workflow fired it, or too late by the wall clock)."""
-    if request.kind is not NoticeKind.CANCEL and booking.cancelled_at is not None:
-        return "booking cancelled"
-    if booking.starts_at != request.starts_at or booking.ends_at != request.ends_at:
-        return "booking moved"
-    if now > request.latest_at:
-        return f"too late at send time (latest {utc_text(request.latest_at)})"
-    return None

@@ -20,6 +20,7 @@ raises them outside any ``except`` block, so nothing foreign is chained to them 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,10 +40,16 @@ class BotIdentity:
         return f"@{self.username} (id {self.id})" if self.username else self.name
 
 
+Button = tuple[str, str]
+"""A button under a message: its label, and the data its tap sends back to the bot."""
+Keyboard = Sequence[Sequence[Button]]
+"""Rows of buttons."""
+
+
 class Channel(Protocol):
     """Sends a rendered HTML message to a chat; returns the message id the channel gave it."""
 
-    async def send(self, chat_id: int, text: str) -> int: ...
+    async def send(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> int: ...
 
     async def check(self) -> BotIdentity:
         """Whether the channel can send at all, asked once at start; ``DeliveryError`` if not."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import TextIO
 
-from booking_notifications.channels import BotIdentity
+from booking_notifications.channels import BotIdentity, Keyboard
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -21,9 +21,10 @@ class ConsoleChannel:
         self._stream = stream
         self._ids = count(1)
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> int:
         message_id = next(self._ids)
         plain = html.unescape(_TAG.sub("", text)).replace("\n", " / ")
+        plain += "".join(f" [{label}]" for row in keyboard for label, _ in row)
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
         stream = self._stream or sys.stdout
         print(

@@ -19,10 +19,17 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.token import TokenValidationError, validate_token
 from yarl import URL
 
-from booking_notifications.channels import BotIdentity, DeliveryError, Misconfigured, Unavailable
+from booking_notifications.channels import (
+    BotIdentity,
+    DeliveryError,
+    Keyboard,
+    Misconfigured,
+    Unavailable,
+)
 from booking_notifications.channels.telegram_errors import CheckedSession, sort
 
 REQUEST_TIMEOUT = 20
@@ -55,9 +62,11 @@ class TelegramChannel:
         )
         self._alarmed = False
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> int:
         try:
-            message = await self._bot.send_message(chat_id=chat_id, text=text)
+            message = await self._bot.send_message(
+                chat_id=chat_id, text=text, reply_markup=inline_keyboard(keyboard)
+            )
         except Exception as err:  # every failure is sorted into ours; see telegram_errors
             failure = self._sorted(err)
         else:
@@ -99,6 +108,18 @@ class TelegramChannel:
         trace = "".join(traceback.format_exception(err)).replace(self._secret, "[token]")
         log.error("unexpected error from the Telegram client, retried as unavailable:\n%s", trace)
         return Unavailable(f"unexpected error in the Telegram client: {type(err).__name__}")
+
+
+def inline_keyboard(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    """Telegram's inline keyboard for rows of (label, callback data); None for no buttons."""
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+            for row in keyboard
+        ]
+    )
 
 
 def _token_problem(token: str) -> str | None:

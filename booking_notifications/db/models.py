@@ -89,12 +89,23 @@ class Timestamps:
 
 
 class User(Timestamps, Base):
-    """Someone who gets notices: a Telegram chat with a language and a time zone."""
+    """Someone who gets notices: a Telegram chat with a language and a time zone.
+
+    Booking code knows a user by their chat id, or by its own key (``ref``) once the person has
+    connected their Telegram with a link; until then ``chat_id`` is empty and their notices wait.
+    """
 
     __tablename__ = "bn_users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    ref: Mapped[str | None] = mapped_column(String(128), unique=True)
+    """Booking code's own key for the user (``user_ref``)."""
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    """The Telegram chat notices go to; empty until a user known by ``ref`` connects."""
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Who opened the connect link: only they may act on a reminder in a group chat."""
+    muted: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """The topics the user muted, comma-separated (``preferences.Topic``)."""
     name: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
@@ -140,6 +151,10 @@ class Booking(Timestamps, Base):
     """When its workflow was started; NULL after a crash between the commit and the start."""
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(CANCEL_REASON_MAX))
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    """``user`` when its owner cancelled it in Telegram; empty when booking code did."""
+    confirmed_at: Mapped[datetime | None]
+    """When its owner tapped "I'll be there"."""
 
     user: Mapped[User] = relationship(back_populates="bookings")
     notifications: Mapped[list[Notification]] = relationship(
@@ -171,3 +186,18 @@ class Notification(Timestamps, Base):
     sent_at: Mapped[datetime | None]
 
     booking: Mapped[Booking] = relationship(back_populates="notifications")
+
+
+class LinkToken(Timestamps, Base):
+    """A connect link handed to booking code: single use, expiring, kept only as a hash."""
+
+    __tablename__ = "bn_link_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("bn_users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token, hex: the token itself is never stored."""
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -40,7 +40,8 @@ from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.workflows.booking import BookingWorkflow, delivery_task_queue
+from booking_notifications.workflows.activities import delivery_task_queue
+from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.reconcile import ReconcileWorkflow
 
 log = logging.getLogger(__name__)

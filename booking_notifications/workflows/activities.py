@@ -1,4 +1,4 @@
-"""The activities the workflows call, declared by name and types alone.
+"""The activities the workflows call: declared by name and types, with how they are called.
 
 Workflows call these declarations, so what they pass and get back is type-checked; the worker
 registers the implementations (``booking_notifications.activities``) under the same names, and a
@@ -7,13 +7,36 @@ test checks that each implementation has its declaration's signature. Pure: safe
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import activity
+from temporalio.common import RetryPolicy
 
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
 MIRROR_NOTICES = "mirror_notices"
 DELIVER_NOTICE = "deliver_notice"
 RECONCILE_BOOKINGS = "reconcile_bookings"
+
+MIRROR_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+"""Row writes retry until the database is back: a notice's state is never dropped."""
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+"""Network errors and 5xx retry with backoff; a 429 overrides the delay with its retry_after."""
+DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""A delivery running longer than a second heartbeats; silence this long means its worker died,
+and the send is retried then rather than after the whole attempt timeout."""
+
+
+def delivery_task_queue(task_queue: str) -> str:
+    """Deliveries have their own queue so the server can rate-limit sends across all workers."""
+    return f"{task_queue}-delivery"
 
 
 @activity.defn(name=MIRROR_NOTICES)

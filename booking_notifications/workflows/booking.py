@@ -16,7 +16,6 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -34,28 +33,11 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
     )
 
-MIRROR_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
-"""Row writes retry until the database is back: a notice's state is never dropped."""
-DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-)
-"""Network errors and 5xx retry with backoff; a 429 overrides the delay with its retry_after."""
-DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
-DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
-"""A delivery running longer than a second heartbeats; silence this long means its worker died,
-and the send is retried then rather than after the whole attempt timeout."""
+NOT_CONNECTED = "user not connected"
+"""Why a notice is skipped that waited for its user past its latest moment."""
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the
 database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
-
-
-def delivery_task_queue(task_queue: str) -> str:
-    """Deliveries have their own queue so the server can rate-limit sends across all workers."""
-    return f"{task_queue}-delivery"
 
 
 @workflow.defn(name="BookingNotifications")
@@ -77,6 +59,9 @@ class BookingWorkflow:
         self._revision = 0
         self._lock = asyncio.Lock()
         self._next_published: datetime | None = None
+        self._held: set[str] = set()
+        """Keys of notices fired while their user had not connected: they wait for the user."""
+        self._connections = 0
 
     @workflow.run
     async def run(self, booking: BookingInput) -> BookingReport:
@@ -87,16 +72,21 @@ class BookingWorkflow:
         if booking.planned_at is None:  # the API did not write the rows: write them now
             await self._mirror(self._notices)
         while not self._cancel_requested:
-            notice = plan.next_pending(self._notices)
-            if notice is None:
-                if await self._sleep_until(self._booking.ends_at, "until the booking ends"):
-                    break
-            elif await self._sleep_until(notice.due_at, f"until {notice.key}"):
-                await self._fire(notice)
+            notice = plan.next_pending(n for n in self._notices if n.key not in self._held)
+            held = self._first_held()
+            if notice is not None and (held is None or notice.due_at <= held.latest_at):
+                if await self._sleep_until(notice.due_at, f"until {notice.key}"):
+                    await self._fire(notice)
+            elif held is not None:
+                if await self._sleep_until(held.latest_at, f"until {held.key} is too late"):
+                    await self._give_up(held)
+            elif await self._sleep_until(self._booking.ends_at, "until the booking ends"):
+                break
         async with self._lock:
             self._finished = True
         if self._cancel_requested:
             await self._announce_cancel()
+        await self._settle_held()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
@@ -109,6 +99,12 @@ class BookingWorkflow:
         if self._booking is not None and workflow.now() >= self._booking.ends_at:
             return
         self._cancel_requested = True
+
+    @workflow.signal
+    def user_connected(self) -> None:
+        """The booking's user connected their Telegram: what waited for them goes out now."""
+        self._connections += 1
+        self._held.clear()
 
     @workflow.update
     async def reschedule(self, request: RescheduleRequest) -> BookingReport:
@@ -126,6 +122,7 @@ class BookingWorkflow:
             )
             fresh = plan.plan_notices(self._booking, now)
             changed = plan.replan(self._notices, fresh, self._revision)
+            self._held.clear()  # a moved notice is fired anew at its new moment
             moved = plan.moved_notice(now, self._revision)
             self._notices.append(moved)
             await self._mirror([*changed, moved], booking_times=True)
@@ -164,17 +161,21 @@ class BookingWorkflow:
         )
 
     async def _sleep_until(self, moment: datetime, summary: str) -> bool:
-        """Wait durably until ``moment``; False when a cancel or a move came first."""
-        revision = self._revision
+        """Wait durably until ``moment``; False when a cancel, a move or the user came first."""
+        revision, connections = self._revision, self._connections
+
+        def changed() -> bool:
+            return (
+                self._cancel_requested
+                or self._revision != revision
+                or self._connections != connections
+            )
+
         delay = moment - workflow.now()
         if delay > timedelta(0) and not self._cancel_requested:
             with contextlib.suppress(TimeoutError):  # the moment came
-                await workflow.wait_condition(
-                    lambda: self._cancel_requested or self._revision != revision,
-                    timeout=delay,
-                    timeout_summary=summary,
-                )
-        return not self._cancel_requested and self._revision == revision
+                await workflow.wait_condition(changed, timeout=delay, timeout_summary=summary)
+        return not changed()
 
     async def _fire(self, notice: Notice) -> None:
         """Deliver a due notice, or skip it when it has gone stale while we waited."""
@@ -186,13 +187,48 @@ class BookingWorkflow:
                 plan.skip(notice, reason)
                 await self._mirror([notice])
                 return
+            connections = self._connections
             outcome = await self._deliver(notice)
             notice.status, notice.reason, notice.message_id = (
                 outcome.status,
                 outcome.reason,
                 outcome.message_id,
             )
+            if outcome.status is NoticeStatus.PENDING and self._connections == connections:
+                self._held.add(notice.key)  # its user has not connected: it waits for them
             self._publish()
+
+    def _first_held(self) -> Notice | None:
+        """Of the notices waiting for their user, the one whose latest moment comes first."""
+        held = [n for n in self._notices if n.key in self._held]
+        return min(held, key=lambda n: n.latest_at, default=None)
+
+    async def _give_up(self, notice: Notice) -> None:
+        """Its latest moment came and its user never connected: skipped, not sent late."""
+        self._held.discard(notice.key)
+        plan.skip(notice, NOT_CONNECTED)
+        await self._mirror([notice])
+
+    async def _settle_held(self) -> None:
+        """After the booking, or its cancel: what still waits for the user (the cancellation
+        itself, say) waits on until they connect or its latest moment passes."""
+        while True:
+            for notice in self._notices:
+                due = notice.status is NoticeStatus.PENDING and notice.due_at <= workflow.now()
+                if due and notice.key not in self._held:
+                    await self._fire(notice)  # released by a connection
+            held = self._first_held()
+            if held is None:
+                return
+            connections = self._connections
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda seen=connections: self._connections != seen,  # type: ignore[misc]
+                    timeout=max(held.latest_at - workflow.now(), timedelta(0)),
+                    timeout_summary=f"until {held.key} is too late",
+                )
+            if self._connections == connections:
+                await self._give_up(held)
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
         assert self._booking is not None
@@ -211,11 +247,11 @@ class BookingWorkflow:
             outcome = await workflow.execute_activity(
                 activities.deliver_notice,
                 request,
-                task_queue=delivery_task_queue(workflow.info().task_queue),
-                start_to_close_timeout=DELIVERY_ATTEMPT_TIMEOUT,
-                heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
+                task_queue=activities.delivery_task_queue(workflow.info().task_queue),
+                start_to_close_timeout=activities.DELIVERY_ATTEMPT_TIMEOUT,
+                heartbeat_timeout=activities.DELIVERY_HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=deadline,
-                retry_policy=DELIVERY_RETRY,
+                retry_policy=activities.DELIVERY_RETRY,
                 summary=f"deliver {notice.key}",
             )
             return outcome
@@ -226,6 +262,7 @@ class BookingWorkflow:
             return failed
 
     async def _announce_cancel(self) -> None:
+        self._held.clear()
         for notice in self._notices:
             if notice.status is NoticeStatus.PENDING:
                 notice.status, notice.reason = NoticeStatus.CANCELLED, "booking cancelled"
@@ -246,7 +283,7 @@ class BookingWorkflow:
                 self._booking.ends_at if booking_times else None,
             ),
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=MIRROR_RETRY,
+            retry_policy=activities.MIRROR_RETRY,
             summary=f"mirror {len(notices)} notice(s)",
         )
         self._publish()

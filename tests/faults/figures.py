@@ -56,7 +56,7 @@ async def notice_rows(sessions: Sessions) -> list[NoticeRow]:
             NoticeRow(
                 r.booking_id,
                 r.key,
-                r.booking.user.chat_id,
+                r.booking.user.chat_id or 0,  # fault tests schedule by chat id
                 r.status,
                 r.due_at,
                 r.latest_at,

@@ -1,0 +1,63 @@
+"""Why a notice fired by its workflow is not sent now: decided at send time, on SQL's view.
+
+The workflow fires a notice when its timer says so; by then the booking may have been cancelled
+or moved, the moment may have passed (a worker away for a while), the user may not have
+connected their Telegram yet, blocked the bot, or muted that kind of notice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from booking_notifications.clock import utc_text
+from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.preferences import parse_topics, topic_of
+from booking_notifications.workflows.types import DeliveryRequest, NoticeKind, NoticeStatus
+
+WAITING_FOR_USER = "waiting for the user to connect their Telegram"
+NOT_CONNECTED = "user not connected"
+MUTED = "muted by the user"
+TOO_LATE = "too late at send time"
+UNREACHABLE = "user unreachable: their chat refused an earlier notice (blocked or not found)"
+
+
+def hold_or_skip(
+    row: Notification, request: DeliveryRequest, now: datetime
+) -> tuple[NoticeStatus, str] | None:
+    """None: send it. ``(PENDING, reason)``: hold it until its user connects (the workflow
+    waits for them). ``(SKIPPED, reason)``: do not send it. ``row.booking.user`` is loaded."""
+    booking, user = row.booking, row.booking.user
+    reason = _changed(booking, request) or _too_late(request, now)
+    if user.chat_id is None:  # known by booking code's key, not connected yet
+        if reason is None:
+            return NoticeStatus.PENDING, WAITING_FOR_USER
+        if reason.startswith(TOO_LATE):
+            reason = NOT_CONNECTED
+    reason = reason or _unreachable(user) or _muted(user, row)
+    return None if reason is None else (NoticeStatus.SKIPPED, reason)
+
+
+def _changed(booking: Booking, request: DeliveryRequest) -> str | None:
+    """Cancelled or moved since the workflow fired the notice."""
+    if request.kind is not NoticeKind.CANCEL and booking.cancelled_at is not None:
+        return "booking cancelled"
+    if booking.starts_at != request.starts_at or booking.ends_at != request.ends_at:
+        return "booking moved"
+    return None
+
+
+def _too_late(request: DeliveryRequest, now: datetime) -> str | None:
+    if now > request.latest_at:
+        return f"{TOO_LATE} (latest {utc_text(request.latest_at)})"
+    return None
+
+
+def _unreachable(user: User) -> str | None:
+    """Telegram already refused this chat; calling it again would only fail again."""
+    return None if user.reachable else UNREACHABLE
+
+
+def _muted(user: User, row: Notification) -> str | None:
+    """The user asked not to get this kind of notice (/settings, /stop, or booking code)."""
+    topic = topic_of(row.kind, row.offset_seconds)
+    return MUTED if topic is not None and topic in parse_topics(user.muted) else None

@@ -1,0 +1,85 @@
+"""The buttons under messages, labelled in the user's language, with signed data.
+
+Reminder and start notices carry "✅ I'll be there" and "❌ Cancel booking"; tapping the latter
+asks first, with "Yes, cancel" and "Keep it"; /settings shows a toggle per topic a user may mute.
+Labels are gettext messages, like the notices' texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from booking_notifications.actions import BookingAction, SettingsAction, Signer
+from booking_notifications.channels import Keyboard
+from booking_notifications.messages import _, catalogue, language_of
+from booking_notifications.preferences import Topic
+from booking_notifications.workflows.types import NoticeKind
+
+CONFIRM = _("✅ I'll be there")
+ASK_CANCEL = _("❌ Cancel booking")
+YES_CANCEL = _("Yes, cancel")
+KEEP = _("Keep it")
+RESUME = _("🔔 Resume notices")
+TOPIC_LABELS = {
+    Topic.DAY_REMINDERS: _("Reminders a day before"),
+    Topic.HOUR_REMINDERS: _("Reminders an hour before"),
+    Topic.START: _("When it starts"),
+    Topic.END: _("When it ends"),
+}
+WITH_BUTTONS = (NoticeKind.REMINDER, NoticeKind.START)
+"""The notices a person can act on: before the booking, and as it starts."""
+
+
+def translator(language: str | None) -> Callable[[str], str]:
+    """The gettext of a user's language (English when we have no catalogue for it)."""
+    return catalogue(language_of(language)).gettext
+
+
+def booking_keyboard(
+    signer: Signer, booking_id: int, starts_at: datetime, chat_id: int, language: str | None
+) -> Keyboard:
+    """ "I'll be there" and "Cancel booking", for a booking as it starts at ``starts_at``."""
+    t = translator(language)
+    return [
+        [
+            (t(CONFIRM), signer.booking(BookingAction.CONFIRM, booking_id, starts_at, chat_id)),
+            (
+                t(ASK_CANCEL),
+                signer.booking(BookingAction.ASK_CANCEL, booking_id, starts_at, chat_id),
+            ),
+        ]
+    ]
+
+
+def cancel_question_keyboard(
+    signer: Signer, booking_id: int, starts_at: datetime, chat_id: int, language: str | None
+) -> Keyboard:
+    """ "Yes, cancel" and "Keep it"."""
+    t = translator(language)
+    return [
+        [
+            (t(YES_CANCEL), signer.booking(BookingAction.CANCEL, booking_id, starts_at, chat_id)),
+            (t(KEEP), signer.booking(BookingAction.KEEP, booking_id, starts_at, chat_id)),
+        ]
+    ]
+
+
+def settings_keyboard(
+    signer: Signer, muted: Iterable[Topic], chat_id: int, language: str | None
+) -> Keyboard:
+    """A toggle per topic, 🔔 when it is received and 🔕 when muted; one row each."""
+    t, off = translator(language), set(muted)
+    return [
+        [
+            (
+                f"{'🔕' if topic in off else '🔔'} {t(label)}",
+                signer.settings(SettingsAction.TOGGLE, topic.value, chat_id),
+            )
+        ]
+        for topic, label in TOPIC_LABELS.items()
+    ]
+
+
+def resume_keyboard(signer: Signer, chat_id: int, language: str | None) -> Keyboard:
+    return [[(translator(language)(RESUME), signer.settings(SettingsAction.RESUME, "", chat_id))]]

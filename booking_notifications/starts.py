@@ -1,0 +1,190 @@
+"""Starting booking workflows once their rows are committed, and finishing what a crash cut short.
+
+Rows are committed before a workflow starts (a workflow must find its rows), so there is always a
+moment when a booking exists in SQL and not yet in Temporal. ``Starts`` closes it three ways:
+
+- in our own transaction: commit, then start at once (``start_all``);
+- in booking code's transaction: start once that session commits, forget on rollback
+  (``after_commit``: a hook on the session, the starts run in the background);
+- after a crash in between: ``reconcile``, which the worker runs on a Temporal Schedule, starts
+  what was committed and never started, and re-signals a cancel that never reached its workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import delete, event, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, selectinload
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from booking_notifications.clock import Clock
+from booking_notifications.db.models import Booking, Notification
+from booking_notifications.db.session import Sessions
+from booking_notifications.runs import BookingRuns, WorkflowIdTaken
+from booking_notifications.workflows.types import NoticeKind
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY = 16
+"""Workflow starts in flight at once for one batch."""
+RECONCILE_AFTER = timedelta(seconds=15)
+"""Bookings planned more recently are left to the call that is starting them right now."""
+_PENDING = "booking_notifications.pending_starts"
+"""Where a caller's session keeps the bookings to start once it commits."""
+
+
+class Starts:
+    """Starts committed bookings' workflows on one task queue, with one database."""
+
+    def __init__(self, runs: BookingRuns, sessions: Sessions, clock: Clock) -> None:
+        self._runs = runs
+        self._sessions = sessions
+        self._clock = clock
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start_all(self, added: Sequence[tuple[Booking, bool]]) -> None:
+        """Start the workflows of committed bookings (each with ``True`` when this call created
+        it); one whose id is another booking's is removed if new, and ``WorkflowIdTaken`` raised
+        once the others are started."""
+        limit = asyncio.Semaphore(CONCURRENCY)
+        taken: list[WorkflowIdTaken] = []
+
+        async def start(booking: Booking, new: bool) -> Booking | None:
+            async with limit:
+                try:
+                    await self._runs.start(booking)
+                except WorkflowIdTaken as err:
+                    taken.append(err)
+                    if new:
+                        await self._delete(booking.id)
+                    return None
+                return booking
+
+        started = await asyncio.gather(*(start(b, new) for b, new in added))
+        await self.mark_scheduled([b for b in started if b is not None])
+        if taken:
+            raise taken[0]
+
+    def after_commit(self, session: AsyncSession, booking_ids: Sequence[int]) -> None:
+        """Start these bookings' workflows once ``session`` commits; forget them on rollback."""
+        sync = session.sync_session
+        if _PENDING not in sync.info:
+            event.listen(sync, "after_commit", _after_commit)
+            event.listen(sync, "after_rollback", _after_rollback)
+        pending: dict[Starts, list[int]] = sync.info.setdefault(_PENDING, {})
+        pending.setdefault(self, []).extend(booking_ids)
+
+    async def drain(self) -> None:
+        """Wait for the starts that commits set going (on close, or in a test)."""
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
+        """Finish what a crash interrupted; returns the ids of the bookings it acted on.
+
+        - a booking committed but never started gets its workflow, even once it is over: the
+          workflow then skips each notice with a reason, so no row stays PENDING for ever;
+        - a cancel committed but never heard by its workflow is signalled again.
+
+        Only what is older than ``older_than`` is touched: younger work belongs to a call still
+        under way. Idempotent. A booking whose workflow id is another booking's is left alone
+        and named in the ``WorkflowIdTaken`` raised once everything else is done.
+        """
+        now = self._clock()
+        cutoff = now - older_than
+        unannounced = ~exists().where(
+            Notification.booking_id == Booking.id, Notification.kind == NoticeKind.CANCEL
+        )
+        async with self._sessions() as session:
+            orphans = list(
+                await session.scalars(
+                    select(Booking)
+                    .options(selectinload(Booking.user))
+                    .where(Booking.scheduled_at.is_(None), Booking.cancelled_at.is_(None))
+                    .where(func.coalesce(Booking.planned_at, Booking.created_at) < cutoff)
+                    .order_by(Booking.id)
+                )
+            )
+            cancels = list(
+                await session.scalars(
+                    select(Booking)
+                    .options(selectinload(Booking.user))
+                    .where(Booking.cancelled_at < cutoff, Booking.ends_at > now, unannounced)
+                    .order_by(Booking.id)
+                )
+            )
+        taken: list[WorkflowIdTaken] = []
+        done = []
+        for booking, cancel in [(b, False) for b in orphans] + [(b, True) for b in cancels]:
+            try:
+                if cancel:
+                    await self._runs.state(booking)  # a signal reaches whatever runs there
+                await self._runs.start(booking, cancel=cancel)
+            except WorkflowIdTaken as err:
+                log.error("booking %d not scheduled: %s", booking.id, err)
+                taken.append(err)
+                continue
+            except WorkflowAlreadyStartedError:
+                pass  # its run has closed: the booking is over
+            done.append(booking)
+        await self.mark_scheduled(done)
+        if taken:
+            raise WorkflowIdTaken(f"{len(taken)} booking(s) not scheduled; first: {taken[0]}")
+        return [b.id for b in done]
+
+    async def mark_scheduled(self, bookings: Sequence[Booking]) -> None:
+        ids = [b.id for b in bookings if b.scheduled_at is None]
+        if not ids:
+            return
+        async with self._sessions() as session:
+            await session.execute(
+                update(Booking)
+                .where(Booking.id.in_(ids), Booking.scheduled_at.is_(None))
+                .values(scheduled_at=self._clock())
+            )
+            await session.commit()
+
+    async def _start_committed(self, booking_ids: Sequence[int]) -> None:
+        """Start what a caller's transaction committed; failures are logged, reconcile retries."""
+        async with self._sessions() as session:
+            bookings = list(
+                await session.scalars(
+                    select(Booking)
+                    .options(selectinload(Booking.user))
+                    .where(Booking.id.in_(booking_ids), Booking.scheduled_at.is_(None))
+                    .where(Booking.cancelled_at.is_(None))
+                )
+            )
+        try:
+            await self.start_all([(b, False) for b in bookings])
+        except Exception:
+            log.exception(
+                "starting committed bookings %s failed; reconcile will retry", booking_ids
+            )
+
+    def _spawn(self, booking_ids: Sequence[int]) -> None:
+        task = asyncio.get_running_loop().create_task(self._start_committed(booking_ids))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _delete(self, booking_id: int) -> None:
+        """Remove a booking that was refused before anyone could see it scheduled."""
+        async with self._sessions() as session:
+            await session.execute(delete(Notification).where(Notification.booking_id == booking_id))
+            await session.execute(delete(Booking).where(Booking.id == booking_id))
+            await session.commit()
+
+
+def _after_commit(sync: Session) -> None:
+    pending: dict[Starts, list[int]] = sync.info.get(_PENDING, {})
+    for starts, booking_ids in pending.items():
+        starts._spawn(booking_ids)
+    pending.clear()
+
+
+def _after_rollback(sync: Session) -> None:
+    sync.info.get(_PENDING, {}).clear()
