@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from booking_notifications.settings import Settings
+
 KEY_CONTEXT = b"booking-notifications/callback-data/v1"
 SIGNATURE_BYTES = 12
 DATA_MAX = 64
@@ -98,3 +100,10 @@ class Signer:
     def _signature(self, body: str, chat_id: int) -> str:
         mac = hmac.new(self._key, f"{body}|{chat_id}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:SIGNATURE_BYTES]).decode().rstrip("=")
+
+
+def signer_for(settings: Settings) -> Signer | None:
+    """The key of the buttons' signatures: CALLBACK_SECRET, or derived from the bot token; None
+    without either (no bot: notices carry no buttons)."""
+    secret = settings.callback_secret or settings.telegram_bot_token
+    return None if secret is None else Signer(secret.get_secret_value())

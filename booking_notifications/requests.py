@@ -36,17 +36,21 @@ class InvalidBooking(ValueError):
     """A booking that cannot be scheduled as given; nothing was started or written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BookingRequest:
     """A booking whose owner should be notified.
 
-    ``ref`` is the booking service's own key: scheduling the same ref twice schedules it once.
+    The owner is a Telegram ``chat_id``, or booking code's own key for the user, ``user_ref``:
+    a user known by their key gets their notices once they have opened a connect link
+    (``BookingNotifier.link``); until then the notices wait. ``ref`` is the booking service's
+    own key for the booking: scheduling the same ref twice schedules it once.
     Times must carry a time zone; ``time_zone`` is the user's, used to show local times. A time
     in a ZoneInfo must be a reading its clocks show (not one a DST change skips); of a reading
     shown twice, ``fold`` says which (0, the default, is the first).
     """
 
-    chat_id: int
+    chat_id: int | None = None
+    user_ref: str | None = None
     starts_at: datetime
     ends_at: datetime
     title: str | None = None
@@ -67,10 +71,12 @@ class BookingRequest:
         The copy returned has its times in UTC, its title without surrounding blanks and its
         quiet hours in their canonical form (``22:00-08:00``): store that, not the original.
         """
-        if isinstance(self.chat_id, bool) or not isinstance(self.chat_id, int):
-            raise InvalidBooking(f"chat_id must be an integer, not {self.chat_id!r}")
-        if self.chat_id == 0 or abs(self.chat_id) >= TELEGRAM_CHAT_ID_MAX:
-            raise InvalidBooking(f"chat_id {self.chat_id} is not a Telegram chat id")
+        if (self.chat_id is None) == (self.user_ref is None):
+            raise InvalidBooking("give the owner as chat_id or as user_ref, one of the two")
+        if self.chat_id is not None:
+            check_chat_id(self.chat_id)
+        if self.user_ref is not None:
+            check_user_ref(self.user_ref)
         starts_at, ends_at = check_times(self.starts_at, self.ends_at, now)
         check_reminders(self.reminders)
         title = None if self.title is None else check_title(self.title)
@@ -93,6 +99,23 @@ class BookingRequest:
         return dataclasses.replace(
             self, starts_at=starts_at, ends_at=ends_at, title=title, quiet_hours=quiet_hours
         )
+
+
+def check_chat_id(chat_id: object) -> int:
+    """A Telegram chat id: a non-zero integer of at most 52 bits."""
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+        raise InvalidBooking(f"chat_id must be an integer, not {chat_id!r}")
+    if chat_id == 0 or abs(chat_id) >= TELEGRAM_CHAT_ID_MAX:
+        raise InvalidBooking(f"chat_id {chat_id} is not a Telegram chat id")
+    return chat_id
+
+
+def check_user_ref(user_ref: object) -> str:
+    """Booking code's key for a user: 1 to 128 printable characters."""
+    if not isinstance(user_ref, str) or not 0 < len(user_ref) <= 128:
+        raise InvalidBooking(f"user_ref must be 1 to 128 characters, not {user_ref!r}")
+    check_text("user_ref", user_ref)
+    return user_ref
 
 
 def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[datetime, datetime]:

@@ -7,6 +7,7 @@ token is a ``SecretStr``: it prints as ``**********``.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,8 @@ from sqlalchemy.engine import make_url
 from booking_notifications.durations import parse_duration
 
 DEFAULT_TASK_QUEUE = "booking-notifications"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""What Telegram accepts as a webhook's secret_token."""
 
 
 def default_data_dir() -> Path:
@@ -48,6 +51,12 @@ class Settings(BaseSettings):
     """Workflow ids are ``<prefix><booking id>``: a prefix per deployment sharing a namespace."""
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, alias="TELEGRAM_API_URL")
+    callback_secret: SecretStr | None = Field(default=None, alias="CALLBACK_SECRET")
+    """Signs the data of the bot's buttons; unset, a key derived from the bot token does (the
+    buttons of messages already sent stop working when either changes)."""
+    webhook_secret: SecretStr | None = Field(default=None, alias="WEBHOOK_SECRET")
+    """What Telegram sends in X-Telegram-Bot-Api-Secret-Token to ``bot --webhook``; unset, one
+    derived from the bot token."""
     notice_channel: Literal["telegram", "console"] | None = Field(
         default=None, alias="NOTICE_CHANNEL"
     )
@@ -111,7 +120,16 @@ class Settings(BaseSettings):
             return value.strip().lower() or None
         return value
 
-    @field_validator("telegram_bot_token")
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters: letters, digits, _ and -")
+        return value
+
+    @field_validator("telegram_bot_token", "callback_secret")
     @classmethod
     def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None

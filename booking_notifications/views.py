@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
@@ -55,14 +57,27 @@ class BookingView:
     ends_at: datetime
     cancelled_at: datetime | None
     notices: list[NoticeView]
+    cancelled_by: str | None = None
+    """``user`` when its owner cancelled it in Telegram."""
+    confirmed_at: datetime | None = None
+    """When its owner tapped "I'll be there"."""
+    user_ref: str | None = None
+    connected: bool = True
+    """Whether its user has a Telegram chat yet (a user known by ``user_ref`` may not)."""
+
+
+async def get_booking(session: AsyncSession, booking_id: int) -> Booking:
+    """The booking with its user; ``BookingNotFound`` when there is no such booking."""
+    booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
+    if booking is None:
+        raise BookingNotFound(f"no booking {booking_id}")
+    return booking
 
 
 async def booking_view(sessions: Sessions, booking_id: int) -> BookingView:
     """The booking and its notices; ``BookingNotFound`` when there is no such booking."""
     async with sessions() as session:
-        booking = await session.get(Booking, booking_id)
-        if booking is None:
-            raise BookingNotFound(f"no booking {booking_id}")
+        booking = await get_booking(session, booking_id)
         rows = await session.scalars(
             select(Notification)
             .where(Notification.booking_id == booking_id)
@@ -70,7 +85,16 @@ async def booking_view(sessions: Sessions, booking_id: int) -> BookingView:
         )
         notices = [NoticeView.of(row) for row in rows]
     return BookingView(
-        booking.id, booking.ref, booking.starts_at, booking.ends_at, booking.cancelled_at, notices
+        booking.id,
+        booking.ref,
+        booking.starts_at,
+        booking.ends_at,
+        booking.cancelled_at,
+        notices,
+        cancelled_by=booking.cancelled_by,
+        confirmed_at=booking.confirmed_at,
+        user_ref=booking.user.ref,
+        connected=booking.user.chat_id is not None,
     )
 
 
@@ -78,19 +102,22 @@ async def list_notices(
     sessions: Sessions,
     *,
     chat_id: int | None = None,
+    user_ref: str | None = None,
     status: NoticeStatus | None = None,
     due_from: datetime | None = None,
     due_until: datetime | None = None,
     limit: int = LIST_LIMIT,
 ) -> list[NoticeView]:
-    """Notices in due order, filtered by the user's chat, by status and by a due window."""
+    """Notices in due order, filtered by the user (chat or key), by status and by a due window."""
     query = select(Notification).order_by(Notification.due_at, Notification.id).limit(limit)
-    if chat_id is not None:
-        query = (
-            query.join(Booking, Booking.id == Notification.booking_id)
-            .join(User, User.id == Booking.user_id)
-            .where(User.chat_id == chat_id)
+    if chat_id is not None or user_ref is not None:
+        query = query.join(Booking, Booking.id == Notification.booking_id).join(
+            User, User.id == Booking.user_id
         )
+    if chat_id is not None:
+        query = query.where(User.chat_id == chat_id)
+    if user_ref is not None:
+        query = query.where(User.ref == user_ref)
     if status is not None:
         query = query.where(Notification.status == status)
     if due_from is not None:
@@ -99,3 +126,59 @@ async def list_notices(
         query = query.where(Notification.due_at < due_until)
     async with sessions() as session:
         return [NoticeView.of(row) for row in await session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class BookingCard:
+    """What the bot needs to answer a tap on a booking's button: no notice rows."""
+
+    booking_id: int
+    title: str | None
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool
+    confirmed: bool
+    chat_id: int | None
+    owner_id: int | None
+    """The Telegram user who may act on it: who connected, or the chat itself (a private chat's
+    id is its user's)."""
+    time_zone: str
+    language: str
+
+
+async def booking_card(sessions: Sessions, booking_id: int) -> BookingCard | None:
+    async with sessions() as session:
+        booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
+        if booking is None:
+            return None
+        user = booking.user
+        return BookingCard(
+            booking.id,
+            booking.title,
+            booking.starts_at,
+            booking.ends_at,
+            booking.cancelled_at is not None,
+            booking.confirmed_at is not None,
+            user.chat_id,
+            user.telegram_user_id or user.chat_id,
+            user.time_zone,
+            user.language,
+        )
+
+
+@dataclass(frozen=True)
+class ChatUser:
+    """The user a Telegram chat belongs to, as the bot needs them."""
+
+    user_id: int
+    owner_id: int | None
+    language: str
+    muted: str
+
+
+async def chat_user(sessions: Sessions, chat_id: int) -> ChatUser | None:
+    async with sessions() as session:
+        user = await session.scalar(select(User).where(User.chat_id == chat_id))
+        if user is None:
+            return None
+        return ChatUser(user.id, user.telegram_user_id or user.chat_id, user.language, user.muted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -123,7 +124,7 @@ def test_a_fixed_offset_time_is_accepted() -> None:
     assert request.validated(NOW) == request
 
 
-@pytest.mark.parametrize("chat_id", [True, False, "4242", 42.0, None])
+@pytest.mark.parametrize("chat_id", [True, False, "4242", 42.0])
 def test_a_chat_id_that_is_not_an_integer_is_rejected(chat_id: object) -> None:
     request = booking(DAY, chat_id=chat_id)
 
@@ -547,3 +548,26 @@ def test_a_cancel_reason_is_one_line_within_its_limit_and_storable() -> None:
         check_cancel_reason("x" * (CANCEL_REASON_MAX + 1))
     with pytest.raises(InvalidBooking, match=r"contains the control character U\+0000"):
         check_cancel_reason("closed\x00")
+
+
+@pytest.mark.parametrize(
+    ("owner", "message"),
+    [
+        ({"chat_id": None}, "give the owner as chat_id or as user_ref, one of the two"),
+        ({"user_ref": "u-1"}, "give the owner as chat_id or as user_ref, one of the two"),
+        ({"chat_id": None, "user_ref": ""}, "user_ref must be 1 to 128 characters"),
+        ({"chat_id": None, "user_ref": "x" * 129}, "user_ref must be 1 to 128 characters"),
+        ({"chat_id": None, "user_ref": "a\x00b"}, r"user_ref .* contains the control character"),
+        ({"chat_id": None, "user_ref": 42}, "user_ref must be 1 to 128 characters, not 42"),
+    ],
+)
+def test_an_owner_is_a_chat_id_or_a_user_ref_and_nothing_else(
+    owner: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidBooking, match=message):
+        booking(DAY, **owner).validated(NOW)
+
+
+def test_an_owner_named_by_user_ref_alone_is_accepted() -> None:
+    request = booking(DAY, chat_id=None, user_ref="customer-17")
+    assert request.validated(NOW).user_ref == "customer-17"

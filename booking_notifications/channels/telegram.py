@@ -48,19 +48,14 @@ class TelegramChannel:
     def __init__(
         self, token: str, api_url: str | None = None, timeout: float = REQUEST_TIMEOUT
     ) -> None:
-        problem = _token_problem(token) or _url_problem(api_url or DEFAULT_API_URL)
-        if problem is not None:
-            raise Misconfigured(problem)
+        self._bot = make_bot(token, api_url, timeout)
         self._secret = token.partition(":")[2]
-        session = CheckedSession(
-            api=TelegramAPIServer.from_base(api_url or DEFAULT_API_URL), timeout=timeout
-        )
-        self._bot = Bot(
-            token,
-            session=session,
-            default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
-        )
         self._alarmed = False
+
+    @property
+    def bot(self) -> Bot:
+        """The aiogram Bot underneath, for the bot side (its failures are ``FailedAnswer``)."""
+        return self._bot
 
     async def send(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> int:
         try:
@@ -108,6 +103,23 @@ class TelegramChannel:
         trace = "".join(traceback.format_exception(err)).replace(self._secret, "[token]")
         log.error("unexpected error from the Telegram client, retried as unavailable:\n%s", trace)
         return Unavailable(f"unexpected error in the Telegram client: {type(err).__name__}")
+
+
+def make_bot(token: str, api_url: str | None = None, timeout: float = REQUEST_TIMEOUT) -> Bot:
+    """aiogram's Bot for our token and Bot API URL: HTML messages, no link previews, and every
+    failure raised as ``FailedAnswer`` (no body, no URL, no token). ``Misconfigured`` (one line,
+    without the token) for a malformed token or URL."""
+    problem = _token_problem(token) or _url_problem(api_url or DEFAULT_API_URL)
+    if problem is not None:
+        raise Misconfigured(problem)
+    session = CheckedSession(
+        api=TelegramAPIServer.from_base(api_url or DEFAULT_API_URL), timeout=timeout
+    )
+    return Bot(
+        token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
 
 
 def inline_keyboard(keyboard: Keyboard) -> InlineKeyboardMarkup | None:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
+from booking_notifications.logs import redact_secrets
 from booking_notifications.requests import InvalidBooking
 from booking_notifications.settings import SettingsError, load_settings
 from booking_notifications.views import BookingNotFound
@@ -49,6 +50,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from temporalio.service import RPCError
 
+    from booking_notifications.bot import BotConflict
     from booking_notifications.channels import Misconfigured
     from booking_notifications.cli.commands import COMMANDS
     from booking_notifications.runs import WorkflowIdTaken
@@ -56,11 +58,12 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
+        redact_secrets(settings)
         return asyncio.run(COMMANDS[args.command](settings, args))
     except (SettingsError, UsageError, InvalidBooking, BookingNotFound, Misconfigured) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (ConnectionError, WorkerFailed, WorkflowIdTaken) as err:
+    except (ConnectionError, WorkerFailed, WorkflowIdTaken, BotConflict) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return 1
     except RPCError as err:
@@ -88,9 +91,12 @@ def parser() -> argparse.ArgumentParser:
         "--chat-id", type=inputs.integer, help="Telegram chat id of the booking's owner"
     )
     source.add_argument(
+        "--user", help="the owner's key in your service, connected with `link` (or not yet)"
+    )
+    source.add_argument(
         "--from-file",
         type=Path,
-        help="a CSV file, one booking a row: columns chat_id,title,start,end and optionally "
+        help="a CSV file, one booking a row: columns chat_id (or user),title,start,end and optionally "
         "reminders,tz,lang,quiet_hours,ref (names ignore case and spaces); comma, semicolon or "
         "tab. An empty cell is not given: --reminders, --tz, --lang and --quiet-hours fill it on "
         "every row; --title, --start, --end and --ref name one booking and are refused here",
@@ -136,12 +142,26 @@ def parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="notices by user, by status, due within a window")
     listing.add_argument("--chat-id", type=inputs.integer, help="only this user's notices")
+    listing.add_argument("--user", help="only the notices of this user_ref")
     listing.add_argument("--status", type=inputs.status, help="PENDING, SENT, FAILED, SKIPPED, ...")
     listing.add_argument(
         "--due-within", type=inputs.duration, help="due from now to now + this, e.g. 1h"
     )
     listing.add_argument("--limit", type=inputs.integer, default=100)
     listing.add_argument("--json", action="store_true")
+
+    link = sub.add_parser("link", help="a deep link that connects a user's Telegram")
+    link.add_argument("--user", required=True, help="the user's key in your service")
+    link.add_argument(
+        "--valid-for", type=inputs.duration, help="how long the link works (default 24h)"
+    )
+    link.add_argument("--json", action="store_true")
+
+    bot = sub.add_parser(
+        "bot", help="the Telegram bot: connect links, buttons, /settings (long polling)"
+    )
+    bot.add_argument("--webhook", help="receive updates at this https URL instead of polling")
+    bot.add_argument("--listen", help="with --webhook: the HOST:PORT to listen on")
 
     reconcile = sub.add_parser("reconcile", help="schedule bookings whose workflow never started")
     reconcile.add_argument("--json", action="store_true")

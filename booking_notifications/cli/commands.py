@@ -6,12 +6,16 @@ import argparse
 import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from temporalio.client import Client
+
 from booking_notifications.api import BookingNotifier, CancelResult
+from booking_notifications.api.people import LINK_VALID_FOR
+from booking_notifications.channels import BotIdentity
 from booking_notifications.cli import csvfile, inputs
 from booking_notifications.cli.output import print_json, print_notices, print_view
 from booking_notifications.db.migrate import upgrade
@@ -32,7 +36,7 @@ Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     channel = await open_channel(settings, dev=True)
-    async with embedded_temporal(settings) as env:
+    async with embedded_temporal(settings) as env, AsyncExitStack() as bot:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         await engine.dispose()
@@ -40,6 +44,9 @@ async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
         async with running_workers(env.client, settings, channel):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
+            if settings.telegram_bot_token is not None:  # a bot: it answers, by long polling
+                identity = await bot.enter_async_context(_bot(settings, env.client))
+                print(f"Bot {identity} receiving updates by long polling.")
             print("Worker running. Ctrl-C stops everything.", flush=True)
             await _until_stopped(stop)
     return 0
@@ -142,6 +149,7 @@ async def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
         notices = await list_notices(
             sessions,
             chat_id=args.chat_id,
+            user_ref=args.user,
             status=args.status,
             due_from=now if args.due_within else None,
             due_until=now + args.due_within if args.due_within else None,
@@ -164,6 +172,53 @@ async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
+    async with await _notifier(settings) as notifier:
+        link = await notifier.link(args.user, valid_for=args.valid_for or LINK_VALID_FOR)
+    if args.json:
+        print_json({"user_ref": args.user, "link": link})
+    else:
+        print(link)
+    return 0
+
+
+async def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
+    if (args.webhook is None) != (args.listen is None):
+        raise inputs.UsageError("--webhook and --listen go together")
+    listen = inputs.host_port(args.listen) if args.listen else None
+    stop = _stop_on_signals()
+    client = await _connect(settings)
+    async with _bot(settings, client, webhook=args.webhook, listen=listen) as identity:
+        how = f"by webhook at {args.webhook}" if args.webhook else "by long polling"
+        print(f"Bot {identity} receiving updates {how}. Ctrl-C stops it.", flush=True)
+        await _until_stopped(stop)
+    return 0
+
+
+@asynccontextmanager
+async def _bot(
+    settings: Settings,
+    client: Client,
+    *,
+    webhook: str | None = None,
+    listen: tuple[str, int] | None = None,
+) -> AsyncIterator[BotIdentity]:
+    """The bot, acting through a notifier of its own (aiogram is imported only here)."""
+    from booking_notifications.bot.run import running_bot
+
+    engine = make_engine(settings.db_url)
+    notifier = BookingNotifier(
+        client,
+        make_sessions(engine),
+        settings.task_queue,
+        id_prefix=settings.workflow_id_prefix,
+        retry_for=settings.delivery_retry_for,
+        engine=engine,
+    )
+    async with notifier, running_bot(settings, notifier, webhook=webhook, listen=listen) as bot:
+        yield bot
+
+
 COMMANDS: dict[str, Command] = {
     "dev": cmd_dev,
     "server": cmd_server,
@@ -175,6 +230,8 @@ COMMANDS: dict[str, Command] = {
     "reschedule": cmd_reschedule,
     "list": cmd_list,
     "reconcile": cmd_reconcile,
+    "link": cmd_link,
+    "bot": cmd_bot,
 }
 
 

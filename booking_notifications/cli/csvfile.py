@@ -49,9 +49,11 @@ from booking_notifications.requests import (
     check_time_zone,
 )
 
-REQUIRED = ("chat_id", "title", "start", "end")
-COLUMNS = (*REQUIRED, "reminders", "tz", "lang", "quiet_hours", "ref")
-NEEDED_CELLS = ("chat_id", "start", "end")
+REQUIRED = ("title", "start", "end")
+OWNERS = ("chat_id", "user")
+"""A row's owner: a Telegram chat id, or the user's key in the booking service (``user_ref``)."""
+COLUMNS = (*OWNERS, *REQUIRED, "reminders", "tz", "lang", "quiet_hours", "ref")
+NEEDED_CELLS = ("start", "end")
 PER_BOOKING = ("title", "start", "end", "ref")
 """Options that name one booking: with a file each row gives its own, so they are refused."""
 FILE_WIDE: dict[str, Callable[[str], object]] = {
@@ -64,7 +66,8 @@ FILE_WIDE: dict[str, Callable[[str], object]] = {
 LIKELY = {
     **dict.fromkeys(("timezone", "time_zone", "zone"), "tz"),
     **dict.fromkeys(("language", "locale"), "lang"),
-    **dict.fromkeys(("chat", "telegram_id", "user_id"), "chat_id"),
+    **dict.fromkeys(("chat", "telegram_id", "telegram_chat"), "chat_id"),
+    **dict.fromkeys(("user_id", "user_ref", "customer", "client", "account"), "user"),
     **dict.fromkeys(("name", "subject", "booking"), "title"),
     **dict.fromkeys(("starts_at", "start_time", "start_date", "begin", "from"), "start"),
     **dict.fromkeys(("ends_at", "end_time", "end_date", "finish", "until", "to"), "end"),
@@ -262,6 +265,8 @@ def column_indexes(path: Path, line: int, header: list[str], text: str) -> dict[
         if name:
             seen[name] = index
     missing = [c for c in REQUIRED if c not in seen]
+    if not any(owner in seen for owner in OWNERS):
+        missing.insert(0, " or ".join(OWNERS))
     if missing:
         found = f"the header reads {text!r}"
         if not any(c in seen for c in COLUMNS):
@@ -292,6 +297,10 @@ def row_fields(
     for name in NEEDED_CELLS:
         if name not in fields:
             raise UsageError(f"{name} is empty")
+    owners = [name for name in OWNERS if name in fields]
+    if len(owners) != 1:
+        given = "both are given" if owners else "both are empty"
+        raise UsageError(f"give chat_id or user, one of the two ({given})")
     if "reminders" in fields:  # read here too, so its error names the column, not --reminders
         try:
             parse_durations(fields["reminders"])

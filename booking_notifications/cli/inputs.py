@@ -23,6 +23,7 @@ def given(args: argparse.Namespace) -> dict[str, str]:
     """The booking fields given on the command line, named as the CSV columns are."""
     fields = {
         "chat_id": args.chat_id,
+        "user": args.user,
         "title": args.title,
         "start": args.start,
         "end": args.end,
@@ -42,7 +43,8 @@ def booking_request(fields: dict[str, str], args: argparse.Namespace) -> Booking
     tz = fields.get("tz")
     reminders = fields.get("reminders")
     return BookingRequest(
-        chat_id=integer(fields.get("chat_id", "")),
+        chat_id=integer(fields["chat_id"]) if "chat_id" in fields else None,
+        user_ref=fields.get("user"),
         starts_at=moment(fields["start"], tz),
         ends_at=moment(fields["end"], tz),
         title=fields.get("title"),
@@ -132,3 +134,11 @@ def integer(text: str) -> int:
         return int(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` to listen on."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--listen {text!r} must be HOST:PORT, e.g. 0.0.0.0:8443")
+    return host, int(port)

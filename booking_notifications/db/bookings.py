@@ -44,9 +44,9 @@ async def add_booking(
     their notices still to come (the delivery reads them at send time).
     """
     reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
-    user = await session.scalar(select(User).where(User.chat_id == request.chat_id))
+    user = await find_user(session, chat_id=request.chat_id, user_ref=request.user_ref)
     if user is None:
-        user = User(chat_id=request.chat_id)
+        user = User(chat_id=request.chat_id, ref=request.user_ref)
         session.add(user)
     if request.time_zone:
         user.time_zone = request.time_zone
@@ -86,6 +86,14 @@ async def add_booking(
     session.add_all(notice_row(booking.id, n) for n in plan_notices(planning, now))
     await session.flush()
     return booking, True
+
+
+async def find_user(
+    session: AsyncSession, *, chat_id: int | None = None, user_ref: str | None = None
+) -> User | None:
+    """The user booking code names by chat id or by its own key (exactly one given)."""
+    where = User.chat_id == chat_id if chat_id is not None else User.ref == user_ref
+    return await session.scalar(select(User).where(where))
 
 
 def workflow_input(booking: Booking, retry_for: timedelta) -> BookingInput:

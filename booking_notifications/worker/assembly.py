@@ -33,6 +33,7 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
+from booking_notifications.actions import signer_for
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
@@ -40,6 +41,7 @@ from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings, SettingsError
+from booking_notifications.supervise import supervised
 from booking_notifications.workflows.activities import delivery_task_queue
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.reconcile import ReconcileWorkflow
@@ -99,7 +101,7 @@ def build_workers(
     client: Client, settings: Settings, sessions: Sessions, channel: Channel
 ) -> list[Worker]:
     """The workflow worker (with row writes and reconcile) and the rate-limited delivery worker."""
-    activities = NoticeActivities(sessions, channel)
+    activities = NoticeActivities(sessions, channel, signer=signer_for(settings))
     notifier = BookingNotifier(
         client,
         sessions,
@@ -142,34 +144,20 @@ async def running_workers(
     """
     engine = make_engine(settings.db_url)
     workers = build_workers(client, settings, make_sessions(engine), channel)
-    host = asyncio.current_task()
-    assert host is not None
-    stopping = False
-    failures: list[BaseException] = []
-
-    def stopped(task: asyncio.Task[None]) -> None:
-        if stopping or task.cancelled():
-            return
-        failures.append(task.exception() or WorkerFailed("a worker stopped on its own"))
-        host.cancel()  # wake the block: it must not go on as if the worker still ran
-
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    for task in tasks:
-        task.add_done_callback(stopped)
     try:
-        yield
-    except asyncio.CancelledError:
-        if not failures:
-            raise
-        host.uncancel()
+
+        async def shutdown() -> None:
+            await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+
+        async with supervised([w.run() for w in workers], _failed, stop=shutdown):
+            yield
     finally:
-        stopping = True
-        await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
-        await asyncio.gather(*tasks, return_exceptions=True)
         await channel.close()
         await engine.dispose()
-    if failures:
-        raise WorkerFailed(_reason(failures[0]))
+
+
+def _failed(error: BaseException | None) -> WorkerFailed:
+    return WorkerFailed(_reason(error) if error else "a worker stopped on its own")
 
 
 def _reason(error: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""The async API for booking code: schedule, cancel and read the notices of a booking.
+"""``BookingNotifier``: schedule, move, cancel and read the notices of bookings.
 
     async with await BookingNotifier.from_settings(load_settings()) as notifier:
         booking_id = await notifier.schedule(BookingRequest(chat_id=42, starts_at=..., ends_at=...))
@@ -16,20 +16,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from booking_notifications.api.people import BotUsername, People, bot_username_of
+from booking_notifications.api.results import CancelResult
 from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.bookings import add_booking, quiet_windows, reminder_offsets
+from booking_notifications.db.bookings import (
+    add_booking,
+    quiet_windows,
+    reminder_offsets,
+)
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import (
@@ -38,16 +42,16 @@ from booking_notifications.requests import (
     check_cancel_reason,
     check_times,
 )
-from booking_notifications.runs import BookingRuns, RunState, WorkflowIdTaken
+from booking_notifications.runs import BookingRuns, RunState
 from booking_notifications.settings import Settings
 from booking_notifications.starts import RECONCILE_AFTER, Starts
 from booking_notifications.temporal import connect
 from booking_notifications.views import (
     LIST_LIMIT,
-    BookingNotFound,
     BookingView,
     NoticeView,
     booking_view,
+    get_booking,
     list_notices,
 )
 from booking_notifications.workflows.booking import BookingWorkflow
@@ -57,34 +61,10 @@ from booking_notifications.workflows.types import (
     RescheduleRequest,
 )
 
-__all__ = [
-    "BookingNotFound",
-    "BookingNotifier",
-    "BookingRequest",
-    "BookingView",
-    "CancelResult",
-    "InvalidBooking",
-    "NoticeView",
-    "WorkflowIdTaken",
-]
-
 log = logging.getLogger(__name__)
 
 
-class CancelResult(StrEnum):
-    """What a cancel did. Truthy only when this call cancelled the booking."""
-
-    CANCELLED = "cancelled"
-    """This call cancelled it: pending notices are dropped and its owner is being told."""
-    ALREADY_CANCELLED = "already_cancelled"
-    OVER = "over"
-    """The booking has ended: nothing changed."""
-
-    def __bool__(self) -> bool:
-        return self is CancelResult.CANCELLED
-
-
-class BookingNotifier:
+class BookingNotifier(People):
     """Booking code's handle on the notice system; open it once and share it."""
 
     def __init__(
@@ -97,8 +77,12 @@ class BookingNotifier:
         retry_for: timedelta = timedelta(minutes=5),
         engine: AsyncEngine | None = None,
         clock: Clock = utcnow,
+        bot_username: BotUsername | None = None,
     ) -> None:
-        """``clock`` decides what "in the past" means for a new booking and when it is planned."""
+        """``clock`` decides what "in the past" means for a new booking and when it is planned;
+        ``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot in
+        connect links."""
+        self._bot_username = bot_username
         self._client = client
         self._sessions = sessions
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
@@ -118,6 +102,7 @@ class BookingNotifier:
             id_prefix=settings.workflow_id_prefix,
             retry_for=settings.delivery_retry_for,
             engine=engine,
+            bot_username=bot_username_of(settings),
         )
 
     async def flush(self) -> None:
@@ -177,9 +162,12 @@ class BookingNotifier:
         await self._starts.start_all(added)
         return [booking.id for booking, _ in added]
 
-    async def cancel(self, booking_id: int, reason: str | None = None) -> CancelResult:
+    async def cancel(
+        self, booking_id: int, reason: str | None = None, *, by: str | None = None
+    ) -> CancelResult:
         """Cancel a booking, in any state: before its workflow started, while it sleeps, while a
         notice is being sent. Its owner gets one cancellation notice and nothing after it.
+        ``by`` records who cancelled when it was not booking code (``"user"``: in Telegram).
 
         Whether the booking is over is its workflow's call (it lives until the booking ends);
         only a booking that never had a workflow is judged by this process's clock. The row is
@@ -189,7 +177,7 @@ class BookingNotifier:
         """
         reason = check_cancel_reason(reason)
         async with self._sessions() as session:
-            booking = await _booking(session, booking_id)
+            booking = await get_booking(session, booking_id)
             already = booking.cancelled_at is not None
             state = await self._runs.state(booking)
             if state is RunState.CLOSED or (
@@ -198,6 +186,7 @@ class BookingNotifier:
                 return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
             if not already:
                 booking.cancelled_at, booking.cancel_reason = self._clock(), reason
+                booking.cancelled_by = by
                 await session.commit()
         try:
             await self._runs.start(booking, cancel=True)
@@ -222,7 +211,7 @@ class BookingNotifier:
         except InvalidBooking as err:
             raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
         async with self._sessions() as session:
-            booking = await _booking(session, booking_id)
+            booking = await get_booking(session, booking_id)
         if booking.cancelled_at is not None:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
         state = await self._runs.state(booking)
@@ -260,15 +249,17 @@ class BookingNotifier:
         self,
         *,
         chat_id: int | None = None,
+        user_ref: str | None = None,
         status: NoticeStatus | None = None,
         due_from: datetime | None = None,
         due_until: datetime | None = None,
         limit: int = LIST_LIMIT,
     ) -> list[NoticeView]:
-        """Notices in due order: a user's (by chat id), by status, due within a window."""
+        """Notices in due order: a user's (by chat id or user_ref), by status, due in a window."""
         return await list_notices(
             self._sessions,
             chat_id=chat_id,
+            user_ref=user_ref,
             status=status,
             due_from=due_from,
             due_until=due_until,
@@ -292,7 +283,7 @@ class BookingNotifier:
     async def live_plan(self, booking_id: int) -> BookingReport:
         """The plan as the running workflow holds it (a query), including what the rows lag."""
         async with self._sessions() as session:
-            booking = await _booking(session, booking_id)
+            booking = await get_booking(session, booking_id)
         await self._runs.state(booking)  # the run under its id must be this booking's
         return await self._runs.handle(booking_id).query(BookingWorkflow.status)
 
@@ -320,13 +311,6 @@ class BookingNotifier:
                 .values(cancelled_at=moment, cancel_reason=None)
             )
             await session.commit()
-
-
-async def _booking(session: AsyncSession, booking_id: int) -> Booking:
-    booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
-    if booking is None:
-        raise BookingNotFound(f"no booking {booking_id}")
-    return booking
 
 
 async def _add_all(

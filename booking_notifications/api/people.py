@@ -1,0 +1,168 @@
+"""The people a booking notifies, as booking code and the bot see them: connect links, their
+choices (what they mute), and what they do from a reminder (confirm).
+
+A mixin of ``BookingNotifier``: the same object, opened once, serves booking code and the bot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
+
+from booking_notifications import users, views
+from booking_notifications.clock import Clock
+from booking_notifications.db.bookings import find_user
+from booking_notifications.db.models import User
+from booking_notifications.db.session import Sessions
+from booking_notifications.links import deep_link
+from booking_notifications.preferences import Topic, parse_topics
+from booking_notifications.requests import InvalidBooking, check_chat_id, check_user_ref
+from booking_notifications.runs import BookingRuns
+from booking_notifications.settings import Settings, SettingsError
+from booking_notifications.users import Connected
+from booking_notifications.views import BookingCard, BookingNotFound, ChatUser, get_booking
+from booking_notifications.workflows.booking import BookingWorkflow
+
+
+class ConfirmResult(StrEnum):
+    """What "I'll be there" did."""
+
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    CANCELLED = "cancelled"
+    OVER = "over"
+
+
+BotUsername = str | Callable[[], Awaitable[str]]
+LINK_VALID_FOR = timedelta(hours=24)
+LINK_VALID_FOR_MAX = timedelta(days=30)
+
+
+def bot_username_of(settings: Settings) -> BotUsername | None:
+    """How the API learns the bot's username for links: Telegram's getMe, when there is a bot."""
+    token = settings.telegram_bot_token
+    if token is None:
+        return None
+
+    async def ask() -> str:
+        # aiogram takes seconds to import: only a process that makes links pays for it.
+        from booking_notifications.channels.telegram import TelegramChannel
+
+        channel = TelegramChannel(token.get_secret_value(), settings.telegram_api_url)
+        try:
+            identity = await channel.check()
+        finally:
+            await channel.close()
+        if not identity.username:
+            raise SettingsError("Telegram says the bot has no username: links cannot name it")
+        return identity.username
+
+    return ask
+
+
+class People:
+    """Connect links, mutes and confirmations; mixed into ``BookingNotifier``."""
+
+    _sessions: Sessions
+    _runs: BookingRuns
+    _clock: Clock
+    _bot_username: BotUsername | None
+
+    async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
+        """A deep link (``https://t.me/<bot>?start=<token>``) that connects ``user_ref`` to the
+        Telegram chat of whoever opens it; single use, valid for ``valid_for``.
+
+        Bookings scheduled for ``user_ref`` meanwhile keep their notices waiting, and those still
+        due go out as soon as the person connects.
+        """
+        check_user_ref(user_ref)
+        if not timedelta(minutes=1) <= valid_for <= LINK_VALID_FOR_MAX:
+            raise InvalidBooking(f"valid_for {valid_for} must be from 1 minute to 30 days")
+        username = await self._username()
+        async with self._sessions() as session:
+            token = await users.new_link(session, user_ref, self._clock(), valid_for)
+            await session.commit()
+        return deep_link(username, token)
+
+    async def connect(self, token: str, *, chat_id: int, telegram_user_id: int) -> Connected:
+        """Bind the user of a connect link to the chat it was opened in (the bot calls this on
+        ``/start <token>``); ``LinkRefused`` when the token is unknown, used or expired.
+
+        Notices that waited for the user are released at once."""
+        async with self._sessions() as session:
+            connected = await users.connect(
+                session,
+                token,
+                chat_id=chat_id,
+                telegram_user_id=telegram_user_id,
+                now=self._clock(),
+            )
+            await session.commit()
+        for booking_id in connected.booking_ids:
+            with contextlib.suppress(RPCError):  # over, or never started: nothing waits there
+                await self._runs.handle(booking_id).signal(BookingWorkflow.user_connected)
+        return connected
+
+    async def confirm(self, booking_id: int) -> ConfirmResult:
+        """Record that the owner will be there ("I'll be there" in Telegram)."""
+        async with self._sessions() as session:
+            booking = await get_booking(session, booking_id)
+            if booking.cancelled_at is not None:
+                return ConfirmResult.CANCELLED
+            if booking.ends_at <= self._clock():
+                return ConfirmResult.OVER
+            if booking.confirmed_at is not None:
+                return ConfirmResult.ALREADY_CONFIRMED
+            booking.confirmed_at = self._clock()
+            await session.commit()
+        return ConfirmResult.CONFIRMED
+
+    async def muted(
+        self, *, user_ref: str | None = None, chat_id: int | None = None
+    ) -> frozenset[Topic]:
+        """What the user has muted (by booking code, /settings or /stop)."""
+        async with self._sessions() as session:
+            return parse_topics((await self._user(session, user_ref, chat_id)).muted)
+
+    async def set_muted(
+        self, topics: Iterable[Topic], *, user_ref: str | None = None, chat_id: int | None = None
+    ) -> frozenset[Topic]:
+        """Set what the user does not want to receive; cancellations and moves always go out."""
+        async with self._sessions() as session:
+            chosen = users.set_muted(await self._user(session, user_ref, chat_id), topics)
+            await session.commit()
+        return chosen
+
+    async def booking_card(self, booking_id: int) -> BookingCard | None:
+        """What a tap on one of the booking's buttons needs to know (the bot's read)."""
+        return await views.booking_card(self._sessions, booking_id)
+
+    async def chat_user(self, chat_id: int) -> ChatUser | None:
+        """The user a Telegram chat belongs to; None when no one connected it."""
+        return await views.chat_user(self._sessions, chat_id)
+
+    async def _user(self, session: AsyncSession, user_ref: str | None, chat_id: int | None) -> User:
+        if (user_ref is None) == (chat_id is None):
+            raise InvalidBooking("name the user by user_ref or by chat_id, one of the two")
+        user = await find_user(
+            session,
+            chat_id=None if chat_id is None else check_chat_id(chat_id),
+            user_ref=None if user_ref is None else check_user_ref(user_ref),
+        )
+        if user is None:
+            raise BookingNotFound(f"no user {user_ref or chat_id}")
+        return user
+
+    async def _username(self) -> str:
+        """The bot's username, asked of Telegram once."""
+        name = self._bot_username
+        if name is None:
+            raise SettingsError("a connect link names the bot: set TELEGRAM_BOT_TOKEN")
+        if not isinstance(name, str):
+            name = self._bot_username = await name()
+        return name

@@ -1,0 +1,244 @@
+"""The bot's handlers, on an aiogram ``Router`` a host's own ``Dispatcher`` can include.
+
+- ``/start <token>`` connects the chat to the user of a connect link; ``/start`` alone explains
+  how to connect, or offers to resume paused notices;
+- ``/settings`` shows a toggle per topic a user may mute; ``/stop`` mutes them all (cancellations
+  and moves still come);
+- a tap on a notice's buttons: "I'll be there" records it, "Cancel booking" asks, "Yes, cancel"
+  cancels through booking code's own path (the workflow's signal), "Keep it" restores.
+
+Every callback query is answered, refusals too. A tap is refused, changing nothing, when its data
+is not ours or was altered, was signed for another chat, comes from someone who is not the
+booking's owner, or names a booking that is over, cancelled or moved since the message was sent.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from booking_notifications.actions import (
+    BookingAction,
+    BookingTap,
+    SettingsAction,
+    SettingsTap,
+    Signer,
+    stamp_of,
+)
+from booking_notifications.api import BookingNotifier, CancelResult, ConfirmResult, LinkRefused
+from booking_notifications.bot import texts
+from booking_notifications.channels import Keyboard
+from booking_notifications.channels.telegram import inline_keyboard
+from booking_notifications.channels.telegram_errors import FailedAnswer
+from booking_notifications.clock import Clock, utcnow
+from booking_notifications.keyboards import (
+    TOPIC_LABELS,
+    booking_keyboard,
+    cancel_question_keyboard,
+    resume_keyboard,
+    settings_keyboard,
+    translator,
+)
+from booking_notifications.messages import UNTITLED, format_span, language_of
+from booking_notifications.preferences import ALL_TOPICS, Topic, parse_topics
+from booking_notifications.users import LinkProblem
+from booking_notifications.views import BookingCard
+
+log = logging.getLogger(__name__)
+
+CANCEL_REASON = "cancelled in Telegram"
+LINK_REFUSALS = {
+    LinkProblem.UNKNOWN: texts.LINK_UNKNOWN,
+    LinkProblem.USED: texts.LINK_USED,
+    LinkProblem.EXPIRED: texts.LINK_EXPIRED,
+}
+
+
+def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utcnow) -> Router:
+    """The handlers, bound to the notifier they act through and the key that signs buttons."""
+    router = Router(name="booking_notifications")
+    taps = _Taps(notifier, signer, clock)
+
+    @router.message(CommandStart(deep_link=True))
+    async def start_with_token(message: Message, command: CommandObject) -> None:
+        assert message.from_user is not None
+        t = translator(message.from_user.language_code)
+        try:
+            await notifier.connect(
+                command.args or "",
+                chat_id=message.chat.id,
+                telegram_user_id=message.from_user.id,
+            )
+        except LinkRefused as refused:
+            await message.answer(t(LINK_REFUSALS[refused.reason]))
+            return
+        await message.answer(t(texts.CONNECTED))
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        user = await notifier.chat_user(message.chat.id)
+        code = message.from_user.language_code if message.from_user else None
+        if user is None:
+            await message.answer(translator(code)(texts.HOW_TO_CONNECT))
+        elif parse_topics(user.muted):
+            keyboard = resume_keyboard(signer, message.chat.id, user.language)
+            await message.answer(
+                translator(user.language)(texts.PAUSED), reply_markup=inline_keyboard(keyboard)
+            )
+        else:
+            await message.answer(translator(user.language)(texts.ALREADY_CONNECTED))
+
+    @router.message(Command("settings"))
+    async def settings(message: Message) -> None:
+        user = await notifier.chat_user(message.chat.id)
+        if user is None:
+            await message.answer(translator(_code(message))(texts.HOW_TO_CONNECT))
+            return
+        muted = parse_topics(user.muted)
+        keyboard = settings_keyboard(signer, muted, message.chat.id, user.language)
+        await message.answer(
+            translator(user.language)(texts.SETTINGS), reply_markup=inline_keyboard(keyboard)
+        )
+
+    @router.message(Command("stop"))
+    async def stop(message: Message) -> None:
+        user = await notifier.chat_user(message.chat.id)
+        if user is None:
+            await message.answer(translator(_code(message))(texts.HOW_TO_CONNECT))
+            return
+        await notifier.set_muted(ALL_TOPICS, chat_id=message.chat.id)
+        await message.answer(translator(user.language)(texts.STOPPED))
+
+    @router.callback_query(F.data)
+    async def tap(query: CallbackQuery) -> None:
+        answer = texts.NOT_VALID
+        language: str | None = None
+        try:
+            answer, language = await taps.handle(query)
+        finally:  # every callback is answered, also when refused or when handling failed
+            await query.answer(translator(language)(answer) if answer else None)
+
+    return router
+
+
+def _code(message: Message) -> str | None:
+    return message.from_user.language_code if message.from_user else None
+
+
+class _Taps:
+    """What a tap does; returns the answer to show (a text to translate) and its language."""
+
+    def __init__(self, notifier: BookingNotifier, signer: Signer, clock: Clock) -> None:
+        self._notifier, self._signer, self._clock = notifier, signer, clock
+
+    async def handle(self, query: CallbackQuery) -> tuple[str, str | None]:
+        message = query.message
+        if not isinstance(message, Message) or query.data is None:
+            return texts.NOT_VALID, None
+        tapped = self._signer.read(query.data, message.chat.id)
+        if isinstance(tapped, BookingTap):
+            return await self._booking(query, message, tapped)
+        if isinstance(tapped, SettingsTap):
+            return await self._settings(query, message, tapped)
+        return texts.NOT_VALID, None
+
+    async def _booking(
+        self, query: CallbackQuery, message: Message, tap: BookingTap
+    ) -> tuple[str, str | None]:
+        card = await self._notifier.booking_card(tap.booking_id)
+        if card is None:
+            return texts.GONE, None
+        language = card.language
+        if card.chat_id != message.chat.id or card.owner_id != query.from_user.id:
+            return texts.NOT_YOURS, language
+        if tap.stamp != stamp_of(card.starts_at):
+            return texts.MOVED, language
+        if card.cancelled:
+            return texts.ALREADY_CANCELLED, language
+        if card.ends_at <= self._clock():
+            return texts.OVER, language
+        t = translator(language)
+        if tap.action is BookingAction.CONFIRM:
+            return await self._confirm(message, card), language
+        if tap.action is BookingAction.ASK_CANCEL:
+            keyboard = cancel_question_keyboard(
+                self._signer, card.booking_id, card.starts_at, message.chat.id, language
+            )
+            await _edit(message, t(texts.ASK_CANCEL) % _about(card, self._clock), keyboard)
+            return "", language
+        if tap.action is BookingAction.CANCEL:
+            result = await self._notifier.cancel(card.booking_id, CANCEL_REASON, by="user")
+            if result is CancelResult.CANCELLED:
+                await _edit(message, t(texts.CANCELLED_LINE), ())
+                return texts.CANCELLED, language
+            return (
+                texts.OVER if result is CancelResult.OVER else texts.ALREADY_CANCELLED
+            ), language
+        keyboard = booking_keyboard(
+            self._signer, card.booking_id, card.starts_at, message.chat.id, language
+        )
+        await _edit(message, t(texts.KEPT) % _about(card, self._clock), keyboard)
+        return texts.KEPT_ANSWER, language
+
+    async def _confirm(self, message: Message, card: BookingCard) -> str:
+        result = await self._notifier.confirm(card.booking_id)
+        if result is ConfirmResult.ALREADY_CONFIRMED:
+            return texts.ALREADY_CONFIRMED
+        if result is not ConfirmResult.CONFIRMED:
+            return texts.OVER if result is ConfirmResult.OVER else texts.ALREADY_CANCELLED
+        line = translator(card.language)(texts.CONFIRMED_LINE)
+        markup = message.reply_markup
+        await _edit(message, f"{message.html_text}\n\n{line}", _rows(markup))
+        return texts.CONFIRMED
+
+    async def _settings(
+        self, query: CallbackQuery, message: Message, tap: SettingsTap
+    ) -> tuple[str, str | None]:
+        user = await self._notifier.chat_user(message.chat.id)
+        if user is None or user.owner_id != query.from_user.id:
+            return texts.NOT_YOURS, user.language if user else None
+        t, muted = translator(user.language), set(parse_topics(user.muted))
+        if tap.action is SettingsAction.RESUME:
+            await self._notifier.set_muted((), chat_id=message.chat.id)
+            await _edit(message, t(texts.RESUMED), ())
+            return "", user.language
+        if tap.topic not in {topic.value for topic in Topic}:
+            return texts.NOT_VALID, user.language
+        topic = Topic(tap.topic)
+        muted ^= {topic}
+        chosen = await self._notifier.set_muted(muted, chat_id=message.chat.id)
+        keyboard = settings_keyboard(self._signer, chosen, message.chat.id, user.language)
+        await _edit(message, message.html_text, keyboard)
+        state = texts.TOPIC_OFF if topic in chosen else texts.TOPIC_ON
+        return t(state) % {"topic": t(TOPIC_LABELS[topic])}, user.language
+
+
+def _about(card: BookingCard, clock: Clock) -> dict[str, str]:
+    """The title and the span of a booking, for the texts that name it (HTML-escaped)."""
+    t = translator(card.language)
+    title = (card.title or "").strip() or t(UNTITLED) % {"id": card.booking_id}
+    span = format_span(
+        card.starts_at, card.ends_at, card.time_zone, language_of(card.language), now=clock()
+    )
+    return {"title": f"<b>{html.escape(title)}</b>", "span": span}
+
+
+def _rows(markup: InlineKeyboardMarkup | None) -> Keyboard:
+    """A message's buttons as (label, data) rows, to keep them through an edit."""
+    if markup is None:
+        return ()
+    return [[(b.text, b.callback_data or "") for b in row] for row in markup.inline_keyboard]
+
+
+async def _edit(message: Message, text: str, keyboard: Keyboard) -> None:
+    """Edit a message's text and buttons; an edit that changes nothing is fine (a double tap)."""
+    try:
+        await message.edit_text(text, reply_markup=inline_keyboard(keyboard))
+    except FailedAnswer as err:
+        if not (isinstance(err.error, TelegramBadRequest) and "not modified" in err.error.message):
+            raise
