@@ -119,7 +119,7 @@ def booking(
     length: timedelta = timedelta(hours=1),
     *,
     now: datetime | None = None,
-    chat_id: int = 4242,
+    chat_id: int | None = 4242,
     **fields: object,
 ) -> BookingRequest:
     """A booking request starting ``start_in`` from ``now`` (the test server's clock, say)."""
