@@ -162,6 +162,8 @@ class Updates:
         self.webhook_retry_delay = 0.1
         self.webhook_timeout = 10.0
         self.conflict_repeat_delay = 3.0
+        self.set_webhook_interval = 1.0
+        """Telegram takes ``setWebhook`` with a URL at most once a second (429 retry after 1)."""
         self._next_update_id = FIRST_UPDATE_ID
         self._long_poll: asyncio.Future[str | None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
@@ -296,7 +298,7 @@ class Updates:
         if url:
             if now < self._next_set_webhook_time:
                 return Refusal(429, "Too Many Requests: retry after 1", retry_after=1).reply()
-            self._next_set_webhook_time = now + 1.0
+            self._next_set_webhook_time = now + self.set_webhook_interval
         wanted = None
         if url:
             secret = str(params.get("secret_token") or "")
