@@ -31,6 +31,9 @@ ENTITY_TYPES = {
     "span": "spoiler",
     "blockquote": "blockquote",
 }
+PRIORITY = {"pre": 11, "code": 20, "text_link": 49, "bold": 90, "italic": 91, "underline": 92}
+PRIORITY |= {"strikethrough": 93, "spoiler": 94, "blockquote": 0, "expandable_blockquote": 0}
+"""How Telegram orders entities that cover the same text (TDLib's type priorities)."""
 
 
 def utf16_length(text: str) -> int:
@@ -151,4 +154,5 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     """The visible text of Telegram HTML and its entities; ``HTMLError`` if Telegram refuses it."""
     parser = _TelegramHTML(source)
     text = parser.visible_text()
-    return text, sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
+    order = sorted(parser.entities, key=lambda e: (e["offset"], -e["length"], PRIORITY[e["type"]]))
+    return text, order

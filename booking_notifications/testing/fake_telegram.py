@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import copy
 import dataclasses
 import logging
 import math
@@ -44,7 +43,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -53,6 +52,7 @@ from aiohttp import web
 
 from booking_notifications.testing.fake_chats import (
     MAX_TEXT_LENGTH,
+    SUPERGROUP_IDS,
     Button,
     CallbackAnswer,
     CallbackQuery,
@@ -69,14 +69,7 @@ from booking_notifications.testing.fake_chats import (
 )
 from booking_notifications.testing.fake_html import _TelegramHTML as _TelegramHTML  # tests use it
 from booking_notifications.testing.fake_updates import Updates, Webhook, WebhookDelivery
-from booking_notifications.testing.fake_users import (
-    callback_update,
-    command_entities,
-    find_button,
-    member_update,
-    message_update,
-    start_payload,
-)
+from booking_notifications.testing.fake_users import PlayingUsers
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -159,16 +152,7 @@ def _parse_chat_id(value: object) -> int | None:
     return None
 
 
-def _queue_of(update: dict[str, Any]) -> Hashable:
-    """Which webhook queue an update waits in: its chat's, or for a tap its user's."""
-    message = update.get("message") or update.get("my_chat_member") or {}
-    if "chat" in message:
-        return ("chat", message["chat"].get("id"))
-    sender = (update.get("callback_query") or {}).get("from") or {}
-    return ("user", sender["id"]) if "id" in sender else object()
-
-
-class FakeTelegram:
+class FakeTelegram(PlayingUsers):
     """An in-process Bot API server; every attribute may be changed while it runs."""
 
     def __init__(
@@ -280,6 +264,7 @@ class FakeTelegram:
 
     @property
     def webhook(self) -> Webhook | None:
+        """The webhook the bot set (URL, secret, max_connections), or ``None`` when polling."""
         return self.updates.webhook
 
     @property
@@ -312,71 +297,6 @@ class FakeTelegram:
             if not waiter.done():
                 waiter.set_result(None)
 
-    # -- playing the users ----------------------------------------------------------------
-
-    def _person(self, chat_id: int, user: TelegramUser | None) -> TelegramUser:
-        """Who acts in a chat: ``user``, else the private chat's owner; remembered by id."""
-        if user is None:
-            if chat_id < 0:
-                raise ValueError(f"chat {chat_id} is a group: say which user acts in it")
-            return self.chats.user(chat_id)
-        self.chats.users[user.id] = user
-        return user
-
-    async def user_says(
-        self, chat_id: int, text: str, user: TelegramUser | None = None
-    ) -> dict[str, Any]:
-        """A user writes ``text`` (``/start abc`` is a command); returns the ``message`` update."""
-        person = self._person(chat_id, user)
-        if chat_id >= 0 and person.id != chat_id:
-            raise ValueError(f"only user {chat_id} writes in private chat {chat_id}")
-        if chat_id in self.blocked:
-            raise ValueError(f"user {chat_id} blocked the bot; user_unblocks_bot() first")
-        version = MessageVersion(text, command_entities(text), None, text, None, time.time())
-        return self.queue_update(message_update(self.chats.add(chat_id, person.to_json(), version)))
-
-    async def user_follows_link(self, link: str, user: TelegramUser) -> dict[str, Any]:
-        """A user opens ``https://t.me/<bot>?start=<payload>``: the bot gets ``/start <payload>``."""
-        payload = start_payload(link, str(self.bot_user["username"]))
-        return await self.user_says(user.id, f"/start {payload}", user)
-
-    async def user_taps(
-        self, chat_id: int, message_id: int, button: str, user: TelegramUser | None = None
-    ) -> str:
-        """A user taps a callback button (label or callback data); returns the query's id.
-
-        ``user`` may be anyone (a stranger's tap on someone else's reminder, say); a button the
-        message does not show now is an error in the test.
-        """
-        message = self.message(chat_id, message_id)
-        data = find_button(message, button).callback_data
-        query = self.chats.tapped(self._person(chat_id, user), message, data, time.monotonic())
-        self.queue_update(callback_update(query, message))
-        return query.id
-
-    async def user_blocks_bot(self, user: TelegramUser) -> dict[str, Any]:
-        """A user blocks the bot: sends to them are 403 from now; a ``my_chat_member`` update."""
-        self.blocked.add(self._person(user.id, user).id)
-        return self.queue_update(member_update(user, self._sender(), "member", "kicked", _now()))
-
-    async def user_unblocks_bot(self, user: TelegramUser) -> dict[str, Any]:
-        """A user unblocks (restarts) the bot: a ``my_chat_member`` update back to member."""
-        self.blocked.discard(self._person(user.id, user).id)
-        return self.queue_update(member_update(user, self._sender(), "kicked", "member", _now()))
-
-    def queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue any update as given, numbered anew: e.g. a tap whose data a test forged.
-
-        Returns it with its ``update_id``, or without one if ``allowed_updates`` leaves its type
-        out (Telegram then never queues it). A ``callback_query`` in it can be answered.
-        """
-        update = copy.deepcopy(update)
-        if isinstance(update.get("callback_query"), dict):
-            self.chats.adopt(update["callback_query"], time.monotonic())
-        queued = self.updates.push(update, _queue_of(update))
-        self._notify()
-        return update if queued is None else queued
-
     # -- configuration and life cycle -----------------------------------------------------
 
     def reset(self) -> None:
@@ -390,7 +310,7 @@ class FakeTelegram:
 
     def migrate(self, chat_id: int) -> int:
         """Upgrade group ``chat_id`` to a supergroup, as Telegram does; return the new chat id."""
-        new_id = -1_000_000_000_000 - abs(chat_id)
+        new_id = SUPERGROUP_IDS - abs(chat_id)
         self.migrated[chat_id] = new_id
         return new_id
 
@@ -631,10 +551,6 @@ class FakeTelegram:
         if rate <= 0:
             return 1.0
         return window[len(window) - rate] + 1.0 - now
-
-
-def _now() -> int:
-    return int(time.time())
 
 
 def _ids(value: str) -> list[int]:
