@@ -319,6 +319,18 @@ async def test_commands_are_marked_where_telegram_marks_them(
     assert marked == commands
 
 
+async def test_a_chat_shows_its_user_once_they_are_known(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await reminder(bot)
+    assert sent.chat.first_name == "User 42"  # the fake has not met Ann yet
+
+    await fake.user_says(ANN.id, "hi", ANN)
+    await fake.user_taps(ANN.id, sent.message_id, "✅ I'll be there")
+
+    query = parsed(fake.pending_updates[-1], bot).callback_query
+    assert query is not None and isinstance(query.message, Message)
+    assert (query.message.chat.first_name, query.message.chat.username) == ("Ann", "ann_b")
+
+
 async def test_a_deep_link_arrives_as_start_with_its_payload(fake: FakeTelegram, bot: Bot) -> None:
     link = await create_start_link(bot, "tok-9_Z")
 

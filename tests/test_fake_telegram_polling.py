@@ -251,5 +251,6 @@ async def test_a_dispatcher_polls_answers_start_and_handles_a_tap(
         "✅ See you there",
     ]
     assert welcome.buttons() == [] and fake.unanswered_callbacks() == []
+    assert [len(q.answers) for q in fake.callback_queries] == [1]  # answered exactly once
     assert [a.text for a in fake.callback_answers] == ["Confirmed"]
     assert fake.updates.allowed == {"message", "callback_query"}  # what the handlers use

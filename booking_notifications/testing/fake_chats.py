@@ -335,6 +335,14 @@ class Chats:
         """The user a private chat is with: the one seen there, else a made-up "User <id>"."""
         return self.users.get(chat_id) or TelegramUser(chat_id, f"User {chat_id}")
 
+    def register(self, user: TelegramUser) -> TelegramUser:
+        """Remember a user by id; their private chat shows their name, in old messages too."""
+        if self.users.get(user.id) != user:
+            self.users[user.id] = user
+            for message in self.in_chat(user.id):
+                message.chat = user.private_chat()
+        return user
+
     def chat_json(self, chat_id: int) -> dict[str, Any]:
         """The ``Chat`` object Telegram shows for an id: a user, a group or a supergroup."""
         if chat_id >= 0:

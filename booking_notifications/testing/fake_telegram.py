@@ -248,6 +248,11 @@ class FakeTelegram(PlayingUsers):
         """A tap and the answers the bot gave to it."""
         return self.chats.callbacks[query_id]
 
+    @property
+    def callback_queries(self) -> list[CallbackQuery]:
+        """Every tap, in order, with the answers given to it (one each, if the bot is right)."""
+        return list(self.chats.callbacks.values())
+
     def unanswered_callbacks(self) -> list[CallbackQuery]:
         """Taps the bot has not (successfully) answered: should be [] at the end of a test."""
         return [q for q in self.chats.callbacks.values() if not q.answered]

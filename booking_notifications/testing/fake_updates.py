@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -143,6 +144,14 @@ def _valid_url(url: str) -> bool:
         and bool(parsed.host)
         and not any(c.isspace() for c in url)
     )
+
+
+def _ip_address(url: str) -> str:
+    """What getWebhookInfo shows as the webhook's address: an IP given in the URL, or unknown."""
+    try:
+        return str(ipaddress.ip_address(URL(url).host or ""))
+    except ValueError:
+        return "<unknown>"  # Telegram would resolve the name; the fake does not
 
 
 class Updates:
@@ -337,7 +346,7 @@ class Updates:
             info["last_error_date"], info["last_error_message"] = self.last_error
         if self.webhook is not None:
             info["max_connections"] = self.webhook.max_connections
-            info["ip_address"] = "127.0.0.1"
+            info["ip_address"] = _ip_address(self.webhook.url)
         if self.allowed != DEFAULT_UPDATE_TYPES:
             info["allowed_updates"] = sorted(self.allowed)
         return ok(info)

@@ -147,8 +147,7 @@ class PlayingUsers:
             if chat_id < 0:
                 raise ValueError(f"chat {chat_id} is a group: say which user acts in it")
             return self.chats.user(chat_id)
-        self.chats.users[user.id] = user
-        return user
+        return self.chats.register(user)
 
     async def user_says(
         self, chat_id: int, text: str, user: TelegramUser | None = None
