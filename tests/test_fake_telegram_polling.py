@@ -84,7 +84,9 @@ async def test_updates_stay_until_an_offset_confirms_them(fake: FakeTelegram, bo
     assert [u.update_id for u in first_two] == ids[:2]
     assert [u.update_id for u in again] == ids  # nothing confirmed yet
     assert [u.update_id for u in rest] == ids[2:]
+    # an offset more than 10 past the last update is "in the future": Telegram confirms nothing
     assert [u["update_id"] for u in fake.pending_updates] == ids[2:]
+    assert [u.update_id for u in await bot.get_updates(offset=ids[2] + 12)] == ids[2:]
     assert await bot.get_updates(offset=ids[2] + 1) == [] and fake.pending_updates == []
 
 

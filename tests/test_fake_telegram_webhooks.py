@@ -188,6 +188,30 @@ async def test_one_chats_refused_update_does_not_hold_back_another_chats(
     assert second["update_id"] not in delivered  # Ann's come in order: never before her first
 
 
+async def test_a_method_in_the_answer_is_run_unless_telegram_would_ignore_it(
+    fake: FakeTelegram, bot: Bot, endpoint: Endpoint, hook_url: str
+) -> None:
+    answers = {
+        "json": web.json_response({"method": "sendMessage", "chat_id": 42, "text": "by JSON"}),
+        "form": web.Response(
+            body="method=sendMessage&chat_id=42&text=by+form",
+            content_type="application/x-www-form-urlencoded",
+        ),
+        "get": web.json_response({"method": "getMe"}),
+        "garbage": web.Response(body=b"{not json", content_type="application/json"),
+    }
+    endpoint.answer = lambda update: answers[update["message"]["text"]]
+    await bot.set_webhook(hook_url)
+
+    for text in answers:
+        await fake.user_says(BOB.id, text)
+    await fake.wait_until(lambda: not fake.pending_updates)
+
+    assert [m.text for m in fake.messages_to(42)] == ["by JSON", "by form"]
+    assert [r.method for r in fake.requests if r.webhook_reply] == ["sendMessage", "sendMessage"]
+    assert all(d.ok for d in fake.webhook_deliveries)
+
+
 async def test_aiogram_behind_its_webhook_handler_answers_a_user(
     fake: FakeTelegram, bot: Bot
 ) -> None:

@@ -247,7 +247,7 @@ class Updates:
     def _confirm(self, offset: int) -> None:
         if offset < 0:
             self.pending = self.pending[offset:]
-        elif 0 < offset <= self._next_update_id:  # an offset in the future confirms nothing
+        elif 0 < offset <= self._next_update_id + 10:  # further on, Telegram confirms nothing
             self.pending = [p for p in self.pending if p.update_id >= offset]
 
     def _end_long_poll(self, outcome: str | None) -> None:
@@ -441,19 +441,21 @@ class Updates:
 async def _method_call(response: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]] | None:
     """A Bot API call in a webhook's 2xx answer (JSON, form or multipart), as Telegram runs it."""
     params: dict[str, Any] = {}
-    if response.content_type.startswith("multipart/"):
-        reader = aiohttp.MultipartReader.from_response(response)
-        while (part := await reader.next()) is not None:
-            if isinstance(part, aiohttp.BodyPartReader) and part.name:
-                params[part.name] = await part.text()
-    else:
-        body = await response.read()
-        if response.content_type == "application/json":
-            with contextlib.suppress(ValueError):
+    try:
+        if response.content_type.startswith("multipart/"):
+            reader = aiohttp.MultipartReader.from_response(response)
+            while (part := await reader.next()) is not None:
+                if isinstance(part, aiohttp.BodyPartReader) and part.name:
+                    params[part.name] = await part.text()
+        else:
+            body = await response.read()
+            if response.content_type == "application/json":
                 decoded = json.loads(body or b"{}")
                 params = decoded if isinstance(decoded, dict) else {}
-        elif response.content_type == "application/x-www-form-urlencoded":
-            params = dict(parse_qsl(body.decode(errors="replace")))
+            elif response.content_type == "application/x-www-form-urlencoded":
+                params = dict(parse_qsl(body.decode(errors="replace")))
+    except ValueError:
+        return None  # an unreadable answer is still a 2xx: the update was delivered
     method = str(params.pop("method", ""))
     name = method.lower()
     if not name or name in NOT_IN_WEBHOOK_REPLY or name.startswith("get"):
