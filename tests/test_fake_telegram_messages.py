@@ -119,6 +119,29 @@ async def test_html_comes_back_as_entities_in_utf16_units(fake: FakeTelegram, bo
 
 
 @pytest.mark.parametrize(
+    ("source", "text", "entities"),
+    [
+        ("\n  Hello <b>you</b>  \n", "Hello you", [("bold", 6, 3)]),
+        ("<b> x </b>\n", " x", [("bold", 0, 2)]),  # not trimmed inside the first entity
+        ("😀\t\n", "😀\t", []),  # only spaces and line breaks are trimmed
+    ],
+)
+async def test_text_is_trimmed_as_telegram_trims_it(
+    fake: FakeTelegram, bot: Bot, source: str, text: str, entities: list[tuple[str, int, int]]
+) -> None:
+    sent = await bot.send_message(ANN.id, source, parse_mode="HTML")
+
+    assert sent.text == text
+    assert [(e.type, e.offset, e.length) for e in sent.entities or []] == entities
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text(
+            text=f"{source} \n", chat_id=ANN.id, message_id=sent.message_id, parse_mode="HTML"
+        )
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await bot.send_message(ANN.id, " \n <b> </b>", parse_mode="HTML")
+
+
+@pytest.mark.parametrize(
     ("data", "accepted"),
     [("x" * 64, True), ("x" * 65, False), ("ж" * 32, True), ("ж" * 33, False)],
 )
@@ -309,6 +332,9 @@ async def test_a_user_message_is_shaped_as_telegram_sends_it(fake: FakeTelegram,
         ("/settings@fake_booking_bot now", ["/settings@fake_booking_bot"]),
         ("see /help and /stop", ["/help", "/stop"]),
         ("a/b or http://x.test/start", []),
+        ("/start@ab is not for a bot", []),  # a bot name has 3-32 characters
+        ("/ok@fake_booking_bot@", ["/ok@fake_booking_bot"]),
+        ("/straße", []),
     ],
 )
 async def test_commands_are_marked_where_telegram_marks_them(

@@ -243,9 +243,26 @@ def parse_text(text: object, parse_mode: object) -> tuple[str, list[dict[str, An
             visible, entities = parse_html(source)
         except HTMLError as exc:
             raise bad_request(f"can't parse entities: {exc}") from exc
-    if not visible.strip():
+    visible, entities = _trimmed(visible, entities)
+    if not visible:
         raise bad_request("message text is empty")
     return visible, entities, mode
+
+
+def _trimmed(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram's trim: spaces and line breaks go from the end, and from the start up to the
+    first entity; entities are cut to the text that is left (TDLib's fix_formatted_text)."""
+    kept = text.rstrip(" \n")
+    end = utf16_length(kept)
+    entities = [
+        e | {"length": min(e["length"], end - e["offset"])} for e in entities if e["offset"] < end
+    ]
+    first = min((e["offset"] for e in entities), default=end)
+    cut = min(len(kept) - len(kept.lstrip(" \n")), first)  # a space is one UTF-16 unit
+    if cut:
+        kept = kept[cut:]
+        entities = [e | {"offset": e["offset"] - cut} for e in entities]
+    return kept, entities
 
 
 def _inline_button(button: object) -> dict[str, Any]:

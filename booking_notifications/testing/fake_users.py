@@ -29,8 +29,11 @@ from booking_notifications.testing.fake_chats import (
 from booking_notifications.testing.fake_html import utf16_length
 from booking_notifications.testing.fake_updates import Updates
 
-COMMAND = re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>@])")
-"""A bot command as Telegram marks it: ``/name`` or ``/name@bot``, not inside a word or path."""
+COMMAND = re.compile(
+    r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32}(?![\w/<>])|(?![\w/<>@]))"
+)
+"""A bot command as Telegram marks it (TDLib's match_bot_commands): ``/name`` or ``/name@bot``,
+not inside a word or a path; ``/name@`` with a bad bot name is no command at all."""
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """What a ``start`` deep-link parameter may hold (Telegram's rule, also aiogram's)."""
 
