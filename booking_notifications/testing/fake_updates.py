@@ -168,9 +168,13 @@ class Updates:
         self.webhook: Webhook | None = None
         self.deliveries: list[WebhookDelivery] = []
         self.last_error: tuple[int, str] | None = None
+        """(unix time, message) of the last failed delivery, as getWebhookInfo reports it."""
         self.webhook_retry_delay = 0.1
+        """Base of the retry backoff (Telegram's is 1 s): retries after 0, 2, 4, 8... times it."""
         self.webhook_timeout = 10.0
+        """Seconds the fake waits for the webhook's answer before counting the POST as failed."""
         self.conflict_repeat_delay = 3.0
+        """A 409 within this many seconds of the last one is answered this much later."""
         self.set_webhook_interval = 1.0
         """Telegram takes ``setWebhook`` with a URL at most once a second (429 retry after 1)."""
         self._next_update_id = FIRST_UPDATE_ID
