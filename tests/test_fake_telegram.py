@@ -79,6 +79,33 @@ async def test_send_returns_increasing_message_ids_and_is_recorded(
     assert fake.requests == [] and (await bot.send_message(42, "again")).message_id == 1
 
 
+async def test_get_me_answers_as_telegram_with_the_configured_username() -> None:
+    async with (
+        FakeTelegram(token="987654:OTHER", username="booking_test_bot") as other,
+        make_bot(other, token=other.token) as client,
+    ):
+        me = await client.get_me()
+        sent = await client.send_message(1, "hi")
+    assert me.model_dump(exclude_none=True) == {
+        "id": 987654,
+        "is_bot": True,
+        "first_name": "Fake Booking Bot",
+        "username": "booking_test_bot",
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
+    assert sent.from_user is not None  # a message's sender carries no capabilities
+    assert sent.from_user.model_dump(exclude_none=True) == {
+        "id": 987654,
+        "is_bot": True,
+        "first_name": "Fake Booking Bot",
+        "username": "booking_test_bot",
+    }
+
+
 async def test_get_me_json_bodies_and_case_insensitive_method_names(
     fake: FakeTelegram, bot: Bot
 ) -> None:
@@ -301,6 +328,7 @@ async def test_cli_starts_answers_get_me_and_exits_cleanly_on_sigterm() -> None:
         "--port",
         str(port),
         "--migrated=-7",
+        "--username=booking_test_bot",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -313,7 +341,7 @@ async def test_cli_starts_answers_get_me_and_exits_cleanly_on_sigterm() -> None:
         assert banner.decode().strip() == f"fake Telegram Bot API on {url} (token {DEFAULT_TOKEN})"
         session = AiohttpSession(api=TelegramAPIServer.from_base(url))
         async with Bot(DEFAULT_TOKEN, session=session) as client:
-            assert (await client.get_me()).username == "fake_booking_bot"
+            assert (await client.get_me()).username == "booking_test_bot"
             with pytest.raises(TelegramMigrateToChat):
                 await client.send_message(-7, "hello group")
         proc.send_signal(signal.SIGTERM)

@@ -1,18 +1,24 @@
 """A local fake of the Telegram Bot API, so tests and benchmarks never touch the real Telegram.
 
-It mirrors the parts of Telegram that the notifier has to cope with, in Telegram's own shapes,
-so aiogram raises the same exceptions it would in production:
+It mirrors the parts of Telegram that the notifier and the bot have to cope with, in Telegram's
+own shapes, so aiogram parses what it would and raises the same exceptions it would in production:
 
 * ``/bot{token}/{method}`` over GET or POST with form, multipart or JSON parameters; method
   names are case-insensitive; a wrong token is 401 (``token`` may change while it runs: a revoked
   token), a path whose token is not ``<digits>:<secret>`` and an unknown method 404.
-* ``getMe`` and ``sendMessage`` (real-shaped ``Message`` objects, ids increasing per chat). More
-  methods are entries of ``FakeTelegram.methods``.
+* ``getMe`` (``username`` is configurable) and ``sendMessage`` (real-shaped ``Message`` objects
+  with their inline keyboards and HTML entities; ids increase per chat, shared with what users
+  write there). More methods are entries of ``FakeTelegram.methods``.
+* the two-way bot: ``editMessageText``, ``editMessageReplyMarkup`` and ``answerCallbackQuery``
+  over the messages the fake keeps (``fake_chats``); ``getUpdates``, ``setWebhook``,
+  ``deleteWebhook`` and ``getWebhookInfo`` over its update queue (``fake_updates``); and the
+  test's side, playing the users: ``user_says``, ``user_taps``, ``user_follows_link``,
+  ``user_blocks_bot``, ``queue_update`` (``fake_users``).
 * groups upgraded to supergroups (``migrate``): a send to the old id is 400 with
   ``parameters.migrate_to_chat_id``, the new id is a ``supergroup`` chat.
 * flood control: at most ``global_rate`` messages per sliding second overall and
   ``per_chat_rate`` per chat, else 429 with ``parameters.retry_after`` (seconds, rounded up);
-  rejected requests do not use up the window.
+  rejected requests do not use up the window. Edits and answers are not limited.
 * 403 for chats that blocked the bot, 400 for unknown chats, empty or too long text
   (4096 characters after HTML parsing) and malformed HTML.
 * outages: random 500s (``fault_rate``, seeded) and "down for N seconds" (``fail_for``, 502).
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import random
@@ -37,22 +44,53 @@ import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from html.parser import HTMLParser
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from booking_notifications.testing.fake_chats import (
+    MAX_TEXT_LENGTH,
+    SUPERGROUP_IDS,
+    Button,
+    CallbackAnswer,
+    CallbackQuery,
+    Chats,
+    MessageVersion,
+    Refusal,
+    Reply,
+    StoredMessage,
+    TelegramUser,
+    bad_request,
+    ok,
+    parse_reply_markup,
+    parse_text,
+)
+from booking_notifications.testing.fake_html import _TelegramHTML as _TelegramHTML  # tests use it
+from booking_notifications.testing.fake_updates import Updates, Webhook, WebhookDelivery
+from booking_notifications.testing.fake_users import PlayingUsers
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "DEFAULT_USERNAME",
+    "Button",
+    "CallbackAnswer",
+    "CallbackQuery",
+    "FakeTelegram",
+    "ProxyReply",
+    "RecordedRequest",
+    "StoredMessage",
+    "TelegramUser",
+    "Webhook",
+    "WebhookDelivery",
+    "main",
+]
+
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
-MAX_TEXT_LENGTH = 4096
-HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
-HTML_TAGS |= {"tg-spoiler", "span", "blockquote"}
-HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+DEFAULT_USERNAME = "fake_booking_bot"
 TOKEN_FORM = re.compile(r"^\d+:[\w-]+$")
 """What Telegram routes as a token; any other path segment is 404 Not Found, not 401."""
-SUPERGROUP_IDS = -1_000_000_000_000
-"""Supergroup and channel ids are -100 followed by the id: below this."""
 APACHE_NOT_FOUND = b"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html><head>
 <title>404 Not Found</title>
@@ -61,11 +99,11 @@ APACHE_NOT_FOUND = b"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <p>The requested URL {path} was not found on this server.</p>
 </body></html>
 """
+EDITS = ("editMessageText", "editMessageReplyMarkup")
 
 log = logging.getLogger("booking_notifications.testing.fake_telegram")
 
-Reply = tuple[int, dict[str, Any]]
-Method = Callable[["RecordedRequest", dict[str, Any]], Reply]
+Method = Callable[["RecordedRequest", dict[str, Any]], Reply | Awaitable[Reply]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -82,6 +120,9 @@ class RecordedRequest:
     status: int = 0
     message_id: int | None = None
     description: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    webhook_reply: bool = False
+    """Called by answering a webhook POST rather than by a request of its own."""
 
 
 @dataclass
@@ -102,88 +143,6 @@ class ProxyReply:
     delay: float = 0.0
 
 
-def _error(status: int, description: str, **parameters: int) -> Reply:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return status, body
-
-
-class _HTMLError(Exception):
-    pass
-
-
-class _TelegramHTML(HTMLParser):
-    """Validates Telegram's HTML subset and collects the visible text (what Telegram counts)."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=False)
-        self.source = source
-        self.parts: list[str] = []
-        self.open_tags: list[str] = []
-        self.line_starts = [0]
-        for index, char in enumerate(source):
-            if char == "\n":
-                self.line_starts.append(index + 1)
-
-    def _offset(self, extra: int = 0) -> int:
-        line, column = self.getpos()
-        index = self.line_starts[line - 1] + column + extra
-        return len(self.source[:index].encode())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in HTML_TAGS:
-            raise _HTMLError(f'Unsupported start tag "{tag}" at byte offset {self._offset()}')
-        if tag == "span" and ("class", "tg-spoiler") not in attrs:
-            raise _HTMLError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._offset()}'
-            )
-        self.open_tags.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open_tags:
-            raise _HTMLError(f"Unexpected end tag at byte offset {self._offset()}")
-        if self.open_tags[-1] != tag:
-            raise _HTMLError(
-                f"Unmatched end tag at byte offset {self._offset()}, "
-                f'expected "</{self.open_tags[-1]}>", found "</{tag}>"'
-            )
-        self.open_tags.pop()
-
-    def handle_data(self, data: str) -> None:
-        if "<" in data:
-            offset = self._offset(data.index("<"))
-            raise _HTMLError(f"Can't find end of the tag at byte offset {offset}")
-        self.parts.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        self.parts.append(HTML_ENTITIES.get(name, f"&{name};"))
-
-    def handle_charref(self, name: str) -> None:
-        try:
-            self.parts.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
-        except ValueError as exc:
-            raise _HTMLError(
-                f"Invalid character reference at byte offset {self._offset()}"
-            ) from exc
-
-    def handle_comment(self, data: str) -> None:
-        raise _HTMLError(f'Unsupported start tag "!" at byte offset {self._offset()}')
-
-    handle_pi = unknown_decl = handle_comment
-
-    def handle_decl(self, decl: str) -> None:
-        self.handle_comment(decl)
-
-    def visible_text(self) -> str:
-        self.feed(self.source)
-        self.close()
-        if self.open_tags:
-            tag = self.open_tags[-1]
-            raise _HTMLError(f'Can\'t find end tag corresponding to start tag "{tag}"')
-        return "".join(self.parts)
-
-
 def _parse_chat_id(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -193,7 +152,7 @@ def _parse_chat_id(value: object) -> int | None:
     return None
 
 
-class FakeTelegram:
+class FakeTelegram(PlayingUsers):
     """An in-process Bot API server; every attribute may be changed while it runs."""
 
     def __init__(
@@ -206,6 +165,7 @@ class FakeTelegram:
         unknown: Iterable[int] = (),
         fault_rate: float = 0.0,
         seed: int = 0,
+        username: str = DEFAULT_USERNAME,
     ) -> None:
         self.token = token
         self.global_rate = global_rate
@@ -219,7 +179,21 @@ class FakeTelegram:
         """Group chat id -> the id of the supergroup it was upgraded to."""
         self.impostor: ProxyReply | None = None
         """While set, every request gets this answer instead of the Bot API's."""
-        self.methods: dict[str, Method] = {"getMe": self._get_me, "sendMessage": self._send_message}
+        self.callback_answer_timeout: float | None = 15.0
+        """Seconds after a tap when Telegram stops accepting its answer (about 15 s observed)."""
+        self.chats = Chats()
+        self.updates = Updates(self._run_webhook_reply, self._notify)
+        self.methods: dict[str, Method] = {
+            "getMe": self._get_me,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "answerCallbackQuery": self._answer_callback_query,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+        }
         self.requests: list[RecordedRequest] = []
         self.url = ""
         bot_id = token.split(":", 1)[0]
@@ -227,18 +201,23 @@ class FakeTelegram:
             "id": int(bot_id) if bot_id.isdigit() else 123456,
             "is_bot": True,
             "first_name": "Fake Booking Bot",
-            "username": "fake_booking_bot",
+            "username": username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
         }
+        """What ``getMe`` answers; messages show its id, first name and username as ``from``."""
         self._sent_times: deque[float] = deque()
         self._chat_times: dict[int, deque[float]] = {}
-        self._next_message_id: dict[int, int] = {}
+        self._watchers: set[asyncio.Future[None]] = set()
         self._runner: web.AppRunner | None = None
         self.app = web.Application(middlewares=[self._impersonate])
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self.app.router.add_route("*", "/{tail:.*}", self._not_found)
+
+    # -- what tests look at ---------------------------------------------------------------
 
     @property
     def sent(self) -> list[RecordedRequest]:
@@ -253,12 +232,85 @@ class FakeTelegram:
         """How many requests were answered with this HTTP status (e.g. 429)."""
         return sum(1 for r in self.requests if r.status == status)
 
+    def message(self, chat_id: int, message_id: int) -> StoredMessage:
+        """A message as it is now, with its versions; ``LookupError`` if there is none."""
+        return self.chats.find(chat_id, message_id)
+
+    def messages_to(self, chat_id: int) -> list[StoredMessage]:
+        """What the bot sent to a chat, in order, each as it is now (edits applied)."""
+        return [m for m in self.chats.in_chat(chat_id) if m.by_bot]
+
+    def buttons(self, chat_id: int, message_id: int) -> list[Button]:
+        """The inline buttons a message shows now: labels and callback data."""
+        return self.message(chat_id, message_id).buttons()
+
+    def callback_query(self, query_id: str) -> CallbackQuery:
+        """A tap and the answers the bot gave to it."""
+        return self.chats.callbacks[query_id]
+
+    @property
+    def callback_queries(self) -> list[CallbackQuery]:
+        """Every tap, in order, with the answers given to it (one each, if the bot is right)."""
+        return list(self.chats.callbacks.values())
+
+    def unanswered_callbacks(self) -> list[CallbackQuery]:
+        """Taps the bot has not (successfully) answered: should be [] at the end of a test."""
+        return [q for q in self.chats.callbacks.values() if not q.answered]
+
+    @property
+    def callback_answers(self) -> list[CallbackAnswer]:
+        """Every ``answerCallbackQuery`` call, in order, refused ones included."""
+        return self.chats.callback_answers
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates queued and not yet confirmed by the bot."""
+        return [p.update for p in self.updates.pending]
+
+    @property
+    def webhook(self) -> Webhook | None:
+        """The webhook the bot set (URL, secret, max_connections), or ``None`` when polling."""
+        return self.updates.webhook
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every POST of an update to the webhook, refused and failed ones included."""
+        return self.updates.deliveries
+
+    async def wait_until(self, condition: Callable[[], object], seconds: float = 5.0) -> None:
+        """Return once ``condition()`` holds, checked after each request, delivery and update.
+
+        For what the bot does in its own time (answering a tap it polled, say); raises
+        ``TimeoutError`` when it still does not hold after ``seconds``.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"still not true after {seconds} s: {condition!r}")
+            waiter = loop.create_future()
+            self._watchers.add(waiter)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, remaining)
+            finally:
+                self._watchers.discard(waiter)
+
+    def _notify(self) -> None:
+        for waiter in self._watchers:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- configuration and life cycle -----------------------------------------------------
+
     def reset(self) -> None:
-        """Forget recorded requests and rate-limit windows, keeping the configuration."""
+        """Forget requests, rate windows, messages, updates and the webhook; keep the options."""
         self.requests.clear()
         self._sent_times.clear()
         self._chat_times.clear()
-        self._next_message_id.clear()
+        self.chats.clear()
+        self.updates.clear()
         self.fail_all_until = None
 
     def migrate(self, chat_id: int) -> int:
@@ -273,6 +325,7 @@ class FakeTelegram:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0 picks a free port) and return the base URL for aiogram."""
+        self.updates.open()
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -281,7 +334,8 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
-        """Close the listening socket and open connections."""
+        """Stop webhook deliveries, answer long polls, close the socket and open connections."""
+        await self.updates.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -297,6 +351,8 @@ class FakeTelegram:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    # -- HTTP -----------------------------------------------------------------------------
 
     @web.middleware
     async def _impersonate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -331,13 +387,11 @@ class FakeTelegram:
         return response
 
     async def _not_found(self, request: web.Request) -> web.Response:
-        return web.json_response(_error(404, "Not Found")[1], status=404)
+        return web.json_response(Refusal(404, "Not Found").reply()[1], status=404)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        name = request.match_info["method"]
-        method = {known.lower(): known for known in self.methods}.get(name.lower(), name)
         params: dict[str, Any] = dict(request.query)
-        reply: Reply | None = None
+        unreadable = None
         try:
             if request.content_type == "application/json":
                 body = await request.json()
@@ -347,7 +401,24 @@ class FakeTelegram:
                     (k, v) for k, v in (await request.post()).items() if isinstance(v, str)
                 )
         except ValueError:
-            reply = _error(400, "Bad Request: can't parse request body")
+            unreadable = bad_request("can't parse request body")
+        token, method = request.match_info["token"], request.match_info["method"]
+        status, payload = await self._call(token, method, params, unreadable)
+        return web.json_response(payload, status=status)
+
+    async def _run_webhook_reply(self, method: str, params: dict[str, Any]) -> None:
+        await self._call(self.token, method, params, webhook_reply=True)
+
+    async def _call(
+        self,
+        token: str,
+        name: str,
+        params: dict[str, Any],
+        refusal: Refusal | None = None,
+        *,
+        webhook_reply: bool = False,
+    ) -> Reply:
+        method = {known.lower(): known for known in self.methods}.get(name.lower(), name)
         text, parse_mode = params.get("text"), params.get("parse_mode")
         record = RecordedRequest(
             monotonic=time.monotonic(),
@@ -356,60 +427,72 @@ class FakeTelegram:
             chat_id=_parse_chat_id(params.get("chat_id")),
             text=None if text is None else str(text),
             parse_mode=None if parse_mode is None else str(parse_mode),
+            params=params,
+            webhook_reply=webhook_reply,
         )
-        status, payload = reply or self._dispatch(request.match_info["token"], record, params)
+        try:
+            if refusal is not None:
+                raise refusal
+            status, payload = await self._dispatch(token, record, params)
+        except Refusal as refused:
+            status, payload = refused.reply()
         record.status = status
         record.description = payload.get("description")
-        if method == "sendMessage" and status == 200:
+        if status == 200 and (method == "sendMessage" or method in EDITS):
             record.message_id = payload["result"]["message_id"]
         self.requests.append(record)
         note = f" {record.description}" if record.description else ""
         log.info("%s chat=%s status=%s%s", method, record.chat_id, status, note)
-        return web.json_response(payload, status=status)
+        self._notify()
+        return status, payload
 
-    def _dispatch(self, token: str, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+    async def _dispatch(self, token: str, record: RecordedRequest, params: dict[str, Any]) -> Reply:
         if self.fail_all_until is not None and record.monotonic < self.fail_all_until:
-            return _error(502, "Bad Gateway")
+            raise Refusal(502, "Bad Gateway")
         if not TOKEN_FORM.match(token):
-            return _error(404, "Not Found")
+            raise Refusal(404, "Not Found")
         if token != self.token:
-            return _error(401, "Unauthorized")
+            raise Refusal(401, "Unauthorized")
         method = self.methods.get(record.method)
         if method is None:
-            return _error(404, "Not Found: method not found")
+            raise Refusal(404, "Not Found: method not found")
         if self.fault_rate > 0 and self.random.random() < self.fault_rate:
-            return _error(500, "Internal Server Error")
-        return method(record, params)
+            raise Refusal(500, "Internal Server Error")
+        reply = method(record, params)
+        return reply if isinstance(reply, tuple) else await reply
+
+    # -- Bot API methods ------------------------------------------------------------------
+
+    def _sender(self) -> dict[str, Any]:
+        """The bot as ``from`` of its messages: a ``User`` without getMe's capabilities."""
+        return {key: self.bot_user[key] for key in ("id", "is_bot", "first_name", "username")}
 
     def _get_me(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
-        return 200, {"ok": True, "result": self.bot_user}
+        return ok(self.bot_user)
 
-    def _send_message(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
-        chat_id, text = record.chat_id, record.text or ""
+    def _chat(self, record: RecordedRequest, params: dict[str, Any]) -> int:
+        """The chat a request names, if the bot may write there; else Telegram's refusal."""
+        chat_id = record.chat_id
         if params.get("chat_id") in (None, ""):
-            return _error(400, "Bad Request: chat_id is empty")
+            raise bad_request("chat_id is empty")
         if chat_id is None or chat_id in self.unknown:
-            return _error(400, "Bad Request: chat not found")
+            raise bad_request("chat not found")
         if chat_id in self.blocked:
-            return _error(403, "Forbidden: bot was blocked by the user")
+            raise Refusal(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.migrated:
-            return _error(
+            raise Refusal(
                 400,
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 migrate_to_chat_id=self.migrated[chat_id],
             )
-        mode = (record.parse_mode or "").lower()
-        if mode not in ("", "html", "markdown", "markdownv2"):
-            return _error(400, f"Bad Request: unsupported parse_mode {record.parse_mode!r}")
-        if mode == "html":
-            try:
-                text = _TelegramHTML(text).visible_text()
-            except _HTMLError as exc:
-                return _error(400, f"Bad Request: can't parse entities: {exc}")
-        if not text.strip():
-            return _error(400, "Bad Request: message text is empty")
+        return chat_id
+
+    def _send_message(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        chat_id = self._chat(record, params)
+        text, entities, mode = parse_text(record.text, record.parse_mode)
         if len(text) > MAX_TEXT_LENGTH:
-            return _error(400, "Bad Request: message is too long")
+            raise bad_request("message is too long")
+        markup = parse_reply_markup(params.get("reply_markup"))
         now = record.monotonic
         chat_window = self._chat_times.setdefault(chat_id, deque())
         wait = max(
@@ -418,21 +501,50 @@ class FakeTelegram:
         )
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
-            return _error(
+            raise Refusal(
                 429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
             )
         self._sent_times.append(now)
         chat_window.append(now)
-        message_id = self._next_message_id.get(chat_id, 1)
-        self._next_message_id[chat_id] = message_id + 1
-        message = {
-            "message_id": message_id,
-            "date": int(record.wall),
-            "chat": _chat(chat_id),
-            "from": self.bot_user,
-            "text": text,
-        }
-        return 200, {"ok": True, "result": message}
+        version = MessageVersion(text, entities, mode, record.text or "", markup, record.wall)
+        return ok(self.chats.add(chat_id, self._sender(), version).to_json())
+
+    def _message_to_edit(self, record: RecordedRequest, params: dict[str, Any]) -> StoredMessage:
+        if params.get("chat_id") in (None, "") and not params.get("message_id"):
+            if params.get("inline_message_id"):
+                raise bad_request("MESSAGE_ID_INVALID")  # the fake sends no inline messages
+            raise bad_request("message identifier is not specified")
+        return self.chats.to_edit(self._chat(record, params), params)
+
+    def _edit_message_text(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        text, entities, mode = parse_text(record.text, record.parse_mode)
+        markup = parse_reply_markup(params.get("reply_markup"))  # none given removes the keyboard
+        message = self._message_to_edit(record, params)
+        if len(text) > MAX_TEXT_LENGTH:
+            raise bad_request("MESSAGE_TOO_LONG")
+        version = MessageVersion(text, entities, mode, record.text or "", markup, record.wall)
+        return ok(self.chats.edit(message, version).to_json())
+
+    def _edit_message_reply_markup(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        markup = parse_reply_markup(params.get("reply_markup"))
+        message = self._message_to_edit(record, params)
+        version = dataclasses.replace(message.current, reply_markup=markup, wall=record.wall)
+        return ok(self.chats.edit(message, version).to_json())
+
+    def _answer_callback_query(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        return self.chats.answer(params, record.monotonic, self.callback_answer_timeout)
+
+    async def _get_updates(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        return await self.updates.get_updates(params)
+
+    def _set_webhook(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        return self.updates.set_webhook(params, str(params.get("url") or ""))
+
+    def _delete_webhook(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        return self.updates.set_webhook(params, "")
+
+    def _get_webhook_info(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
+        return self.updates.webhook_info()
 
     @staticmethod
     def _wait(window: deque[float], rate: int | None, now: float) -> float:
@@ -444,15 +556,6 @@ class FakeTelegram:
         if rate <= 0:
             return 1.0
         return window[len(window) - rate] + 1.0 - now
-
-
-def _chat(chat_id: int) -> dict[str, Any]:
-    """The ``Chat`` object Telegram shows for an id: a user, a group or a supergroup."""
-    if chat_id >= 0:
-        return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
-    if chat_id <= SUPERGROUP_IDS:
-        return {"id": chat_id, "type": "supergroup", "title": f"Supergroup {chat_id}"}
-    return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
 
 
 def _ids(value: str) -> list[int]:
@@ -472,6 +575,7 @@ async def _serve(args: argparse.Namespace) -> None:
         unknown=args.unknown,
         fault_rate=args.fault_rate,
         seed=args.seed,
+        username=args.username,
     )
     for group in args.migrated:
         print(f"group {group} is now supergroup {fake.migrate(group)}", flush=True)
@@ -496,6 +600,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--username", default=DEFAULT_USERNAME, help="the bot's, for getMe")
     parser.add_argument("--global-rate", type=_rate, default=30, help="messages/s; 0 = unlimited")
     parser.add_argument("--per-chat-rate", type=_rate, default=1, help="per chat; 0 = unlimited")
     parser.add_argument("--blocked", type=_ids, default=[], help="comma-separated chat ids")
