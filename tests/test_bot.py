@@ -1,0 +1,363 @@
+"""Two-way Telegram end to end, on the dev server and the fake Bot API: a person connects with a
+link, gets a reminder with buttons, confirms or cancels from it, chooses what to receive; forged,
+foreign, stranger's and replayed taps, used links and unsigned webhook calls change nothing.
+
+The worker sends through aiogram to the fake; the bot polls the fake with aiogram and its
+Dispatcher; the people are played by the fake (``user_follows_link``, ``user_says``,
+``user_taps``), so every update arrives in Telegram's own shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from booking_notifications.api import BookingNotifier
+from booking_notifications.api.people import bot_username_of
+from booking_notifications.bot import BotConflict
+from booking_notifications.bot.run import running_bot, webhook_secret
+from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.db.session import make_engine, make_sessions
+from booking_notifications.settings import Settings
+from booking_notifications.testing.fake_chats import StoredMessage, TelegramUser
+from booking_notifications.testing.fake_telegram import FakeTelegram
+from booking_notifications.worker.assembly import running_workers
+from tests.stack import settings_for
+from tests.test_cli import cli_env, iso, run_cli
+
+ANN = TelegramUser(id=5001, first_name="Ann", language_code="en")
+BOB = TelegramUser(id=5002, first_name="Bob", language_code="ru")
+MALLORY = TelegramUser(id=6666, first_name="Mallory")
+CONFIRM, CANCEL = "✅ I'll be there", "❌ Cancel booking"
+YES, KEEP = "Yes, cancel", "Keep it"
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(per_chat_rate=None, global_rate=None) as server:
+        yield server
+
+
+@dataclass
+class World:
+    notifier: BookingNotifier
+    settings: Settings
+    fake: FakeTelegram
+    env: dict[str, str]
+
+    async def cli(self, *args: str) -> dict[str, object]:
+        code, out, err = await run_cli(*args, "--json", env=self.env)
+        assert (code, err) == (0, ""), err
+        result: dict[str, object] = json.loads(out)
+        return result
+
+    async def book(self, user: str, start_in: float, *extra: str) -> int:
+        start = datetime.now(UTC) + timedelta(seconds=start_in)
+        end = start + timedelta(hours=1)
+        booked = await self.cli(
+            "book", "--user", user, "--start", iso(start), "--end", iso(end), "--title", "Court 3",
+            *extra,
+        )  # fmt: skip
+        booking_id = booked["booking_id"]
+        assert isinstance(booking_id, int)
+        return booking_id
+
+    async def message_with(self, chat_id: int, start: str, seconds: float = 30) -> StoredMessage:
+        """The bot's latest message to ``chat_id`` whose text starts with ``start``."""
+
+        def found() -> StoredMessage | None:
+            matches = [m for m in self.fake.messages_to(chat_id) if m.text.startswith(start)]
+            return matches[-1] if matches else None
+
+        await self.fake.wait_until(found, seconds)
+        message = found()
+        assert message is not None
+        return message
+
+    async def tap(self, message: StoredMessage, label: str, user: TelegramUser = ANN) -> str:
+        """Tap and wait for the answer; returns what the bot answered."""
+        query_id = await self.fake.user_taps(message.chat_id, message.message_id, label, user)
+        await self.fake.wait_until(lambda: self.fake.callback_query(query_id).answered)
+        answers = self.fake.callback_query(query_id).answers
+        assert len(answers) == 1, "every tap is answered exactly once"
+        return answers[0].text or ""
+
+
+@asynccontextmanager
+async def world(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> AsyncIterator[World]:
+    """Worker and bot on the dev server, both speaking to the fake Bot API with its token."""
+    settings = settings_for(db_url, task_queue).model_copy(
+        update={"telegram_bot_token": SecretStr(fake.token), "telegram_api_url": fake.url}
+    )
+    engine = make_engine(db_url)
+    notifier = BookingNotifier(
+        dev_env.client,
+        make_sessions(engine),
+        task_queue,
+        id_prefix=settings.workflow_id_prefix,
+        engine=engine,
+        bot_username=bot_username_of(settings),
+    )
+    env = cli_env(
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        DATABASE_URL=db_url,
+        TEMPORAL_TASK_QUEUE=task_queue,
+        WORKFLOW_ID_PREFIX=settings.workflow_id_prefix,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.url,
+    )
+    channel = TelegramChannel(fake.token, fake.url)
+    async with (
+        notifier,
+        running_workers(dev_env.client, settings, channel),
+        running_bot(settings, notifier),
+    ):
+        yield World(notifier, settings, fake, env)
+
+
+async def connect(w: World, user: TelegramUser, ref: str) -> None:
+    link = await w.cli("link", "--user", ref)
+    assert str(link["link"]).startswith(f"https://t.me/{w.fake.bot_user['username']}?start=")
+    await w.fake.user_follows_link(str(link["link"]), user)
+    connected = await w.message_with(user.id, "✅")
+    assert connected.text in (
+        "✅ Connected: you will get your booking reminders here.",
+        "✅ Готово: напоминания о бронированиях будут приходить сюда.",  # in Russian to Bob
+    )
+
+
+@pytest.mark.slow
+async def test_link_start_book_and_confirm_from_the_reminder(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    async with world(dev_env, db_url, task_queue, fake) as w:
+        await connect(w, ANN, "ann")
+        booking_id = await w.book("ann", 8, "--reminders", "5s")
+        reminder = await w.message_with(ANN.id, "⏰")
+        labels = [b.text for b in reminder.buttons()]  # before any edit
+        answer = await w.tap(reminder, CONFIRM)
+        again = await w.tap(w.fake.message(ANN.id, reminder.message_id), CONFIRM)
+        status = await w.cli("status", str(booking_id))
+
+    assert labels == [CONFIRM, CANCEL]
+    assert answer == "Thanks, see you there!" and again == "Already confirmed."
+    assert status["confirmed_at"] is not None and status["user_ref"] == "ann"
+    edited = w.fake.message(ANN.id, reminder.message_id)
+    assert edited.text.endswith("✅ You confirmed: you'll be there.")
+    assert [b.text for b in edited.buttons()] == [CONFIRM, CANCEL]
+    assert w.fake.unanswered_callbacks() == []
+
+
+@pytest.mark.slow
+async def test_cancel_from_the_reminder_asks_first_then_cancels_once(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    async with world(dev_env, db_url, task_queue, fake) as w:
+        await connect(w, BOB, "bob")
+        booking_id = await w.book("bob", 8, "--reminders", "5s", "--lang", "ru")
+        reminder = await w.message_with(BOB.id, "⏰")
+        await w.tap(reminder, "❌ Отменить бронь", BOB)  # Bob reads Russian
+        message = w.fake.message(BOB.id, reminder.message_id)  # edited in place from now on
+        question = (message.text, [b.text for b in message.buttons()])
+        kept = await w.tap(message, "Оставить", BOB)
+        restored = message.text
+        await w.tap(message, "❌ Отменить бронь", BOB)
+        cancelled = await w.tap(w.fake.message(BOB.id, reminder.message_id), "Да, отменить", BOB)
+        notice = await w.message_with(BOB.id, "❌ Court 3")
+        report = await w.notifier._runs.handle(booking_id).result()
+        status = await w.cli("status", str(booking_id))
+
+    assert question[0].startswith("Отменить Court 3 на ")
+    assert question[1] == ["Да, отменить", "Оставить"]
+    assert kept == "Оставлено." and restored.startswith("👍 Оставлено: Court 3")
+    assert cancelled == "Отменено."
+    assert "отменено" in notice.text and "cancelled in Telegram" in notice.text
+    after = [m.text for m in w.fake.messages_to(BOB.id)][-1]
+    assert after == notice.text  # nothing after the cancellation notice
+    assert sum(m.text.startswith("❌ Court 3") for m in w.fake.messages_to(BOB.id)) == 1
+    assert report.cancelled and status["cancelled_by"] == "user"
+    assert w.fake.unanswered_callbacks() == []
+
+
+@pytest.mark.slow
+async def test_forged_foreign_strangers_and_stale_taps_and_used_links_change_nothing(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    async with world(dev_env, db_url, task_queue, fake) as w:
+        link = str((await w.cli("link", "--user", "ann"))["link"])
+        await w.fake.user_follows_link(link, ANN)
+        await w.message_with(ANN.id, "✅ Connected")
+        await w.fake.user_follows_link(link, MALLORY)  # the same link, used again
+        reused = await w.message_with(MALLORY.id, "This link has already been used")
+        await connect(w, BOB, "bob")
+        booking_id = await w.book("ann", 8, "--reminders", "5s")
+        reminder = await w.message_with(ANN.id, "⏰")
+        data = {b.text: b.callback_data for b in reminder.buttons()}
+
+        stranger = await w.tap(reminder, CONFIRM, MALLORY)
+        forged = await _tap_with(w, reminder, ANN, _altered(str(data[CONFIRM])))
+        other_booking = await _tap_with(w, reminder, ANN, str(data[CONFIRM]).replace(
+            f":{booking_id}:", f":{booking_id + 1}:"))  # fmt: skip
+        bobs_message = await w.fake.user_says(BOB.id, "/settings", BOB)
+        in_bobs_chat = await _tap_in(w, BOB, bobs_message, str(data[CANCEL]))
+        start = datetime.now(UTC) + timedelta(hours=5)
+        await w.cli("reschedule", str(booking_id), "--start", iso(start), "--end", iso(start + timedelta(hours=1)))  # fmt: skip
+        moved = await w.tap(reminder, CONFIRM)
+        status = await w.cli("status", str(booking_id))
+        await w.notifier.cancel(booking_id)
+
+    assert reused.text.startswith("This link has already been used")
+    assert stranger == "This booking is not yours."
+    assert forged == other_booking == in_bobs_chat == "This button is not valid."
+    assert moved == "This booking has moved since this message: see the newer one."
+    assert status["confirmed_at"] is None and status["cancelled_at"] is None
+    assert w.fake.message(ANN.id, reminder.message_id).edits == []
+    assert w.fake.unanswered_callbacks() == []
+
+
+@pytest.mark.slow
+async def test_muting_the_hour_reminders_in_settings_skips_them(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    async with world(dev_env, db_url, task_queue, fake) as w:
+        await connect(w, ANN, "ann")
+        await w.fake.user_says(ANN.id, "/settings", ANN)
+        settings = await w.message_with(ANN.id, "What would you like to receive?")
+        answer = await w.tap(settings, "🔔 Reminders an hour before")
+        toggled = [b.text for b in w.fake.message(ANN.id, settings.message_id).buttons()]
+        booking_id = await w.book("ann", 8, "--reminders", "5s")  # a reminder under 12 h
+        started = await w.message_with(ANN.id, "▶️")
+        status = await w.cli("status", str(booking_id))
+        await w.fake.user_says(ANN.id, "/stop", ANN)
+        await w.message_with(ANN.id, "Paused")
+        await w.fake.user_says(ANN.id, "/start", ANN)
+        offer = await w.message_with(ANN.id, "Your reminders are paused")
+        resumed = await w.tap(offer, "🔔 Resume notices")
+        muted = await w.notifier.muted(user_ref="ann")
+        await w.notifier.cancel(booking_id)
+
+    assert answer == "Reminders an hour before: off"
+    assert "🔕 Reminders an hour before" in toggled
+    notices = {n["key"]: (n["status"], n["last_error"]) for n in status["notices"]}  # type: ignore[attr-defined]
+    assert notices["reminder_5s"] == ("SKIPPED", "muted by the user")
+    assert started.text.startswith("▶️ Court 3 starts now")
+    assert resumed == "" and muted == frozenset()
+    assert w.fake.unanswered_callbacks() == []
+
+
+@pytest.mark.slow
+async def test_a_webhook_call_without_the_secret_is_refused(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    settings = settings_for(db_url, task_queue).model_copy(
+        update={"telegram_bot_token": SecretStr(fake.token), "telegram_api_url": fake.url}
+    )
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram/updates"
+    engine = make_engine(db_url)
+    notifier = BookingNotifier(dev_env.client, make_sessions(engine), task_queue, engine=engine)
+    update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": ANN.id, "type": "private"}, "from": {"id": ANN.id, "is_bot": False, "first_name": "Ann"}, "text": "/start"}}  # fmt: skip
+    async with notifier, running_bot(settings, notifier, webhook=url, listen=("127.0.0.1", port)):
+        registered = fake.webhook
+        async with aiohttp.ClientSession() as http:
+            without = await http.post(url, json=update)
+            wrong = await http.post(url, json=update, headers={_SECRET: "guess"})
+            right = await http.post(url, json=update, headers={_SECRET: webhook_secret(settings)})
+        await fake.wait_until(lambda: fake.messages_to(ANN.id))
+
+    assert registered is not None and registered.url == url and registered.secret_token
+    assert (without.status, wrong.status, right.status) == (401, 401, 200)
+    assert fake.messages_to(ANN.id)[0].text.startswith("Hello! To get your booking")
+
+
+_SECRET = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _altered(data: str) -> str:
+    """The same data with one character of its signature changed."""
+    last = data[-1]
+    return data[:-1] + ("A" if last != "A" else "B")
+
+
+async def _tap_with(w: World, message: StoredMessage, user: TelegramUser, data: str) -> str:
+    """A tap on ``message`` whose callback data someone forged (queued as Telegram would)."""
+    update = {
+        "callback_query": {
+            "id": f"forged-{data[-6:]}",
+            "from": {"id": user.id, "is_bot": False, "first_name": user.first_name},
+            "message": message.to_json(),
+            "chat_instance": "1",
+            "data": data,
+        }
+    }
+    queued = w.fake.queue_update(copy.deepcopy(update))
+    query_id = str(queued["callback_query"]["id"])
+    await w.fake.wait_until(lambda: w.fake.callback_query(query_id).answered)
+    return w.fake.callback_query(query_id).answers[0].text or ""
+
+
+async def _tap_in(w: World, user: TelegramUser, said: dict[str, object], data: str) -> str:
+    """Data signed for one chat, replayed on a message of another chat."""
+    await w.message_with(user.id, "What would you like to receive?")
+    message = w.fake.messages_to(user.id)[-1]
+    return await _tap_with(w, message, user, data)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+async def test_two_pollers_of_one_bot_stop_with_one_clear_line(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    settings = settings_for(db_url, task_queue).model_copy(
+        update={"telegram_bot_token": SecretStr(fake.token), "telegram_api_url": fake.url}
+    )
+    engine = make_engine(db_url)
+    notifier = BookingNotifier(dev_env.client, make_sessions(engine), task_queue, engine=engine)
+    async with notifier:
+        with pytest.raises(BotConflict, match="only one process may poll a bot"):
+            async with running_bot(settings, notifier), running_bot(settings, notifier):
+                await asyncio.sleep(30)
+
+
+@pytest.mark.slow
+async def test_the_bot_command_refuses_to_poll_a_bot_that_has_a_webhook(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    bot = TelegramChannel(fake.token, fake.url)
+    await bot.bot.set_webhook("https://example.org/hook", secret_token="s3cret")
+    await bot.close()
+    env = cli_env(
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        DATABASE_URL=db_url,
+        TEMPORAL_TASK_QUEUE=task_queue,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.url,
+    )
+    code, out, err = await run_cli("bot", env=env)
+
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("booking-notify: a webhook is set for this bot")
+    assert fake.token.partition(":")[2] not in err + out
