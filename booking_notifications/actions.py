@@ -80,7 +80,8 @@ class Signer:
         """What a tap in ``chat_id`` asks for; None when the data is not ours, altered, or was
         signed for another chat."""
         body, _, signature = data.rpartition(":")
-        if not body or not hmac.compare_digest(signature, self._signature(body, chat_id)):
+        expected = self._signature(body, chat_id).encode()
+        if not body or not hmac.compare_digest(signature.encode(), expected):
             return None
         parts = body.split(":")
         try:

@@ -229,7 +229,7 @@ def test_missing_columns_are_named_with_the_header_found(tmp_path: Path) -> None
 def test_a_header_with_another_delimiter_gets_a_hint(tmp_path: Path) -> None:
     path = write(tmp_path, f"\nchat_id|title|start|end\n42|Court 3|{S}|{E}\n")
     assert refusal(path) == (
-        f"{path}, line 2: missing column(s) chat_id, title, start, end "
+        f"{path}, line 2: missing column(s) chat_id or user, title, start, end "
         "(the header reads 'chat_id|title|start|end'; separate columns with , ; or tab)"
     )
 
@@ -237,7 +237,7 @@ def test_a_header_with_another_delimiter_gets_a_hint(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "\r\n\r\n", ",,,\n"])
 def test_a_file_without_a_header_is_refused(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
-    assert refusal(path) == f"{path} holds no header: chat_id,title,start,end"
+    assert refusal(path) == f"{path} holds no header: chat_id,title,start,end (or user for chat_id)"
 
 
 # Empty cells and the command line.
@@ -336,3 +336,38 @@ async def test_file_options_without_a_file_are_refused_in_one_line(tmp_path: Pat
         code, out, err = await run_cli(*args, *option, env=env, cwd=tmp_path)
         assert (code, out) == (2, "")
         assert err == "booking-notify: --skip-bad-rows and --encoding go with --from-file\n"
+
+
+# Owners: a chat id, or the user's key in the booking service.
+
+
+def test_a_user_column_names_owners_by_their_key(tmp_path: Path) -> None:
+    text = f"user,title,start,end\ncustomer-7,Court 3,{S},{E}\n"
+    [request] = read(write(tmp_path, text))
+
+    assert (request.chat_id, request.user_ref) == (None, "customer-7")
+
+
+def test_chat_id_and_user_columns_mix_row_by_row(tmp_path: Path) -> None:
+    text = f"chat_id,user,title,start,end\n42,,Court 3,{S},{E}\n,c-8,Court 4,{S},{E}\n"
+    owners = [(r.chat_id, r.user_ref) for r in read(write(tmp_path, text))]
+
+    assert owners == [(42, None), (None, "c-8")]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [("42,c-8", "both are given"), (",", "both are empty")],
+)
+def test_a_row_gives_one_owner(tmp_path: Path, row: str, problem: str) -> None:
+    text = f"chat_id,user,title,start,end\n{row},Court 3,{S},{E}\n"
+
+    assert refusal(write(tmp_path, text)).endswith(
+        f"give chat_id or user, one of the two ({problem})"
+    )
+
+
+def test_a_file_without_an_owner_column_names_both(tmp_path: Path) -> None:
+    text = f"title,start,end\nCourt 3,{S},{E}\n"
+
+    assert "missing column(s) chat_id or user" in refusal(write(tmp_path, text))

@@ -54,6 +54,8 @@ OWNERS = ("chat_id", "user")
 """A row's owner: a Telegram chat id, or the user's key in the booking service (``user_ref``)."""
 COLUMNS = (*OWNERS, *REQUIRED, "reminders", "tz", "lang", "quiet_hours", "ref")
 NEEDED_CELLS = ("start", "end")
+HEADER = "chat_id,title,start,end (or user for chat_id)"
+"""The header a file needs, as error messages show it."""
 PER_BOOKING = ("title", "start", "end", "ref")
 """Options that name one booking: with a file each row gives its own, so they are refused."""
 FILE_WIDE: dict[str, Callable[[str], object]] = {
@@ -207,7 +209,7 @@ class Records(Iterator[tuple[int, list[str]]]):
             position = stream.tell()
             self.header_text = stream.readline()
             if not self.header_text:
-                raise UsageError(f"{path} holds no header: {','.join(REQUIRED)}")
+                raise UsageError(f"{path} holds no header: {HEADER}")
             if not _EMPTY_LINE.fullmatch(self.header_text):
                 break
             self.offset += 1
@@ -299,6 +301,9 @@ def row_fields(
             raise UsageError(f"{name} is empty")
     owners = [name for name in OWNERS if name in fields]
     if len(owners) != 1:
+        header = [name for name in OWNERS if name in columns]
+        if not owners and len(header) == 1:
+            raise UsageError(f"{header[0]} is empty")
         given = "both are given" if owners else "both are empty"
         raise UsageError(f"give chat_id or user, one of the two ({given})")
     if "reminders" in fields:  # read here too, so its error names the column, not --reminders

@@ -1,0 +1,64 @@
+"""The data behind a button: at most 64 bytes, signed for one chat, and anything else refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from booking_notifications.actions import (
+    DATA_MAX,
+    BookingAction,
+    BookingTap,
+    SettingsAction,
+    SettingsTap,
+    Signer,
+    stamp_of,
+)
+from booking_notifications.preferences import Topic
+
+SIGNER = Signer("123456:TEST-TOKEN")
+chats = st.integers(-(2**52) + 1, 2**52 - 1).filter(bool)
+booking_ids = st.integers(1, 2**63 - 1)
+starts = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(3000, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(BookingAction), booking_ids, starts, chats)
+def test_a_booking_button_fits_telegram_and_reads_back_only_in_its_chat(
+    action: BookingAction, booking_id: int, starts_at: datetime, chat_id: int
+) -> None:
+    data = SIGNER.booking(action, booking_id, starts_at, chat_id)
+
+    assert len(data.encode()) <= DATA_MAX
+    assert SIGNER.read(data, chat_id) == BookingTap(action, booking_id, stamp_of(starts_at))
+    assert SIGNER.read(data, chat_id + 1) is None  # replayed from another chat
+    assert Signer("another-secret").read(data, chat_id) is None  # another bot's key
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(BookingAction), booking_ids, starts, chats, st.data())
+def test_any_change_to_the_data_is_refused(
+    action: BookingAction, booking_id: int, starts_at: datetime, chat_id: int, data: st.DataObject
+) -> None:
+    signed = SIGNER.booking(action, booking_id, starts_at, chat_id)
+    index = data.draw(st.integers(0, len(signed) - 1))
+    replacement = data.draw(st.characters(codec="ascii").filter(lambda c: c != signed[index]))
+    altered = signed[:index] + replacement + signed[index + 1 :]
+
+    assert SIGNER.read(altered, chat_id) is None
+
+
+@given(st.sampled_from(Topic), chats)
+def test_a_settings_button_reads_back_its_topic(topic: Topic, chat_id: int) -> None:
+    data = SIGNER.settings(SettingsAction.TOGGLE, topic.value, chat_id)
+
+    assert SIGNER.read(data, chat_id) == SettingsTap(SettingsAction.TOGGLE, topic.value)
+
+
+@given(st.text(max_size=80))
+def test_data_that_is_not_ours_reads_as_nothing(data: str) -> None:
+    assert SIGNER.read(data, 42) is None
