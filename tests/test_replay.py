@@ -3,7 +3,9 @@
 ``tests/histories/v1-*`` were recorded before the ``publish-before-mirror`` patch, ``v2-*``
 after it (and with reschedules), ``v3-*`` on the path every booking takes since the API writes
 the planned rows (``planned_at`` set, no first mirror activity), including a booking cancelled
-before its workflow started (started by the cancel signal). Record new ones with ``python -m tests.histories.record vN``
+before its workflow started (started by the cancel signal); ``v4-*`` since notices wait for a
+user who has not connected their Telegram (released by the ``user_connected`` signal, or skipped
+at their latest moment). Record new ones with ``python -m tests.histories.record vN``
 whenever the workflow's logic changes, behind ``workflow.patched``.
 """
 
@@ -31,6 +33,8 @@ def test_histories_of_each_version_and_scenario_are_kept() -> None:
         assert f"v2-{scenario}" in names
     for scenario in ("plain", "cancelled", "skipped", "rescheduled", "cancelled-before-start"):
         assert f"v3-{scenario}" in names
+    for scenario in ("waits-for-user", "never-connected"):
+        assert f"v4-{scenario}" in names
 
 
 @pytest.mark.parametrize("name", HISTORIES)

@@ -29,6 +29,7 @@ from tests.stack import Stack, booking, booking_stack
 
 HERE = Path(__file__).parent
 H = timedelta(hours=1)
+M = timedelta(minutes=1)
 Scenario = Callable[[WorkflowEnvironment, Stack], Awaitable[int]]
 
 
@@ -70,12 +71,34 @@ async def cancelled_before_start(env: WorkflowEnvironment, s: Stack) -> int:
     return booking_row.id
 
 
+async def waits_for_user(env: WorkflowEnvironment, s: Stack) -> int:
+    """Scheduled for a user not connected yet: the 24 h reminder waits, then goes out when
+    they connect."""
+    now = await env.get_current_time()
+    request = booking(30 * H, now=now, chat_id=None, user_ref="recorded-waiting")
+    booking_id = await s.notifier.schedule(request)
+    await env.sleep(6 * H + 10 * M)
+    s.notifier._bot_username = "recorded_bot"
+    link = await s.notifier.link("recorded-waiting")
+    await s.notifier.connect(link.rpartition("=")[2], chat_id=9001, telegram_user_id=9001)
+    return booking_id
+
+
+async def never_connected(env: WorkflowEnvironment, s: Stack) -> int:
+    """Scheduled for a user who never connects: every notice is skipped at its latest moment."""
+    now = await env.get_current_time()
+    request = booking(30 * H, now=now, chat_id=None, user_ref="recorded-never")
+    return await s.notifier.schedule(request)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "plain": plain,
     "cancelled": cancelled,
     "skipped": skipped,
     "rescheduled": rescheduled,
     "cancelled-before-start": cancelled_before_start,
+    "waits-for-user": waits_for_user,
+    "never-connected": never_connected,
 }
 
 
