@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
+import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -34,7 +37,7 @@ from booking_notifications.testing.fake_chats import StoredMessage, TelegramUser
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from tests.stack import settings_for
-from tests.test_cli import cli_env, iso, run_cli
+from tests.test_cli import CLI, cli_env, iso, run_cli
 
 ANN = TelegramUser(id=5001, first_name="Ann", language_code="en")
 BOB = TelegramUser(id=5002, first_name="Bob", language_code="ru")
@@ -361,3 +364,36 @@ async def test_the_bot_command_refuses_to_poll_a_bot_that_has_a_webhook(
     assert code == 1 and "Traceback" not in err
     assert err.splitlines()[-1].startswith("booking-notify: a webhook is set for this bot")
     assert fake.token.partition(":")[2] not in err + out
+
+
+@pytest.mark.slow
+async def test_dev_with_a_bot_token_runs_the_bot_too(tmp_path: Path, fake: FakeTelegram) -> None:
+    port = _free_port()
+    env = cli_env(
+        BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"),
+        TEMPORAL_ADDRESS=f"127.0.0.1:{port}",
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.url,
+    )
+    dev = await asyncio.create_subprocess_exec(
+        CLI, "dev", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    assert dev.stdout is not None
+    lines: list[str] = []
+    try:
+        while not lines or "Ctrl-C stops everything" not in lines[-1]:
+            line = (await asyncio.wait_for(dev.stdout.readline(), 90)).decode()
+            assert line, "dev exited early:\n" + "".join(lines)
+            lines.append(line)
+        await fake.user_says(ANN.id, "/start", ANN)
+        await fake.wait_until(lambda: fake.messages_to(ANN.id), 30)
+        dev.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(dev.wait(), 60) == 0
+    finally:
+        if dev.returncode is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            await dev.wait()
+
+    assert any("receiving updates by long polling" in line for line in lines)
+    assert fake.messages_to(ANN.id)[0].text.startswith("Hello! To get your booking reminders")

@@ -48,6 +48,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.activities.reasons import WAITING_FOR_USER
 from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
@@ -90,6 +91,9 @@ class Modelled:
     sent_before_cancel: int | None = None
     """How many messages the fake Telegram had received when the cancel was accepted."""
     moves: int = 0
+    user_ref: str | None = None
+    """Set for a booking scheduled by the user's key: its notices wait until they connect."""
+    connected: bool = True
 
 
 @dataclass
@@ -168,22 +172,24 @@ class Orderings(RuleBasedStateMachine):
         start_in=st.sampled_from([30 * 60, 2 * 3600, 20 * 3600, 30 * 3600]),
         hours=st.integers(1, 3),
         reminders=st.sampled_from([(), (H,), (24 * H, H), (30 * timedelta(minutes=1),)]),
-        how=st.sampled_from(["own", "committed session", "crash before start"]),
+        how=st.sampled_from(["own", "committed session", "crash before start", "not connected"]),
     )
     def schedule(
         self, start_in: int, hours: int, reminders: tuple[timedelta, ...], how: str
     ) -> int:
         chat_id = next(self.world.chats)
         starts_at = self.now + timedelta(seconds=start_in)
+        user_ref = f"user-{chat_id}" if how == "not connected" else None
         request = BookingRequest(
-            chat_id=chat_id,
+            chat_id=None if user_ref else chat_id,
+            user_ref=user_ref,
             starts_at=starts_at,
             ends_at=starts_at + hours * H,
             reminders=list(reminders),
         )
 
         async def schedule() -> int:
-            if how == "own":
+            if how in ("own", "not connected"):
                 return await self.notifier.schedule(request)
             if how == "crash before start":  # committed; the process died before the start
                 return (await save_booking(self.sessions, request, self.now)).id
@@ -195,7 +201,14 @@ class Orderings(RuleBasedStateMachine):
         booking_id = self.world.run(schedule())
         event(f"schedule: {how}")
         assert booking_id not in self.model, "a booking id was handed out twice"
-        self.model[booking_id] = Modelled(booking_id, chat_id, starts_at, request.ends_at)
+        self.model[booking_id] = Modelled(
+            booking_id,
+            chat_id,
+            starts_at,
+            request.ends_at,
+            user_ref=user_ref,
+            connected=not user_ref,
+        )
         self.world.run(self._quiet())
         return booking_id
 
@@ -261,6 +274,24 @@ class Orderings(RuleBasedStateMachine):
             assert (report.starts_at, report.ends_at) == (starts_at, ends_at)
             modelled.starts_at, modelled.ends_at = starts_at, ends_at
             modelled.moves += 1
+        self.world.run(self._quiet())
+
+    @rule(booking=bookings)
+    def connect(self, booking: int) -> None:
+        """The booking's user opens a connect link: what waited for them goes out now."""
+        modelled = self.model[booking]
+        if modelled.user_ref is None or modelled.connected:
+            return
+
+        async def connect() -> None:
+            self.notifier._bot_username = "orderings_bot"
+            link = await self.notifier.link(str(modelled.user_ref))
+            token = link.rpartition("=")[2]
+            await self.notifier.connect(token, chat_id=modelled.chat_id, telegram_user_id=1)
+
+        self.world.run(connect())
+        modelled.connected = True
+        event("connect")
         self.world.run(self._quiet())
 
     @rule()
@@ -337,8 +368,12 @@ class Orderings(RuleBasedStateMachine):
             return True  # committed, never started: reconcile's (or a cancel's) to start
         report = await self._report(booking_id, state)
         rows = {r.key: r for r in await self._rows(booking_id)}
-        due = [
-            n for n in report.notices if n.status is NoticeStatus.PENDING and n.due_at <= self.now
+        due = [  # due and not sent; one waiting for its user to connect is as quiet as it gets
+            n
+            for n in report.notices
+            if n.status is NoticeStatus.PENDING
+            and n.due_at <= self.now
+            and n.reason != WAITING_FOR_USER
         ]
         plan = {n.key: (n.status, n.due_at) for n in report.notices}
         mirror = {k: (r.status, r.due_at) for k, r in rows.items()}
@@ -393,9 +428,8 @@ class Orderings(RuleBasedStateMachine):
             cancels = [
                 n for n in await self._rows(modelled.booking_id) if n.kind is NoticeKind.CANCEL
             ]
-            assert [n.status for n in cancels] == (
-                [NoticeStatus.SENT] if modelled.cancelled else []
-            )
+            announced = NoticeStatus.SENT if modelled.connected else NoticeStatus.SKIPPED
+            assert [n.status for n in cancels] == ([announced] if modelled.cancelled else [])
 
 
 def _kind(text: str | None) -> NoticeKind:
