@@ -70,9 +70,11 @@ class World:
         result: dict[str, object] = json.loads(out)
         return result
 
-    async def book(self, user: str, start_in: float, *extra: str) -> int:
+    async def book(
+        self, user: str, start_in: float, *extra: str, length: timedelta = timedelta(hours=1)
+    ) -> int:
         start = datetime.now(UTC) + timedelta(seconds=start_in)
-        end = start + timedelta(hours=1)
+        end = start + length
         booked = await self.cli(
             "book", "--user", user, "--start", iso(start), "--end", iso(end), "--title", "Court 3",
             *extra,
@@ -397,3 +399,20 @@ async def test_dev_with_a_bot_token_runs_the_bot_too(tmp_path: Path, fake: FakeT
 
     assert any("receiving updates by long polling" in line for line in lines)
     assert fake.messages_to(ANN.id)[0].text.startswith("Hello! To get your booking reminders")
+
+
+@pytest.mark.slow
+async def test_a_tap_after_the_booking_is_over_changes_nothing(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    async with world(dev_env, db_url, task_queue, fake) as w:
+        await connect(w, ANN, "ann")
+        booking_id = await w.book("ann", 6, "--reminders", "4s", length=timedelta(seconds=3))
+        reminder = await w.message_with(ANN.id, "⏰")
+        await w.message_with(ANN.id, "✅ Court 3 has ended")
+        over = await w.tap(reminder, CANCEL)
+        status = await w.cli("status", str(booking_id))
+
+    assert over == "This booking is over."
+    assert status["cancelled_at"] is None
+    assert w.fake.message(ANN.id, reminder.message_id).edits == []
