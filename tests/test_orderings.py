@@ -24,6 +24,7 @@ import itertools
 import os
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, Verbosity, event, settings
+from hypothesis import HealthCheck, Verbosity, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -65,7 +66,7 @@ from tests.stack import settings_for, telegram_channel
 
 T = TypeVar("T")
 H = timedelta(hours=1)
-EXAMPLES = int(os.environ.get("BOOKING_ORDERINGS", "6"))
+EXAMPLES = int(os.environ.get("BOOKING_ORDERINGS", "30"))
 STEPS = 14
 QUIET_WITHIN = 30.0
 KIND_OF_TEXT = {
@@ -111,6 +112,12 @@ class World:
 
 
 WORLD: World | None = None
+SEEN: Counter[str] = Counter()
+"""Which paths the runs took (printed at the end, with -s): what the search covered."""
+
+
+def event(name: str) -> None:
+    SEEN[name] += 1
 
 
 class Orderings(RuleBasedStateMachine):
@@ -214,6 +221,7 @@ class Orderings(RuleBasedStateMachine):
 
     @rule(start_in=st.integers(1, 30))
     def schedule_and_roll_back(self, start_in: int) -> None:
+        event("schedule and roll back")
         request = BookingRequest(
             chat_id=next(self.world.chats),
             starts_at=self.now + start_in * H,
@@ -296,16 +304,20 @@ class Orderings(RuleBasedStateMachine):
 
     @rule()
     def reconcile(self) -> None:
+        event("reconcile")
         self.world.run(self.notifier.reconcile(older_than=timedelta(0)))
         self.world.run(self._quiet())
 
     @rule(hours=st.sampled_from([0.5, 1, 2, 6, 23, 30]))
     def time_passes(self, hours: float) -> None:
+        event("time passes")
         self.world.run(self._advance(hours * H))
 
     @precondition(lambda self: self.workers is not None)
     @rule()
     def restart_the_worker(self) -> None:
+        event("restart the worker")
+
         async def restart() -> None:
             assert self.workers is not None
             await self.workers.aclose()
@@ -463,6 +475,7 @@ def test_every_ordering_keeps_the_promises() -> None:
         return World(loop, env, telegram, tempfile.mkdtemp(prefix="orderings-"))
 
     WORLD = loop.run_until_complete(start())
+    SEEN.clear()
     try:
         run_state_machine_as_test(
             Orderings,
@@ -470,12 +483,16 @@ def test_every_ordering_keeps_the_promises() -> None:
                 max_examples=EXAMPLES,
                 stateful_step_count=STEPS,
                 deadline=None,
-                derandomize=EXAMPLES <= 10,
+                derandomize=EXAMPLES <= 30,
                 suppress_health_check=list(HealthCheck),
                 verbosity=Verbosity.verbose
                 if os.environ.get("BOOKING_ORDERINGS_VERBOSE")
                 else Verbosity.normal,
             ),
+        )
+        print(
+            f"\n{EXAMPLES} examples; steps taken: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(SEEN.items()))
         )
     finally:
         loop.run_until_complete(WORLD.telegram.stop())
