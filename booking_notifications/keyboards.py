@@ -40,27 +40,31 @@ def booking_keyboard(
     signer: Signer, booking_id: int, starts_at: datetime, chat_id: int, language: str | None
 ) -> Keyboard:
     """ "I'll be there" and "Cancel booking", for a booking as it starts at ``starts_at``."""
-    t = translator(language)
-    return [
-        [
-            (t(CONFIRM), signer.booking(BookingAction.CONFIRM, booking_id, starts_at, chat_id)),
-            (
-                t(ASK_CANCEL),
-                signer.booking(BookingAction.ASK_CANCEL, booking_id, starts_at, chat_id),
-            ),
-        ]
-    ]
+    buttons = ((CONFIRM, BookingAction.CONFIRM), (ASK_CANCEL, BookingAction.ASK_CANCEL))
+    return _booking_row(signer, buttons, booking_id, starts_at, chat_id, language)
 
 
 def cancel_question_keyboard(
     signer: Signer, booking_id: int, starts_at: datetime, chat_id: int, language: str | None
 ) -> Keyboard:
     """ "Yes, cancel" and "Keep it"."""
+    buttons = ((YES_CANCEL, BookingAction.CANCEL), (KEEP, BookingAction.KEEP))
+    return _booking_row(signer, buttons, booking_id, starts_at, chat_id, language)
+
+
+def _booking_row(
+    signer: Signer,
+    buttons: Iterable[tuple[str, BookingAction]],
+    booking_id: int,
+    starts_at: datetime,
+    chat_id: int,
+    language: str | None,
+) -> Keyboard:
     t = translator(language)
     return [
         [
-            (t(YES_CANCEL), signer.booking(BookingAction.CANCEL, booking_id, starts_at, chat_id)),
-            (t(KEEP), signer.booking(BookingAction.KEEP, booking_id, starts_at, chat_id)),
+            (t(label), signer.booking(action, booking_id, starts_at, chat_id))
+            for label, action in buttons
         ]
     ]
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import delete, event, exists, func, select, update
+from sqlalchemy import ColumnElement, delete, event, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, selectinload
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -99,24 +99,14 @@ class Starts:
         unannounced = ~exists().where(
             Notification.booking_id == Booking.id, Notification.kind == NoticeKind.CANCEL
         )
-        async with self._sessions() as session:
-            orphans = list(
-                await session.scalars(
-                    select(Booking)
-                    .options(selectinload(Booking.user))
-                    .where(Booking.scheduled_at.is_(None), Booking.cancelled_at.is_(None))
-                    .where(func.coalesce(Booking.planned_at, Booking.created_at) < cutoff)
-                    .order_by(Booking.id)
-                )
-            )
-            cancels = list(
-                await session.scalars(
-                    select(Booking)
-                    .options(selectinload(Booking.user))
-                    .where(Booking.cancelled_at < cutoff, Booking.ends_at > now, unannounced)
-                    .order_by(Booking.id)
-                )
-            )
+        orphans = await self._bookings(
+            Booking.scheduled_at.is_(None),
+            Booking.cancelled_at.is_(None),
+            func.coalesce(Booking.planned_at, Booking.created_at) < cutoff,
+        )
+        cancels = await self._bookings(
+            Booking.cancelled_at < cutoff, Booking.ends_at > now, unannounced
+        )
         taken: list[WorkflowIdTaken] = []
         done = []
         for booking, cancel in [(b, False) for b in orphans] + [(b, True) for b in cancels]:
@@ -150,21 +140,24 @@ class Starts:
 
     async def _start_committed(self, booking_ids: Sequence[int]) -> None:
         """Start what a caller's transaction committed; failures are logged, reconcile retries."""
-        async with self._sessions() as session:
-            bookings = list(
-                await session.scalars(
-                    select(Booking)
-                    .options(selectinload(Booking.user))
-                    .where(Booking.id.in_(booking_ids), Booking.scheduled_at.is_(None))
-                    .where(Booking.cancelled_at.is_(None))
-                )
-            )
+        bookings = await self._bookings(
+            Booking.id.in_(booking_ids),
+            Booking.scheduled_at.is_(None),
+            Booking.cancelled_at.is_(None),
+        )
         try:
             await self.start_all([(b, False) for b in bookings])
         except Exception:
             log.exception(
                 "starting committed bookings %s failed; reconcile will retry", booking_ids
             )
+
+    async def _bookings(self, *conditions: ColumnElement[bool]) -> list[Booking]:
+        """The bookings that meet ``conditions``, with their users (the workflow input needs
+        them), in id order."""
+        async with self._sessions() as session:
+            query = select(Booking).options(selectinload(Booking.user)).where(*conditions)
+            return list(await session.scalars(query.order_by(Booking.id)))
 
     def _spawn(self, booking_ids: Sequence[int]) -> None:
         task = asyncio.get_running_loop().create_task(self._start_committed(booking_ids))

@@ -91,9 +91,11 @@ class BookingNotifier(People):
         self._starts = Starts(self._runs, sessions, clock)
 
     @classmethod
-    async def from_settings(cls, settings: Settings) -> BookingNotifier:
-        """Connect to Temporal and the database named by the settings."""
-        client = await connect(settings)
+    async def from_settings(
+        cls, settings: Settings, client: Client | None = None
+    ) -> BookingNotifier:
+        """Connect to the database (and Temporal, unless given a client) the settings name."""
+        client = client or await connect(settings)
         engine = make_engine(settings.db_url)
         return cls(
             client,

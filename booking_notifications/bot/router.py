@@ -47,7 +47,7 @@ from booking_notifications.keyboards import (
 from booking_notifications.messages import UNTITLED, format_span, language_of
 from booking_notifications.preferences import ALL_TOPICS, Topic, parse_topics
 from booking_notifications.users import LinkProblem
-from booking_notifications.views import BookingCard
+from booking_notifications.views import BookingCard, ChatUser
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,16 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
         else:
             await message.answer(translator(user.language)(texts.ALREADY_CONNECTED))
 
-    @router.message(Command("settings"))
-    async def settings(message: Message) -> None:
+    async def connected_user(message: Message) -> ChatUser | None:
+        """The chat's user; when there is none, the answer says how to connect."""
         user = await notifier.chat_user(message.chat.id)
         if user is None:
             await message.answer(translator(_code(message))(texts.HOW_TO_CONNECT))
+        return user
+
+    @router.message(Command("settings"))
+    async def settings(message: Message) -> None:
+        if (user := await connected_user(message)) is None:
             return
         muted = parse_topics(user.muted)
         keyboard = settings_keyboard(signer, muted, message.chat.id, user.language)
@@ -107,9 +112,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
 
     @router.message(Command("stop"))
     async def stop(message: Message) -> None:
-        user = await notifier.chat_user(message.chat.id)
-        if user is None:
-            await message.answer(translator(_code(message))(texts.HOW_TO_CONNECT))
+        if (user := await connected_user(message)) is None:
             return
         await notifier.set_muted(ALL_TOPICS, chat_id=message.chat.id)
         await message.answer(translator(user.language)(texts.STOPPED))

@@ -206,15 +206,7 @@ async def _bot(
     """The bot, acting through a notifier of its own (aiogram is imported only here)."""
     from booking_notifications.bot.run import running_bot
 
-    engine = make_engine(settings.db_url)
-    notifier = BookingNotifier(
-        client,
-        make_sessions(engine),
-        settings.task_queue,
-        id_prefix=settings.workflow_id_prefix,
-        retry_for=settings.delivery_retry_for,
-        engine=engine,
-    )
+    notifier = await BookingNotifier.from_settings(settings, client)
     async with notifier, running_bot(settings, notifier, webhook=webhook, listen=listen) as bot:
         yield bot
 
