@@ -225,3 +225,38 @@ async def test_preferences_name_the_user_one_way_and_refuse_an_unknown_one(
 
 async def _sent(stack: Stack, booking_id: int, key: str) -> bool:
     return (await stack.rows(booking_id))[key].status is SENT
+
+
+async def test_a_user_known_by_chat_id_who_connects_under_a_key_becomes_one_user(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """Booking code first scheduled by chat id, then gave the person a link for its own key."""
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        first = await s.notifier.schedule(booking(30 * H, now=now, chat_id=321, language="ru"))
+        notifier = _with_bot(s)
+        await notifier.connect(
+            _token(await notifier.link("customer-3")), chat_id=321, telegram_user_id=321
+        )
+        view = await s.notifier.status(first)
+        async with s.sessions() as session:
+            users = (await session.scalars(select(User))).all()
+        await s.terminate([first])
+
+    assert [(u.ref, u.chat_id, u.language) for u in users] == [("customer-3", 321, "ru")]
+    assert view.user_ref == "customer-3"
+
+
+@pytest.mark.parametrize("by", ["", "a user with spaces", "x" * 17, "user\x00"])
+async def test_who_cancelled_is_a_short_word(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram, by: str
+) -> None:
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+        with pytest.raises(InvalidBooking, match="by must be a short word"):
+            await s.notifier.cancel(booking_id, by=by)
+        view = await s.notifier.status(booking_id)
+        await s.terminate([booking_id])
+
+    assert view.cancelled_at is None

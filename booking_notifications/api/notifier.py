@@ -34,7 +34,7 @@ from booking_notifications.db.bookings import (
     quiet_windows,
     reminder_offsets,
 )
-from booking_notifications.db.models import Booking, User
+from booking_notifications.db.models import CANCELLED_BY_MAX, Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import (
     BookingRequest,
@@ -178,6 +178,8 @@ class BookingNotifier(People):
         is completed by the retry (or by ``reconcile``).
         """
         reason = check_cancel_reason(reason)
+        if by is not None and not (0 < len(by) <= CANCELLED_BY_MAX and by.isidentifier()):
+            raise InvalidBooking(f"by must be a short word such as 'user', not {by!r}")
         async with self._sessions() as session:
             booking = await get_booking(session, booking_id)
             already = booking.cancelled_at is not None

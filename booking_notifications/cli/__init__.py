@@ -51,7 +51,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     from temporalio.service import RPCError
 
     from booking_notifications.bot import BotConflict
-    from booking_notifications.channels import Misconfigured
+    from booking_notifications.channels import DeliveryError, Misconfigured
     from booking_notifications.cli.commands import COMMANDS
     from booking_notifications.runs import WorkflowIdTaken
     from booking_notifications.worker.assembly import WorkerFailed
@@ -63,7 +63,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, UsageError, InvalidBooking, BookingNotFound, Misconfigured) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (ConnectionError, WorkerFailed, WorkflowIdTaken, BotConflict) as err:
+    except (ConnectionError, WorkerFailed, WorkflowIdTaken, BotConflict, DeliveryError) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return 1
     except RPCError as err:

@@ -44,6 +44,7 @@ NAMING_CONVENTION = {
 
 TITLE_MAX = 256
 CANCEL_REASON_MAX = 512
+CANCELLED_BY_MAX = 16
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -151,7 +152,7 @@ class Booking(Timestamps, Base):
     """When its workflow was started; NULL after a crash between the commit and the start."""
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(CANCEL_REASON_MAX))
-    cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    cancelled_by: Mapped[str | None] = mapped_column(String(CANCELLED_BY_MAX))
     """``user`` when its owner cancelled it in Telegram; empty when booking code did."""
     confirmed_at: Mapped[datetime | None]
     """When its owner tapped "I'll be there"."""
