@@ -95,3 +95,13 @@ async def test_telegram_down_at_start_does_not_keep_the_worker_from_starting(
     assert worker.stderr is not None
     log = (await worker.stderr.read()).decode()
     assert "cannot ask Telegram who the bot is" in log and "TEST-TOKEN" not in log
+
+
+async def test_an_unknown_notice_channel_is_one_line_and_exit_2(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**worker_env, "NOTICE_CHANNEL": "email"}
+    code, out, err = await run_cli("worker", env=env, cwd=tmp_path)
+
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "NOTICE_CHANNEL" in err and "'telegram' or 'console'" in err
