@@ -31,7 +31,7 @@ from booking_notifications.workflows.types import (
     Notice,
     NoticeStatus,
 )
-from tests.stack import telegram_channel
+from tests.support.stack import telegram_channel
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -44,8 +44,8 @@ import pytest
 
 from booking_notifications.cli import parser
 from booking_notifications.testing.fake_telegram import DEFAULT_TOKEN
-from tests.stack import eventually
-from tests.test_cli import CLI, cli_env, run_cli
+from tests.support.cli import CLI, cli_env, run_cli
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 READMES = [ROOT / "README.md", *sorted(ROOT.glob("[!.]*/README.md"))]

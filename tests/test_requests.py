@@ -26,7 +26,7 @@ from booking_notifications.wallclock import exists
 from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER
 from booking_notifications.workflows.plan import PLAN_VERSION, plan_notices
 from booking_notifications.workflows.types import BookingInput
-from tests.test_time_wallclock import readings
+from tests.support.dst import readings
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

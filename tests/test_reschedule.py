@@ -11,15 +11,13 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.requests import InvalidBooking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, booking, booking_stack, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack, telegram_channel
+
+pytestmark = pytest.mark.backends("sqlite")
 
 SENT, SKIPPED, PENDING = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.PENDING
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 async def test_a_move_later_re_arms_a_sent_reminder_and_tells_the_user_at_once(

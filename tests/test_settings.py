@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from booking_notifications.settings import Settings, SettingsError, load_settings
-from tests.test_cli import cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
 
 SECRET = "s3cr3t"
 

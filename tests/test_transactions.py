@@ -18,7 +18,9 @@ from booking_notifications.requests import InvalidBooking
 from booking_notifications.runs import RunState
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
-from tests.stack import Stack, booking, booking_stack, eventually, settings_for, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack, settings_for, telegram_channel
+from tests.support.waiting import eventually
 
 H = timedelta(hours=1)
 

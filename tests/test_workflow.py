@@ -13,15 +13,13 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import booking, booking_stack, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import booking_stack, telegram_channel
+
+pytestmark = pytest.mark.backends("sqlite")
 
 SENT, SKIPPED, CANCELLED = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.CANCELLED
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 async def test_a_booking_two_days_ahead_gets_every_notice_in_order(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from booking_notifications.requests import BookingRequest
-from tests.stack import booking
+from tests.support.bookings import booking
 
 LENGTH = timedelta(minutes=30)
 """Long enough that a start notice may run 15 minutes late: outages here are measured in seconds."""
@@ -19,7 +18,3 @@ def start_notice_only(start_in: timedelta, *, now: datetime, chat_id: int) -> Bo
     notice not sent is a lost one.
     """
     return booking(start_in, LENGTH, now=now, chat_id=chat_id, reminders=[], end_notice=False)
-
-
-async def sleep_until(moment: datetime) -> None:
-    await asyncio.sleep(max((moment - datetime.now(UTC)).total_seconds(), 0))

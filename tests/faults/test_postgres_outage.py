@@ -20,8 +20,7 @@ from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.conftest import IN_CI
-from tests.faults.bookings import sleep_until, start_notice_only
+from tests.faults.bookings import start_notice_only
 from tests.faults.conftest import forget_workflows
 from tests.faults.figures import (
     deliveries,
@@ -37,9 +36,11 @@ from tests.faults.processes import (
     all_asleep,
     start_worker,
 )
-from tests.stack import api_only, eventually
+from tests.support.postgres import unavailable
+from tests.support.stack import api_only
+from tests.support.waiting import eventually, sleep_until
 
-pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
 
 NOTICES = 40
 LEAD = timedelta(seconds=7)
@@ -61,9 +62,7 @@ async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
 ) -> None:
     missing = PostgresCluster.missing()
     if missing:
-        if IN_CI:
-            pytest.fail(missing + " (CI=true: this fault test must run)")
-        pytest.skip(missing)
+        unavailable(missing, "CI=true: this fault test must run")
     client = dev_env.client
     cluster = PostgresCluster(children)
     workflow_ids: list[str] = []

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.faults.bookings import sleep_until, start_notice_only
+from tests.faults.bookings import start_notice_only
 from tests.faults.conftest import forget_workflows
 from tests.faults.figures import (
     deliveries,
@@ -26,9 +26,10 @@ from tests.faults.figures import (
     status_counts,
 )
 from tests.faults.processes import Children, start_worker
-from tests.stack import api_only, eventually
+from tests.support.stack import api_only
+from tests.support.waiting import eventually, sleep_until
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.backends("postgres")]
 
 NOTICES = 30
 OUTAGE = 30.0
@@ -37,11 +38,6 @@ SPREAD = timedelta(seconds=19)
 """Notices come due from 1 s into the outage to 20 s into it."""
 CHATS = 630_000
 SENT = NoticeStatus.SENT
-
-
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.mark.timeout(240)

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.faults.bookings import sleep_until, start_notice_only
+from tests.faults.bookings import start_notice_only
 from tests.faults.conftest import forget_workflows
 from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
 from tests.faults.processes import (
@@ -30,9 +30,15 @@ from tests.faults.processes import (
     pollers,
     start_worker,
 )
-from tests.stack import api_only, eventually
+from tests.support.stack import api_only
+from tests.support.waiting import eventually, sleep_until
 
-pytestmark = pytest.mark.faults
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.slow,
+    # SQLite: the database is not the point here (and the worker shares the file with us).
+    pytest.mark.backends("sqlite"),
+]
 
 NOTICES = 20
 LEAD = timedelta(seconds=22)
@@ -48,12 +54,6 @@ PROMPT = 10.0
 """How soon after the restart an overdue notice must go out."""
 CHATS = 640_000
 SENT, PENDING = NoticeStatus.SENT, NoticeStatus.PENDING
-
-
-@pytest.fixture
-def backend() -> str:
-    """SQLite: the database is not the point here (and the worker shares the file with us)."""
-    return "sqlite"
 
 
 @pytest.mark.timeout(240)

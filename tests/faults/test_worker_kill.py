@@ -32,9 +32,15 @@ from tests.faults.figures import (
 )
 from tests.faults.processes import Child, Children, start_worker
 from tests.faults.telegram import SlowTelegram
-from tests.stack import api_only, eventually
+from tests.support.stack import api_only
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.faults
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.slow,
+    # PostgreSQL, as in production: a kill drops the worker's connections and row locks.
+    pytest.mark.backends("postgres"),
+]
 
 BURST = 120
 KILL_AFTER = (25, 65)
@@ -42,12 +48,6 @@ KILL_AFTER = (25, 65)
 LEAD = timedelta(seconds=12)
 CHATS = 610_000
 ROUND_TRIP = 0.1
-
-
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    """PostgreSQL, as in production: a kill drops the worker's connections and row locks."""
-    return str(request.param)
 
 
 @pytest.mark.parametrize(

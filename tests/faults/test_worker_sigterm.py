@@ -21,9 +21,10 @@ from tests.faults.conftest import forget_workflows
 from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
 from tests.faults.processes import Child, Children, start_worker
 from tests.faults.telegram import SlowTelegram
-from tests.stack import api_only, eventually
+from tests.support.stack import api_only
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.backends("postgres")]
 
 NOTICES = 30
 SEND_TIME = 3.0
@@ -32,11 +33,6 @@ TERM_AT_IN_FLIGHT: int = Settings.model_fields["delivery_concurrency"].default
 LEAD = timedelta(seconds=7)
 CHATS = 620_000
 SENT, PROCESSING = NoticeStatus.SENT, NoticeStatus.PROCESSING
-
-
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.mark.timeout(240)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +17,6 @@ from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.models import Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.requests import BookingRequest
 from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
@@ -106,25 +103,3 @@ async def booking_stack(
         running_workers(env.client, settings_for(db_url, task_queue), channel),
     ):
         yield stack
-
-
-def booking(
-    start_in: timedelta,
-    length: timedelta = timedelta(hours=1),
-    *,
-    now: datetime | None = None,
-    chat_id: int = 4242,
-    **fields: object,
-) -> BookingRequest:
-    """A booking request starting ``start_in`` from ``now`` (the test server's clock, say)."""
-    start = (now or datetime.now(UTC)) + start_in
-    return BookingRequest(chat_id=chat_id, starts_at=start, ends_at=start + length, **fields)  # type: ignore[arg-type]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    """Poll ``check`` until it holds; fail with the timeout when it never does."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.1)
