@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,13 +10,14 @@ from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.models import Notification
+from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
@@ -48,6 +50,15 @@ class Stack:
         return self.env.client.get_workflow_handle(
             self.notifier.workflow_id(booking_id), result_type=BookingReport
         )
+
+    async def terminate_running(self) -> None:
+        """Terminate every workflow of this stack's bookings that still runs (a closed one is
+        left as it is)."""
+        async with self.sessions() as session:
+            booking_ids = list(await session.scalars(select(Booking.id)))
+        for booking_id in booking_ids:
+            with contextlib.suppress(RPCError):  # not found, or already closed
+                await self.handle(booking_id).terminate("the test is over")
 
     async def result(self, booking_id: int) -> BookingReport:
         """Wait for the booking's workflow to finish, letting the test server skip time."""
@@ -97,9 +108,16 @@ async def booking_stack(
     channel: Channel,
     clock: Clock = utcnow,
 ) -> AsyncIterator[Stack]:
-    """The API plus both real workers, delivering through ``channel``."""
-    async with (
-        api_only(env, db_url, task_queue, clock) as stack,
-        running_workers(env.client, settings_for(db_url, task_queue), channel),
-    ):
-        yield stack
+    """The API plus both real workers, delivering through ``channel``.
+
+    On the time-skipping server the stack leaves no workflow of its own running: once its workers
+    are gone, the next timer of a booking left asleep would give the server a workflow task that
+    no worker takes, and the server stops skipping time for every later test of the session.
+    """
+    async with api_only(env, db_url, task_queue, clock) as stack:
+        try:
+            async with running_workers(env.client, settings_for(db_url, task_queue), channel):
+                yield stack
+        finally:
+            if env.supports_time_skipping:
+                await stack.terminate_running()
