@@ -21,7 +21,6 @@ from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import start_notice_only
-from tests.faults.conftest import forget_workflows
 from tests.faults.figures import (
     deliveries,
     delivery_attempts,
@@ -30,13 +29,9 @@ from tests.faults.figures import (
     report,
     status_counts,
 )
-from tests.faults.processes import (
-    Children,
-    PostgresCluster,
-    all_asleep,
-    start_worker,
-)
+from tests.faults.processes import PostgresCluster, all_asleep, forget_workflows, start_worker
 from tests.support.postgres import unavailable
+from tests.support.processes import Children
 from tests.support.stack import api_only
 from tests.support.waiting import eventually, sleep_until
 

@@ -16,7 +16,6 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import start_notice_only
-from tests.faults.conftest import forget_workflows
 from tests.faults.figures import (
     deliveries,
     delivery_attempts,
@@ -25,7 +24,8 @@ from tests.faults.figures import (
     report,
     status_counts,
 )
-from tests.faults.processes import Children, start_worker
+from tests.faults.processes import forget_workflows, start_worker
+from tests.support.processes import Children
 from tests.support.stack import api_only
 from tests.support.waiting import eventually, sleep_until
 

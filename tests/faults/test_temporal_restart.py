@@ -21,15 +21,15 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import start_notice_only
-from tests.faults.conftest import forget_workflows
 from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
 from tests.faults.processes import (
-    Children,
     TemporalDevServer,
     all_asleep,
+    forget_workflows,
     pollers,
     start_worker,
 )
+from tests.support.processes import Children
 from tests.support.stack import api_only
 from tests.support.waiting import eventually, sleep_until
 

@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.bookings import start_notice_only
-from tests.faults.conftest import forget_workflows
 from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
-from tests.faults.processes import Child, Children, start_worker
+from tests.faults.processes import forget_workflows, start_worker
 from tests.faults.telegram import SlowTelegram
+from tests.support.processes import Child, Children
 from tests.support.stack import api_only
 from tests.support.waiting import eventually
 
