@@ -1,7 +1,7 @@
 """Fixtures of the fault tests: the processes they start (always cleaned up) and the report.
 
 Every test here is marked ``faults`` (``pytest -m faults`` runs only them, ``-m "not faults"``
-leaves them out); CI runs them with everything else.
+leaves them out) and ``slow``; CI runs them with everything else.
 """
 
 from __future__ import annotations
