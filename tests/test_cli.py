@@ -18,7 +18,7 @@ from tests.support.cli import CLI, cli_env, iso, run_cli
 from tests.support.stack import booking_stack, telegram_channel
 from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.backends("sqlite")
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]  # child processes
 
 
 async def test_book_status_and_cancel_speak_json(

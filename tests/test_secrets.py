@@ -168,6 +168,7 @@ def test_a_bad_setting_message_does_not_echo_the_token(monkeypatch: pytest.Monke
     assert TOKEN not in str(raised.value)
 
 
+@pytest.mark.slow
 async def test_cli_output_never_shows_the_token(db_url: str) -> None:
     env = cli_env(DATABASE_URL=db_url, TELEGRAM_BOT_TOKEN=TOKEN, TEMPORAL_ADDRESS="bad")
     code, out, err = await run_cli("status", "1", env=env)

@@ -80,6 +80,7 @@ def _aliases() -> set[str]:
     return {str(f.alias) for f in Settings.model_fields.values() if f.alias}
 
 
+@pytest.mark.slow
 async def test_an_unknown_database_host_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     env = cli_env(DATABASE_URL=f"postgresql://bob:{SECRET}@no-such-host.invalid:5432/app")
     code, out, err = await run_cli("status", "1", env=env, cwd=tmp_path)
@@ -88,6 +89,7 @@ async def test_an_unknown_database_host_is_one_line_not_a_traceback(tmp_path: Pa
     assert err.count("\n") == 1 and "no-such-host.invalid" in err and SECRET not in err
 
 
+@pytest.mark.slow
 async def test_a_refused_database_port_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     env = cli_env(DATABASE_URL=f"postgresql://bob:{SECRET}@127.0.0.1:1/app")
     code, out, err = await run_cli("status", "1", env=env, cwd=tmp_path)

@@ -12,7 +12,7 @@ import pytest
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.cli import CLI, run_cli
 
-pytestmark = pytest.mark.backends("sqlite")
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]  # child processes
 
 
 async def test_a_worker_without_a_bot_token_or_an_explicit_console_refuses_to_start(
