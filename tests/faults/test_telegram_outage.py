@@ -107,11 +107,9 @@ def _report(f: Figures) -> None:
         f"{f.drained_s:.1f} s after recovery, max attempts {max(f.attempts)}, "
         f"max lateness {d.max_lateness:.1f} s",
         notices=NOTICES,
+        **d.figures(),
         outage_s=OUTAGE,
         answered_502=f.answered_502,
-        delivered=d.delivered,
-        duplicates=d.duplicates,
         drained_after_recovery_s=round(f.drained_s, 2),
         max_attempt=max(f.attempts),
-        max_lateness_s=round(d.max_lateness, 2),
     )

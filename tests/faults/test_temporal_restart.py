@@ -164,6 +164,7 @@ def _report(restart: Restart, d: Deliveries, late: Deliveries, overdue_sent_s: l
         f"{d.median_lateness:.2f} s); {OVERDUE} due during the outage: {late.delivered} "
         f"delivered {max(overdue_sent_s, default=0):.1f} s after the restart at most",
         notices=NOTICES,
+        **d.figures(3, median=True),
         overdue_notices=OVERDUE,
         overdue_delivered=late.delivered,
         overdue_duplicates=late.duplicates,
@@ -171,8 +172,4 @@ def _report(restart: Restart, d: Deliveries, late: Deliveries, overdue_sent_s: l
         down_s=round(restart.down_s, 2),
         worker_reconnected_s=round(restart.reconnected_s, 2),
         first_due_after_reconnect_s=round(restart.due_in_s, 2),
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        max_lateness_s=round(d.max_lateness, 3),
-        median_lateness_s=round(d.median_lateness, 3),
     )

@@ -144,15 +144,12 @@ def _report(
         f"{retried} sends retried, max lateness {d.max_lateness:.1f} s "
         f"(median {d.median_lateness:.1f} s)",
         notices=BURST,
+        **d.figures(median=True),
         in_flight=in_flight,
-        delivered=d.delivered,
-        duplicates=d.duplicates,
         kills=len(KILL_AFTER),
         at_kill=kills.at_kill,
         retried=retried,
         max_attempt=max(attempts, default=0),
-        max_lateness_s=round(d.max_lateness, 2),
-        median_lateness_s=round(d.median_lateness, 2),
         answered_429=telegram.count(429),
         duplicated_s_after_first_kill={
             chat: [round(w - first_kill, 3) for w in walls] for chat, walls in d.duplicated.items()

@@ -109,12 +109,10 @@ def _report(at_exit: AtExit, d: Deliveries) -> None:
         f"PROCESSING, {statuses[NoticeStatus.PENDING]} PENDING; after restart {d.delivered} "
         f"delivered, {plural(d.duplicates, 'duplicate')}",
         notices=NOTICES,
+        **d.figures(),
         in_flight_at_sigterm=at_exit.in_flight,
         exit_code=at_exit.code,
         shutdown_s=round(at_exit.shutdown_s, 2),
         after_exit={str(k): v for k, v in statuses.items()},
         accepted_not_sent_at_exit=len(at_exit.unrecorded),
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        max_lateness_s=round(d.max_lateness, 2),
     )

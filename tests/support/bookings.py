@@ -6,6 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from booking_notifications.requests import BookingRequest
 
+NOW = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
+"""A fixed moment for tests that plan or validate without a clock."""
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+PLAN = ("reminder_24h", "reminder_1h", "start", "end")
+"""The notices of a booking with the default reminders, in due order."""
+
 
 def booking(
     start_in: timedelta,
