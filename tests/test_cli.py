@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.cli import CLI, cli_env, iso, run_cli
+from tests.support.processes import free_port
 from tests.support.stack import booking_stack, telegram_channel
 from tests.support.waiting import eventually
 
@@ -84,9 +85,7 @@ async def test_a_bad_setting_fails_at_start_with_one_clear_line(tmp_path: Path) 
 async def test_an_unreachable_temporal_is_one_line_not_a_traceback(
     db_url: str, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = cli_env(TEMPORAL_ADDRESS=f"127.0.0.1:{port}", DATABASE_URL=db_url)
     start = datetime.now(UTC) + timedelta(hours=2)
     code, _, err = await run_cli(
@@ -194,9 +193,7 @@ async def test_server_on_a_busy_port_says_so_instead_of_using_the_other_server(
 
 
 async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port(1000)  # and the UI's, at port + 1000
     env = cli_env(
         BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}"
     )

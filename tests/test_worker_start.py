@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 
 import pytest
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.cli import CLI, run_cli
+from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]  # child processes
 
@@ -56,9 +56,7 @@ async def test_a_token_telegram_refuses_stops_the_start_with_one_line(
 async def test_telegram_down_at_start_does_not_keep_the_worker_from_starting(
     cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = free_port()
     env = {
         **cli_stack_env,
         "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
