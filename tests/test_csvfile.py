@@ -15,7 +15,7 @@ import pytest
 from booking_notifications.cli import csvfile, parser
 from booking_notifications.cli.inputs import UsageError
 from booking_notifications.requests import BookingRequest, InvalidBooking
-from tests.test_cli import cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
 
 START = datetime(2031, 3, 1, 10, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -314,6 +314,7 @@ def test_an_empty_needed_cell_is_named(tmp_path: Path, column: str) -> None:
 # Through the real command: the wiring, and one line with exit status 2 before any connection.
 
 
+@pytest.mark.slow
 async def test_book_from_an_excel_file_with_a_bad_line_names_it_and_exits_2(
     tmp_path: Path,
 ) -> None:
@@ -327,9 +328,8 @@ async def test_book_from_an_excel_file_with_a_bad_line_names_it_and_exits_2(
     assert err.startswith(f"booking-notify: {path}, line 4: ends_at") and err.count("\n") == 1
 
 
+@pytest.mark.slow
 async def test_file_options_without_a_file_are_refused_in_one_line(tmp_path: Path) -> None:
-    from tests.test_cli import cli_env, run_cli
-
     env = cli_env(DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
     args = ["book", "--chat-id", "42", "--start", "2030-01-01T10:00", "--end", "2030-01-01T11:00"]
     for option in (["--encoding", "cp1251"], ["--skip-bad-rows"]):

@@ -27,12 +27,13 @@ from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.workflows.plan import plan_notices
 from booking_notifications.workflows.types import (
     BookingInput,
+    DeliveryOutcome,
     DeliveryRequest,
     MirrorRequest,
     Notice,
     NoticeStatus,
 )
-from tests.stack import telegram_channel
+from tests.support.stack import telegram_channel
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -56,6 +57,10 @@ class Delivery:
         return DeliveryRequest(
             self.booking_id, key, notice.kind, notice.due_at, notice.latest_at, START, END
         )
+
+    async def deliver_each(self, *keys: str) -> list[DeliveryOutcome]:
+        """Deliver these notices one after the other; their outcomes."""
+        return [await self.activities.deliver(self.request(key)) for key in keys]
 
     async def row(self, key: str) -> Notification:
         async with self.sessions() as session:
@@ -98,6 +103,12 @@ async def make_delivery(
     finally:
         await channel.close()
         await engine.dispose()
+
+
+def upgraded_to_a_supergroup(telegram: FakeTelegram, group: int) -> int:
+    """Have Telegram upgrade ``group`` to a supergroup (and not pace its chats); the new id."""
+    telegram.per_chat_rate = None
+    return telegram.migrate(group)
 
 
 @pytest_asyncio.fixture
@@ -220,11 +231,9 @@ class Broken(ConsoleChannel):
 async def test_a_notice_to_a_group_upgraded_to_a_supergroup_goes_there_and_so_do_later_ones(
     db_url: str, telegram: FakeTelegram
 ) -> None:
-    telegram.per_chat_rate = None
-    supergroup = telegram.migrate(-4242)
+    supergroup = upgraded_to_a_supergroup(telegram, -4242)
     async for d in make_delivery(db_url, telegram, -4242):
-        first = await d.activities.deliver(d.request("reminder_1h"))
-        later = await d.activities.deliver(d.request("start"))
+        first, later = await d.deliver_each("reminder_1h", "start")
         chats = await d.chat_ids()
 
     assert first.status is later.status is NoticeStatus.SENT
@@ -237,14 +246,12 @@ async def test_a_supergroup_that_already_has_a_user_row_takes_the_migrated_users
     db_url: str, telegram: FakeTelegram
 ) -> None:
     """users.chat_id is unique: the row that has the chat wins, and no row is deleted."""
-    telegram.per_chat_rate = None
-    supergroup = telegram.migrate(-4242)
+    supergroup = upgraded_to_a_supergroup(telegram, -4242)
     async for d in make_delivery(db_url, telegram, -4242):
         async with d.sessions() as session:
             session.add(User(chat_id=supergroup, language="ru"))
             await session.commit()
-        first = await d.activities.deliver(d.request("reminder_1h"))
-        later = await d.activities.deliver(d.request("start"))
+        first, later = await d.deliver_each("reminder_1h", "start")
         chats = await d.chat_ids()
 
     assert first.status is later.status is NoticeStatus.SENT

@@ -20,7 +20,9 @@ from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, api_only, booking, booking_stack, eventually, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, api_only, booking_stack, telegram_channel
+from tests.support.waiting import eventually
 
 S = timedelta(seconds=1)
 SENT, FAILED, SKIPPED = NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKIPPED

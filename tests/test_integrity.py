@@ -22,16 +22,14 @@ from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import WorkerFailed, running_workers
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, api_only, booking, booking_stack, settings_for, telegram_channel
-from tests.test_cli import cli_env, run_cli
+from tests.support.bookings import booking
+from tests.support.cli import run_cli
+from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel
+
+pytestmark = pytest.mark.backends("sqlite")
 
 H = timedelta(hours=1)
 SENT, CANCELLED, SKIPPED = NoticeStatus.SENT, NoticeStatus.CANCELLED, NoticeStatus.SKIPPED
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 async def _commit_without_start(stack: Stack, request: object, now: datetime) -> int:
@@ -68,14 +66,14 @@ async def test_a_booking_cancelled_before_its_workflow_started_never_gets_a_remi
 
 
 async def test_cancel_tells_the_truth_about_a_booking_already_cancelled(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(3 * H, now=now))
-        first = await s.notifier.cancel(booking_id)
-        second = await s.notifier.cancel(booking_id)
-        await s.result(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+    first = await s.notifier.cancel(booking_id)
+    second = await s.notifier.cancel(booking_id)
+    await s.result(booking_id)
 
     assert (first, second) == (CancelResult.CANCELLED, CancelResult.ALREADY_CANCELLED)
     assert sum((r.text or "").startswith("❌") for r in telegram.sent) == 1
@@ -124,15 +122,9 @@ async def test_a_worker_that_can_no_longer_work_stops_the_block_with_the_reason(
 
 
 async def test_the_worker_command_exits_non_zero_with_one_line_when_it_cannot_work(
-    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = cli_env(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        TEMPORAL_NAMESPACE="no-such-namespace",
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        NOTICE_CHANNEL="console",
-    )
+    env = {**cli_stack_env, "TEMPORAL_NAMESPACE": "no-such-namespace", "NOTICE_CHANNEL": "console"}
     code, _, err = await run_cli("worker", env=env, cwd=tmp_path)
 
     assert code == 1 and "Traceback" not in err

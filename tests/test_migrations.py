@@ -171,7 +171,13 @@ async def test_a_database_of_version_0_1_is_adopted_with_its_rows_and_ids(
         await downgrade(engine)
         await engine.dispose()
 
-    assert tables == {"bn_users", "bn_bookings", "bn_notifications", "bn_alembic_version"}
+    assert tables == {
+        "bn_users",
+        "bn_bookings",
+        "bn_notifications",
+        "bn_link_tokens",
+        "bn_alembic_version",
+    }
     assert list(keys) == ["end", "reminder_1h", "start"]
     assert next_id == booking_id + 1  # the id sequence carried over too
 

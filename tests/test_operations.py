@@ -15,23 +15,14 @@ from booking_notifications.db.models import Booking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import (
-    Stack,
-    api_only,
-    booking,
-    booking_stack,
-    eventually,
-    settings_for,
-    telegram_channel,
-)
-from tests.test_cli import iso, run_cli
+from tests.support.bookings import booking
+from tests.support.cli import iso, run_cli
+from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.backends("sqlite")
 
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 async def test_which_bookings_get_a_notice_in_the_next_hour_is_one_visibility_query(
@@ -137,16 +128,13 @@ async def test_reconcile_from_the_api_is_idempotent(
 
 
 async def test_reschedule_and_list_from_the_cli(
-    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    dev_env: WorkflowEnvironment,
+    db_url: str,
+    task_queue: str,
+    telegram: FakeTelegram,
+    cli_stack_env: dict[str, str],
 ) -> None:
-    from tests.test_cli import cli_env
-
-    env = cli_env(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        WORKFLOW_ID_PREFIX=f"{task_queue}-",
-    )
+    env = cli_stack_env
     async with booking_stack(dev_env, db_url, task_queue, telegram_channel(telegram)) as s:
         booking_id = await s.notifier.schedule(booking(3 * H, chat_id=6))
         new_start = datetime.now(UTC).replace(microsecond=0) + 5 * H

@@ -62,7 +62,7 @@ from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import BookingReport, NoticeKind, NoticeStatus
-from tests.stack import settings_for, telegram_channel
+from tests.support.stack import settings_for, telegram_channel
 
 T = TypeVar("T")
 H = timedelta(hours=1)

@@ -20,7 +20,9 @@ from booking_notifications.db.models import LinkToken, User
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.users import LinkProblem
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, booking, booking_stack, eventually, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack, telegram_channel
+from tests.support.waiting import eventually
 
 H = timedelta(hours=1)
 BOT = "booking_test_bot"

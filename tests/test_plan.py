@@ -21,10 +21,7 @@ from booking_notifications.workflows.plan import (
     skip_reason_when_due,
 )
 from booking_notifications.workflows.types import BookingInput, Notice, NoticeKind, NoticeStatus
-
-NOW = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
+from tests.support.bookings import DAY, HOUR, NOW
 
 FAST = settings(max_examples=200, deadline=None, database=None)
 

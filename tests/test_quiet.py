@@ -24,8 +24,11 @@ from booking_notifications.workflows.types import (
     NoticeStatus,
     QuietWindow,
 )
-from tests.stack import booking, booking_stack, telegram_channel
-from tests.test_time_wallclock import instants
+from tests.support.bookings import booking
+from tests.support.dst import instants
+from tests.support.stack import booking_stack, telegram_channel
+
+pytestmark = pytest.mark.backends("sqlite")
 
 H = timedelta(hours=1)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -146,11 +149,6 @@ async def test_a_user_with_quiet_hours_gets_the_reminder_before_they_begin(
     assert rows["reminder_1h"].status is NoticeStatus.SENT
     assert rows["start"].due_at == start and rows["start"].status is NoticeStatus.SENT
     assert len(telegram.sent) == 3
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 # Quiet windows follow the zone's clocks through DST changes (issue 11, item 5).

@@ -44,8 +44,8 @@ import pytest
 
 from booking_notifications.cli import parser
 from booking_notifications.testing.fake_telegram import DEFAULT_TOKEN
-from tests.stack import eventually
-from tests.test_cli import CLI, cli_env, run_cli
+from tests.support.cli import CLI, cli_env, run_cli
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 READMES = [ROOT / "README.md", *sorted(ROOT.glob("[!.]*/README.md"))]
@@ -262,6 +262,7 @@ def subcommands() -> list[str]:
     return list(actions[0].choices)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["", *subcommands()])
 async def test_every_subcommand_answers_help(name: str) -> None:
     code, out, err = await run_cli(*name.split(), "--help", env=cli_env())
@@ -344,6 +345,7 @@ def test_every_python_m_command_is_run() -> None:
     assert [s.where for s in SHOWN if s.program != (PROGRAM,) and s.name not in RUNS] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shown", [s for s in SHOWN if s.name in RUNS], ids=shown_as)
 async def test_readme_command_runs_as_written(shown: Shown, tmp_path: Path) -> None:
     await RUNS[shown.name]([*executable(shown), *shown.variants()[0]], tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,24 +28,13 @@ from booking_notifications.wallclock import exists
 from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER
 from booking_notifications.workflows.plan import PLAN_VERSION, plan_notices
 from booking_notifications.workflows.types import BookingInput
-from tests.test_time_wallclock import readings
-
-NOW = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
+from tests.support.bookings import DAY, HOUR, NOW
+from tests.support.bookings import booking as booking_at
+from tests.support.dst import readings
 
 FAST = settings(max_examples=200, deadline=None, database=None)
-
-
-def booking(
-    start_in: timedelta, length: timedelta = HOUR, *, chat_id: object = 4242, **fields: object
-) -> BookingRequest:
-    """A request starting ``start_in`` after ``NOW``.
-
-    Like ``tests.stack.booking``, without importing the worker stack (seconds at collection).
-    """
-    start = NOW + start_in
-    return BookingRequest(chat_id=chat_id, starts_at=start, ends_at=start + length, **fields)  # type: ignore[arg-type]
+booking = partial(booking_at, now=NOW)
+"""A request starting ``start_in`` after ``NOW``."""
 
 
 def test_a_valid_request_passes_and_is_returned_unchanged() -> None:

@@ -11,30 +11,28 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.requests import InvalidBooking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, booking, booking_stack, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack, telegram_channel
+
+pytestmark = pytest.mark.backends("sqlite")
 
 SENT, SKIPPED, PENDING = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.PENDING
 H = timedelta(hours=1)
 
 
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
 async def test_a_move_later_re_arms_a_sent_reminder_and_tells_the_user_at_once(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(30 * H, now=now, title="Court"))
-        await time_env.sleep(7 * H)  # the 24 h reminder went out at +6 h
-        new_start = now + 50 * H
-        report = await s.notifier.reschedule(booking_id, new_start, new_start + 2 * H)
-        moved_text = telegram.sent[-1].text or ""
-        await s.result(booking_id)
-        rows = await s.rows(booking_id)
-        view = await s.notifier.status(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(30 * H, now=now, title="Court"))
+    await time_env.sleep(7 * H)  # the 24 h reminder went out at +6 h
+    new_start = now + 50 * H
+    report = await s.notifier.reschedule(booking_id, new_start, new_start + 2 * H)
+    moved_text = telegram.sent[-1].text or ""
+    await s.result(booking_id)
+    rows = await s.rows(booking_id)
+    view = await s.notifier.status(booking_id)
 
     assert {n.key: n.status for n in report.notices}["moved_1"] is SENT
     assert "has moved" in moved_text
@@ -53,14 +51,14 @@ async def test_a_move_later_re_arms_a_sent_reminder_and_tells_the_user_at_once(
 
 
 async def test_a_move_earlier_skips_a_reminder_that_is_now_too_late(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(30 * H, now=now))
-        await s.notifier.reschedule(booking_id, now + 3 * H, now + 4 * H)
-        await s.result(booking_id)
-        rows = await s.rows(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    await s.notifier.reschedule(booking_id, now + 3 * H, now + 4 * H)
+    await s.result(booking_id)
+    rows = await s.rows(booking_id)
 
     assert rows["reminder_24h"].status is SKIPPED
     assert "too late" in (rows["reminder_24h"].last_error or "")
@@ -103,21 +101,21 @@ async def test_a_bad_move_is_refused_and_changes_nothing(
 
 
 async def test_a_cancelled_or_finished_booking_cannot_move(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        cancelled = await s.notifier.schedule(booking(30 * H, now=now, chat_id=1))
-        await s.notifier.cancel(cancelled)
-        with pytest.raises(InvalidBooking, match=r"cancelled|over"):
-            await s.notifier.reschedule(cancelled, now + 40 * H, now + 41 * H)
-        await s.result(cancelled)
+    s = time_stack
+    now = await s.env.get_current_time()
+    cancelled = await s.notifier.schedule(booking(30 * H, now=now, chat_id=1))
+    await s.notifier.cancel(cancelled)
+    with pytest.raises(InvalidBooking, match=r"cancelled|over"):
+        await s.notifier.reschedule(cancelled, now + 40 * H, now + 41 * H)
+    await s.result(cancelled)
 
-        finished = await s.notifier.schedule(booking(2 * H, now=now, chat_id=2, reminders=[]))
-        await s.result(finished)
-        with pytest.raises(InvalidBooking, match="the booking is over"):
-            await s.notifier.reschedule(finished, now + 40 * H, now + 41 * H)
-        rows = await s.rows(finished)
+    finished = await s.notifier.schedule(booking(2 * H, now=now, chat_id=2, reminders=[]))
+    await s.result(finished)
+    with pytest.raises(InvalidBooking, match="the booking is over"):
+        await s.notifier.reschedule(finished, now + 40 * H, now + 41 * H)
+    rows = await s.rows(finished)
 
     assert "moved_1" not in rows
     assert not any("has moved" in (r.text or "") for r in telegram.sent)

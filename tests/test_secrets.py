@@ -23,19 +23,17 @@ from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.settings import SettingsError, load_settings
 from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import booking, booking_stack
-from tests.test_cli import cli_env, run_cli
+from tests.support.bookings import booking
+from tests.support.cli import cli_env, run_cli
+from tests.support.stack import booking_stack
+
+pytestmark = pytest.mark.backends("sqlite")
 
 TOKEN = "987654:SECRET-token-Zq7wX"
 SECRET = TOKEN.partition(":")[2]
 S = timedelta(seconds=1)
 CHAT = 4242
 FAILED, SENT, SKIPPED = NoticeStatus.FAILED, NoticeStatus.SENT, NoticeStatus.SKIPPED
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 def _break(telegram: FakeTelegram, path: str) -> int:
@@ -170,6 +168,7 @@ def test_a_bad_setting_message_does_not_echo_the_token(monkeypatch: pytest.Monke
     assert TOKEN not in str(raised.value)
 
 
+@pytest.mark.slow
 async def test_cli_output_never_shows_the_token(db_url: str) -> None:
     env = cli_env(DATABASE_URL=db_url, TELEGRAM_BOT_TOKEN=TOKEN, TEMPORAL_ADDRESS="bad")
     code, out, err = await run_cli("status", "1", env=env)

@@ -21,14 +21,13 @@ from booking_notifications.activities import notices
 from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.testing.fake_telegram import FakeTelegram, RecordedRequest
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import Stack, booking, booking_stack, eventually
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.backends("sqlite")
 
 S, HOUR = timedelta(seconds=1), timedelta(hours=1)
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 async def sent(stack: Stack, booking_id: int) -> bool:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
 from booking_notifications.wallclock import exists
-from tests.test_time_wallclock import readings
+from tests.support.dst import readings
 
 FAST = settings(max_examples=300, deadline=None, database=None)
 

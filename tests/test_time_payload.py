@@ -23,7 +23,7 @@ from booking_notifications.requests import InvalidBooking
 from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
 from booking_notifications.workflows.types import BookingInput, RescheduleRequest
-from tests.test_time_wallclock import ZONES
+from tests.support.dst import ZONES
 
 NOW = datetime(2026, 1, 15, 10, 17, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -22,7 +22,7 @@ from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import BookingRequest, InvalidBooking
-from tests.test_time_wallclock import ZONES, readings
+from tests.support.dst import ZONES, readings
 
 T = TypeVar("T")
 NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)

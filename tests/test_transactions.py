@@ -17,7 +17,9 @@ from booking_notifications.requests import InvalidBooking
 from booking_notifications.runs import RunState
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
-from tests.stack import Stack, booking, booking_stack, eventually, settings_for, telegram_channel
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack, settings_for, telegram_channel
+from tests.support.waiting import eventually
 
 H = timedelta(hours=1)
 
@@ -55,17 +57,17 @@ async def _state(stack: Stack, booking_id: int) -> RunState:
 
 
 async def test_a_booking_scheduled_in_the_callers_transaction_starts_after_its_commit(
-    time_env: WorkflowEnvironment, host_table: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram, host_table: str
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, host_table, task_queue, telegram_channel(telegram)) as s:
-        async with s.sessions() as session, session.begin():
-            await session.execute(text("INSERT INTO host_bookings (id, room) VALUES (1, 'A')"))
-            booking_id = await s.notifier.schedule(booking(3 * H, now=now), session=session)
-            before_commit = await _state(s, booking_id)
-        await eventually(lambda: _started(s, booking_id))
-        counts = await _counts(s)
-        report = await s.result(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    async with s.sessions() as session, session.begin():
+        await session.execute(text("INSERT INTO host_bookings (id, room) VALUES (1, 'A')"))
+        booking_id = await s.notifier.schedule(booking(3 * H, now=now), session=session)
+        before_commit = await _state(s, booking_id)
+    await eventually(lambda: _started(s, booking_id))
+    counts = await _counts(s)
+    report = await s.result(booking_id)
 
     assert before_commit is RunState.NONE
     assert counts == (1, 1, 4)
@@ -78,24 +80,24 @@ async def test_a_booking_scheduled_in_the_callers_transaction_starts_after_its_c
 
 
 async def test_a_rolled_back_booking_leaves_nothing_and_never_gets_a_notice(
-    time_env: WorkflowEnvironment, host_table: str, task_queue: str, telegram: FakeTelegram
+    time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram, host_table: str
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, host_table, task_queue, telegram_channel(telegram)) as s:
-        async with s.sessions() as session:
-            await session.execute(text("INSERT INTO host_bookings (id, room) VALUES (1, 'A')"))
-            booking_id = await s.notifier.schedule(booking(3 * H, now=now), session=session)
-            await session.rollback()
-        async with s.sessions() as session, session.begin():
-            await session.execute(text("INSERT INTO host_bookings (id, room) VALUES (2, 'B')"))
-            async with session.begin_nested() as savepoint:
-                await s.notifier.schedule(booking(3 * H, now=now, chat_id=7), session=session)
-                await savepoint.rollback()
-        await s.notifier.flush()  # what the commit set in motion
-        counts = await _counts(s)
-        reconciled = await s.notifier.reconcile(older_than=timedelta(0))
-        await time_env.sleep(4 * H)
-        state = await _state(s, booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    async with s.sessions() as session:
+        await session.execute(text("INSERT INTO host_bookings (id, room) VALUES (1, 'A')"))
+        booking_id = await s.notifier.schedule(booking(3 * H, now=now), session=session)
+        await session.rollback()
+    async with s.sessions() as session, session.begin():
+        await session.execute(text("INSERT INTO host_bookings (id, room) VALUES (2, 'B')"))
+        async with session.begin_nested() as savepoint:
+            await s.notifier.schedule(booking(3 * H, now=now, chat_id=7), session=session)
+            await savepoint.rollback()
+    await s.notifier.flush()  # what the commit set in motion
+    counts = await _counts(s)
+    reconciled = await s.notifier.reconcile(older_than=timedelta(0))
+    await time_env.sleep(4 * H)
+    state = await _state(s, booking_id)
 
     assert counts == (1, 0, 0)
     assert reconciled == []
@@ -104,13 +106,13 @@ async def test_a_rolled_back_booking_leaves_nothing_and_never_gets_a_notice(
 
 
 async def test_a_session_that_is_not_an_async_session_is_refused_and_nothing_is_written(
-    time_env: WorkflowEnvironment, host_table: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram, host_table: str
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, host_table, task_queue, telegram_channel(telegram)) as s:
-        with pytest.raises(InvalidBooking, match="session must be a SQLAlchemy AsyncSession"):
-            await s.notifier.schedule(booking(3 * H, now=now), session="db")  # type: ignore[arg-type]
-        counts = await _counts(s)
+    s = time_stack
+    now = await s.env.get_current_time()
+    with pytest.raises(InvalidBooking, match="session must be a SQLAlchemy AsyncSession"):
+        await s.notifier.schedule(booking(3 * H, now=now), session="db")  # type: ignore[arg-type]
+    counts = await _counts(s)
 
     assert counts == (0, 0, 0)
 
@@ -140,18 +142,15 @@ async def _started(stack: Stack, booking_id: int) -> bool:
 
 
 async def test_the_latest_call_sets_the_users_zone_and_language_and_can_clear_quiet_hours(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        first = booking(30 * H, now=now, time_zone="Europe/Berlin", quiet_hours="22:00 - 08:00")
-        ids = [await s.notifier.schedule(first)]
-        kept = await _user(s)
-        ids.append(
-            await s.notifier.schedule(booking(40 * H, now=now, language="ru", quiet_hours="none"))
-        )
-        cleared = await _user(s)
-        await s.terminate(ids)  # a workflow no worker runs would stall time skipping
+    s = time_stack
+    now = await s.env.get_current_time()
+    first = booking(30 * H, now=now, time_zone="Europe/Berlin", quiet_hours="22:00 - 08:00")
+    await s.notifier.schedule(first)
+    kept = await _user(s)
+    await s.notifier.schedule(booking(40 * H, now=now, language="ru", quiet_hours="none"))
+    cleared = await _user(s)
 
     assert (kept.time_zone, kept.language, kept.quiet_hours) == (
         "Europe/Berlin",
@@ -173,19 +172,18 @@ async def _user(stack: Stack) -> User:
 
 
 async def test_a_batch_that_fails_in_the_database_schedules_none_of_it(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     """The second booking's ref is taken by another time: found only when writing, after the
     first one was written. Nothing of the batch is kept, nothing starts."""
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        taken = await s.notifier.schedule(booking(30 * H, now=now, ref="taken"))
-        before = await _counts_of_ours(s)
-        batch = [booking(20 * H, now=now, chat_id=8), booking(10 * H, now=now, ref="taken")]
-        with pytest.raises(InvalidBooking, match="booking 2: booking ref 'taken' is already"):
-            await s.notifier.schedule_many(batch)
-        after = await _counts_of_ours(s)
-        await s.terminate([taken])
+    s = time_stack
+    now = await s.env.get_current_time()
+    await s.notifier.schedule(booking(30 * H, now=now, ref="taken"))
+    before = await _counts_of_ours(s)
+    batch = [booking(20 * H, now=now, chat_id=8), booking(10 * H, now=now, ref="taken")]
+    with pytest.raises(InvalidBooking, match="booking 2: booking ref 'taken' is already"):
+        await s.notifier.schedule_many(batch)
+    after = await _counts_of_ours(s)
 
     assert after == before == (1, 4)
 

@@ -4,35 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from tests.test_cli import CLI, cli_env, run_cli
+from tests.support.cli import CLI, run_cli
+from tests.support.processes import free_port
 
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture
-def worker_env(dev_env: WorkflowEnvironment, db_url: str, task_queue: str) -> dict[str, str]:
-    return cli_env(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        WORKFLOW_ID_PREFIX=f"{task_queue}-",
-    )
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite")]  # child processes
 
 
 async def test_a_worker_without_a_bot_token_or_an_explicit_console_refuses_to_start(
-    worker_env: dict[str, str], tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    code, out, err = await run_cli("worker", env=worker_env, cwd=tmp_path)
+    code, out, err = await run_cli("worker", env=cli_stack_env, cwd=tmp_path)
 
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in err and "NOTICE_CHANNEL" in err
@@ -40,9 +26,9 @@ async def test_a_worker_without_a_bot_token_or_an_explicit_console_refuses_to_st
 
 @pytest.mark.parametrize("token", ["987654:SECRET-def ", "SECRET", "987654:SECRET\n"])
 async def test_a_malformed_token_is_one_line_and_exit_2(
-    worker_env: dict[str, str], tmp_path: Path, token: str
+    cli_stack_env: dict[str, str], tmp_path: Path, token: str
 ) -> None:
-    env = {**worker_env, "TELEGRAM_BOT_TOKEN": token}
+    env = {**cli_stack_env, "TELEGRAM_BOT_TOKEN": token}
     code, out, err = await run_cli("worker", env=env, cwd=tmp_path)
 
     assert code == 2 and out == "" and "Traceback" not in err
@@ -52,11 +38,11 @@ async def test_a_malformed_token_is_one_line_and_exit_2(
 
 
 async def test_a_token_telegram_refuses_stops_the_start_with_one_line(
-    worker_env: dict[str, str], tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with FakeTelegram() as telegram:
         env = {
-            **worker_env,
+            **cli_stack_env,
             "TELEGRAM_BOT_TOKEN": "654321:REVOKED-TOKEN",
             "TELEGRAM_API_URL": telegram.url,
         }
@@ -68,13 +54,11 @@ async def test_a_token_telegram_refuses_stops_the_start_with_one_line(
 
 
 async def test_telegram_down_at_start_does_not_keep_the_worker_from_starting(
-    worker_env: dict[str, str], tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = free_port()
     env = {
-        **worker_env,
+        **cli_stack_env,
         "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
         "TELEGRAM_API_URL": f"http://127.0.0.1:{closed}",
     }

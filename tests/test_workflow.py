@@ -13,31 +13,24 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.stack import booking, booking_stack, telegram_channel
+from tests.support.bookings import PLAN, booking
+from tests.support.stack import Stack, booking_stack, telegram_channel
+
+pytestmark = pytest.mark.backends("sqlite")
 
 SENT, SKIPPED, CANCELLED = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.CANCELLED
 H = timedelta(hours=1)
 
 
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
 async def test_a_booking_two_days_ahead_gets_every_notice_in_order(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(48 * H, 2 * H, now=now, title="Court 3"))
-        report = await s.result(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(48 * H, 2 * H, now=now, title="Court 3"))
+    report = await s.result(booking_id)
 
-        assert await s.statuses(booking_id) == {
-            "reminder_24h": SENT,
-            "reminder_1h": SENT,
-            "start": SENT,
-            "end": SENT,
-        }
+    assert await s.statuses(booking_id) == dict.fromkeys(PLAN, SENT)
     texts = [r.text or "" for r in telegram.sent]
     assert len(texts) == 4
     assert "starts in 1 day" in texts[0] and "Court 3" in texts[0]
@@ -64,32 +57,30 @@ async def test_a_booking_made_3_hours_ahead_gets_no_24h_reminder(
 
 
 async def test_a_reminder_due_a_moment_ago_is_sent_at_once_not_skipped(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     """59 minutes ahead: the 1 h reminder is a minute late, within its 15 min tolerance."""
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(59 * timedelta(minutes=1), now=now))
-        await s.result(booking_id)
-        rows = await s.rows(booking_id)
-        assert rows["reminder_1h"].status is SENT
-        assert rows["reminder_1h"].sent_at is not None
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(59 * timedelta(minutes=1), now=now))
+    await s.result(booking_id)
+    rows = await s.rows(booking_id)
+    assert rows["reminder_1h"].status is SENT
+    assert rows["reminder_1h"].sent_at is not None
     assert (telegram.sent[0].text or "").startswith("⏰")
 
 
 async def test_a_cancel_drops_pending_notices_and_announces_once(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(30 * H, now=now))
-        await time_env.sleep(7 * H)  # the 24 h reminder is sent at +6 h
-        assert (
-            await s.notifier.cancel(booking_id, reason="court <closed>") is CancelResult.CANCELLED
-        )
-        assert await s.notifier.cancel(booking_id) is CancelResult.ALREADY_CANCELLED  # idempotent
-        report = await s.result(booking_id)
-        statuses = await s.statuses(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    await time_env.sleep(7 * H)  # the 24 h reminder is sent at +6 h
+    assert await s.notifier.cancel(booking_id, reason="court <closed>") is CancelResult.CANCELLED
+    assert await s.notifier.cancel(booking_id) is CancelResult.ALREADY_CANCELLED  # idempotent
+    report = await s.result(booking_id)
+    statuses = await s.statuses(booking_id)
 
     assert statuses == {
         "reminder_24h": SENT,
@@ -105,16 +96,16 @@ async def test_a_cancel_drops_pending_notices_and_announces_once(
 
 
 async def test_a_cancel_after_the_booking_ended_changes_nothing(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(2 * H, now=now, reminders=[]))
-        await s.result(booking_id)
-        before = await s.statuses(booking_id)
-        await time_env.sleep(H)  # the workflow is closed; the booking is over
-        cancelled = await s.notifier.cancel(booking_id)
-        view = await s.notifier.status(booking_id)
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(2 * H, now=now, reminders=[]))
+    await s.result(booking_id)
+    before = await s.statuses(booking_id)
+    await time_env.sleep(H)  # the workflow is closed; the booking is over
+    cancelled = await s.notifier.cancel(booking_id)
+    view = await s.notifier.status(booking_id)
 
     assert cancelled is CancelResult.OVER
     assert view.cancelled_at is None

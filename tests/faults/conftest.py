@@ -1,24 +1,20 @@
 """Fixtures of the fault tests: the processes they start (always cleaned up) and the report.
 
 Every test here is marked ``faults`` (``pytest -m faults`` runs only them, ``-m "not faults"``
-leaves them out); CI runs them with everything else.
+leaves them out) and ``slow``; CI runs them with everything else.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import REPORTED
-from tests.faults.processes import Children
+from tests.support.processes import Children
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,18 +62,3 @@ async def paced_telegram() -> AsyncIterator[FakeTelegram]:
     """The fake Bot API with Telegram's limits: 30 messages/s overall, 1 per second per chat."""
     async with FakeTelegram() as server:
         yield server
-
-
-async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: str) -> None:
-    """Terminate the test's workflows (they would sleep until their bookings end) and delete the
-    reconcile Schedule its workers created; whatever is already gone is fine."""
-    limit = asyncio.Semaphore(16)
-
-    async def one(workflow_id: str) -> None:
-        async with limit:
-            with contextlib.suppress(RPCError):
-                await client.get_workflow_handle(workflow_id).terminate("fault test over")
-
-    await asyncio.gather(*(one(w) for w in workflow_ids))
-    with contextlib.suppress(RPCError):
-        await client.get_schedule_handle(f"{prefix}reconcile").delete()

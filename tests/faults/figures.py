@@ -103,6 +103,17 @@ class Deliveries:
     def median_lateness(self) -> float:
         return statistics.median(self.lateness) if self.lateness else 0.0
 
+    def figures(self, digits: int = 2, *, median: bool = False) -> dict[str, int | float]:
+        """What every report records of the deliveries: lateness in seconds, to ``digits``."""
+        figures: dict[str, int | float] = {
+            "delivered": self.delivered,
+            "duplicates": self.duplicates,
+            "max_lateness_s": round(self.max_lateness, digits),
+        }
+        if median:
+            figures["median_lateness_s"] = round(self.median_lateness, digits)
+        return figures
+
 
 def deliveries(rows: Sequence[NoticeRow], telegram: FakeTelegram) -> Deliveries:
     """Match the rows with the messages Telegram accepted (each test gives every chat its own

@@ -1,12 +1,12 @@
-"""The processes a fault test starts, signals and always cleans up.
+"""The processes a fault test starts, and what it asks Temporal about their work.
 
-- ``Child``: one process (or process group) we started, its log file, signals, a sure clean-up;
 - the worker: ``booking-notify worker`` against a Temporal address and a database;
 - the Temporal dev server: ``booking-notify server`` with a persistent SQLite file;
 - a throwaway PostgreSQL cluster from the server binaries, run as the ``postgres`` OS user
-  (``initdb`` refuses root).
+  (``initdb`` refuses root);
+- whether a test's workflows are all asleep, and forgetting them when it is over.
 
-Only processes started here are ever signalled: a whole group only when we created the group.
+Each runs as a ``tests.support.processes.Child`` of the test's ``children`` fixture.
 """
 
 from __future__ import annotations
@@ -17,14 +17,10 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 import asyncpg
 from temporalio.api.common.v1 import WorkflowExecution
@@ -35,10 +31,10 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
 )
 from temporalio.client import Client
+from temporalio.service import RPCError
 
-from booking_notifications.settings import setting_names
-
-CLI = Path(sys.executable).parent / "booking-notify"
+from tests.support.cli import CLI, cli_env, stack_env
+from tests.support.processes import Child, Children, free_port
 
 
 def _newest_postgres_bin() -> Path:
@@ -58,176 +54,6 @@ TEST_TOKEN = "123456:TEST-TOKEN"
 UI_PORT_OFFSET = 1000
 
 
-def child_env(**settings: str) -> dict[str, str]:
-    """This environment without the product's settings, plus the given ones."""
-    env = {k: v for k, v in os.environ.items() if k not in setting_names()}
-    env.update(settings)
-    return env
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(*offsets: int) -> int:
-    """A free port on 127.0.0.1 such that ``port + offset`` is free too for every offset."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if all(port + o < 65536 and _port_free(port + o) for o in offsets):
-            return port
-
-
-class Child:
-    """A process this test started; ``close()`` leaves nothing of it running, whatever happened."""
-
-    def __init__(
-        self,
-        name: str,
-        argv: list[str],
-        *,
-        env: dict[str, str],
-        log_path: Path,
-        cwd: Path | None = None,
-        own_group: bool = False,
-        user: str | None = None,
-    ) -> None:
-        self.name = name
-        self.log_path = log_path
-        self.own_group = own_group
-        self._log: IO[bytes] = log_path.open("ab")
-        try:
-            self.process: subprocess.Popen[bytes] = subprocess.Popen(
-                argv,
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                start_new_session=own_group,
-                user=user,
-                group=user,
-                extra_groups=[] if user else None,
-            )
-        except BaseException:
-            self._log.close()
-            raise
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def alive(self) -> bool:
-        """Whether the process (the group's leader, for a group) has not exited yet."""
-        if not self.own_group:
-            return self.process.poll() is None
-        if self.process.returncode is not None:
-            return False
-        # Look without reaping: an unreaped leader keeps the group id ours (see ``send``).
-        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-        return os.waitid(os.P_PID, self.pid, flags) is None
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.returncode if self.own_group else self.process.poll()
-
-    def send(self, sig: signal.Signals) -> None:
-        """Send ``sig`` to the process, or to its whole group when it has one of its own.
-
-        A group is signalled only until its leader is reaped, which happens once every member
-        has gone: until then its id cannot belong to anyone else's processes.
-        """
-        if not self.own_group:
-            if self.process.poll() is None:
-                self.process.send_signal(sig)
-        elif self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, sig)
-
-    def _group_alive(self) -> bool:
-        """Whether a member of our group other than the exited leader still runs."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == self.pid:
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
-            if int(pgrp) == self.pid and state not in ("Z", "X"):
-                return True
-        return False
-
-    async def wait(self, within: float) -> int:
-        """The exit status once the process (and, for a group, every member) has exited;
-        TimeoutError after ``within`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while self.alive or (self.own_group and self._group_alive()):
-            if loop.time() > deadline:
-                raise TimeoutError(f"{self.name} (pid {self.pid}) still runs after {within} s")
-            await asyncio.sleep(0.05)
-        return self.process.wait()
-
-    async def stop(self, sig: signal.Signals = signal.SIGTERM, within: float = 40.0) -> int:
-        """Ask it to stop with ``sig``; SIGKILL when it has not stopped within ``within`` s."""
-        self.send(sig)
-        try:
-            return await self.wait(within)
-        except TimeoutError:
-            self.send(signal.SIGKILL)
-            return await self.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def tail(self, lines: int = 30) -> str:
-        return f"--- {self.name} log (last {lines} lines) ---\n" + "\n".join(
-            self.log().splitlines()[-lines:]
-        )
-
-    def close(self) -> None:
-        """Kill whatever is left of it (the whole group, for a group) and reap it."""
-        self.send(signal.SIGKILL)
-        if self.own_group:
-            deadline = time.monotonic() + 15
-            while self._group_alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=15)
-        self._log.close()
-
-
-class Children:
-    """Every process a test started, closed at teardown even when the test failed."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._started: list[Child] = []
-        self._counts: dict[str, int] = {}
-
-    def start(self, name: str, argv: list[str], **kwargs: object) -> Child:
-        number = self._counts[name] = self._counts.get(name, 0) + 1
-        label = f"{name}-{number}"
-        child = Child(label, argv, log_path=self.folder / f"{label}.log", **kwargs)  # type: ignore[arg-type]
-        self._started.append(child)
-        return child
-
-    def __iter__(self) -> Iterator[Child]:
-        return iter(self._started)
-
-    def close(self) -> None:
-        for child in reversed(self._started):
-            child.close()
-
-
 # --- the worker -------------------------------------------------------------------------------
 
 
@@ -238,22 +64,19 @@ async def start_worker(
     db_url: str,
     task_queue: str,
     telegram_url: str,
-    address: str | None = None,
     **extra: str,
 ) -> Child:
-    """``booking-notify worker`` as production runs it, its own process, sending to ``telegram_url``;
-    returned once it polls both its queues. ``address`` defaults to the server ``client`` talks to.
-    """
-    env = child_env(
-        TEMPORAL_ADDRESS=address or client.service_client.config.target_host,
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        WORKFLOW_ID_PREFIX=f"{task_queue}-",
+    """``booking-notify worker`` as production runs it, its own process, on the server ``client``
+    talks to, sending to ``telegram_url``; returned once it polls both its queues."""
+    env = stack_env(
+        client,
+        db_url,
+        task_queue,
         TELEGRAM_BOT_TOKEN=TEST_TOKEN,
         TELEGRAM_API_URL=telegram_url,
         **extra,
     )
-    worker = children.start("worker", [str(CLI), "worker"], env=env, cwd=children.folder)
+    worker = children.start("worker", [CLI, "worker"], env=env, cwd=children.folder)
     await until_polling(client, worker, task_queue)
     return worker
 
@@ -314,6 +137,21 @@ async def all_asleep(client: Client, workflow_ids: list[str]) -> bool:
     return True
 
 
+async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: str) -> None:
+    """Terminate the test's workflows (they would sleep until their bookings end) and delete the
+    reconcile Schedule its workers created; whatever is already gone is fine."""
+    limit = asyncio.Semaphore(16)
+
+    async def one(workflow_id: str) -> None:
+        async with limit:
+            with contextlib.suppress(RPCError):
+                await client.get_workflow_handle(workflow_id).terminate("fault test over")
+
+    await asyncio.gather(*(one(w) for w in workflow_ids))
+    with contextlib.suppress(RPCError):
+        await client.get_schedule_handle(f"{prefix}reconcile").delete()
+
+
 # --- the Temporal dev server with a persistent file -------------------------------------------
 
 
@@ -353,16 +191,11 @@ class TemporalDevServer:
         return self.data_dir / "temporal.db"
 
     async def start(self, within: float = 60.0) -> None:
-        env = child_env(BOOKING_NOTIFY_DATA_DIR=str(self.data_dir), TEMPORAL_ADDRESS=self.address)
+        env = cli_env(BOOKING_NOTIFY_DATA_DIR=str(self.data_dir), TEMPORAL_ADDRESS=self.address)
         child = self.child = self.children.start(
-            "temporal-server", [str(CLI), "server"], env=env, own_group=True
+            "temporal-server", [CLI, "server"], env=env, own_group=True
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while "Temporal server:" not in child.log():
-            if not child.alive or loop.time() > deadline:
-                raise AssertionError(f"the dev server did not come up\n{child.tail()}")
-            await asyncio.sleep(0.1)
+        await child.wait_for_line("Temporal server:", within)
         # The launcher reports ready once *a* server answers on the port; make sure it is ours
         # (a binary that lost the port to another process exits at once).
         await asyncio.sleep(0.5)

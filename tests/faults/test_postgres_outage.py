@@ -9,8 +9,8 @@ is started again on the same port.
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,26 +20,14 @@ from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.conftest import IN_CI
-from tests.faults.bookings import sleep_until, start_notice_only
-from tests.faults.conftest import forget_workflows
-from tests.faults.figures import (
-    deliveries,
-    delivery_attempts,
-    notice_rows,
-    plural,
-    report,
-    status_counts,
-)
-from tests.faults.processes import (
-    Children,
-    PostgresCluster,
-    all_asleep,
-    start_worker,
-)
-from tests.stack import api_only, eventually
+from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
+from tests.faults.processes import PostgresCluster, all_asleep
+from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
+from tests.support.postgres import unavailable
+from tests.support.processes import Child, Children
+from tests.support.waiting import eventually, sleep_until
 
-pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
 
 NOTICES = 40
 LEAD = timedelta(seconds=7)
@@ -52,6 +40,35 @@ CHATS = 650_000
 SENT = NoticeStatus.SENT
 
 
+@dataclass(frozen=True)
+class Outage:
+    """When (Unix time) the cluster crashed, was down, began its restart and was back."""
+
+    crash: float
+    down: float
+    restart: float
+    recovered: float
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the outage did to the sends."""
+
+    d: Deliveries
+    attempts: list[int]
+    sent_before: int
+    in_outage: list[float]
+    """Seconds after the crash at which a message was accepted while the cluster was surely down."""
+    restarting: int
+    """Messages accepted while the cluster was restarting."""
+    due_in_outage: int
+    drained_s: float
+
+    @property
+    def retried(self) -> int:
+        return sum(1 for a in self.attempts if a > 1)
+
+
 @pytest.mark.timeout(240)
 async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
     dev_env: WorkflowEnvironment,
@@ -61,106 +78,113 @@ async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
 ) -> None:
     missing = PostgresCluster.missing()
     if missing:
-        if IN_CI:
-            pytest.fail(missing + " (CI=true: this fault test must run)")
-        pytest.skip(missing)
-    client = dev_env.client
+        unavailable(missing, "CI=true: this fault test must run")
     cluster = PostgresCluster(children)
-    workflow_ids: list[str] = []
     try:
-        cluster.init()
-        await cluster.start()
-        db_url = await cluster.create_database("booking_faults")
-        engine = make_engine(db_url)
-        await upgrade(engine)
-        await engine.dispose()
-
-        async with api_only(dev_env, db_url, task_queue) as s:
-
-            async def all_sent() -> bool:
-                return (await status_counts(s.sessions))[SENT] == NOTICES
-
-            try:
-                worker = await start_worker(
-                    children,
-                    client,
-                    db_url=db_url,
-                    task_queue=task_queue,
-                    telegram_url=paced_telegram.url,
-                )
-                first_due = datetime.now(UTC) + LEAD + timedelta(seconds=1)
-                step = SPREAD / (NOTICES - 1)
-                booking_ids = await s.notifier.schedule_many(
-                    [
-                        start_notice_only(i * step, now=first_due, chat_id=CHATS + i)
-                        for i in range(NOTICES)
-                    ]
-                )
-                workflow_ids = [s.notifier.workflow_id(b) for b in booking_ids]
-                await eventually(lambda: all_asleep(client, workflow_ids), within=30)
-
-                down_at = first_due + OUTAGE_AFTER
-                await sleep_until(down_at)
-                crash_wall = time.time()
-                await cluster.crash()
-                down_wall = time.time()
-                await asyncio.sleep(OUTAGE)
-                assert worker.alive, worker.tail()
-                restart_wall = time.time()
-                await cluster.start()
-                recovered_wall = time.time()
-
-                await eventually(all_sent, within=120)
-                drained_s = max(m.wall for m in paced_telegram.sent) - recovered_wall
-                rows = await notice_rows(s.sessions)
-                attempts = await delivery_attempts(client, workflow_ids)
-                assert worker.alive, worker.tail()
-                assert await worker.stop(signal.SIGTERM) == 0, worker.tail()
-            finally:
-                await forget_workflows(client, workflow_ids, f"{task_queue}-")
+        db_url = await _migrated_database(cluster)
+        async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
+            worker = await scene.start_worker()
+            first_due = await _schedule_asleep(scene)
+            outage = await _crash_and_restart(cluster, worker, first_due + OUTAGE_AFTER)
+            await eventually(scene.counted(SENT, NOTICES), within=120)
+            drained_s = max(m.wall for m in paced_telegram.sent) - outage.recovered
+            rows, attempts = await scene.rows(), await scene.attempts()
+            assert worker.alive, worker.tail()
+            await stopped_cleanly(worker)
     finally:
         cluster.close()
 
-    d = deliveries(rows, paced_telegram)
-    accepted = [m.wall for m in paced_telegram.sent]
-    sent_before = sum(1 for w in accepted if w < crash_wall)
+    f = _figures(outage, rows, attempts, paced_telegram, drained_s)
+    _report(outage, f)
+    assert f.d.statuses == {SENT: NOTICES}
+    assert f.d.delivered == NOTICES and f.d.unrecorded == []
+    assert len(f.attempts) == NOTICES and f.retried >= f.due_in_outage > 0
+    # A delivery reads its row first: no database, no send.
+    assert len(f.in_outage) == 0, (
+        f"sent {f.in_outage} s after the crash, restart at {outage.restart - outage.crash:.1f} s"
+    )
+    assert f.d.duplicates <= 1  # at most the one send the crash may have caught mid-record
+    assert all(r.sent_at is not None and r.sent_at <= r.latest_at for r in rows)
+
+
+async def _migrated_database(cluster: PostgresCluster) -> str:
+    """Make the cluster, start it, and create a migrated database on it; its URL."""
+    cluster.init()
+    await cluster.start()
+    db_url = await cluster.create_database("booking_faults")
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    await engine.dispose()
+    return db_url
+
+
+async def _schedule_asleep(scene: FaultScene) -> datetime:
+    """Schedule notices due one every ~0.6 s and wait until every workflow sleeps on its timer;
+    when the first one is due."""
+    first_due = datetime.now(UTC) + LEAD + timedelta(seconds=1)
+    step = SPREAD / (NOTICES - 1)
+    await scene.schedule(
+        [start_notice_only(i * step, now=first_due, chat_id=CHATS + i) for i in range(NOTICES)]
+    )
+    await eventually(lambda: all_asleep(scene.client, scene.workflow_ids), within=30)
+    return first_due
+
+
+async def _crash_and_restart(cluster: PostgresCluster, worker: Child, at: datetime) -> Outage:
+    """Crash the cluster at ``at``, keep it down ``OUTAGE`` seconds, and start it again."""
+    await sleep_until(at)
+    crash = time.time()
+    await cluster.crash()
+    down = time.time()
+    await asyncio.sleep(OUTAGE)
+    assert worker.alive, worker.tail()
+    restart = time.time()
+    await cluster.start()
+    return Outage(crash, down, restart, time.time())
+
+
+def _figures(
+    outage: Outage,
+    rows: list[NoticeRow],
+    attempts: list[int],
+    telegram: FakeTelegram,
+    drained_s: float,
+) -> Figures:
+    accepted = [m.wall for m in telegram.sent]
     # A send already past its row when the crash came may still land in its first second. The
     # outage surely lasts until the restart begins: the test sees the cluster ready only after a
     # connect poll, and a retried delivery may reach it first, so the restart bounds the window.
-    in_outage = [w - crash_wall for w in accepted if crash_wall + 1 < w < restart_wall]
-    sent_during = len(in_outage)
-    restarting = sum(1 for w in accepted if restart_wall <= w < recovered_wall)
-    due_in_outage = sum(
-        1 for r in rows if down_wall + 0.5 < r.due_at.timestamp() < restart_wall - 0.5
+    return Figures(
+        d=deliveries(rows, telegram),
+        attempts=attempts,
+        sent_before=sum(1 for w in accepted if w < outage.crash),
+        in_outage=[w - outage.crash for w in accepted if outage.crash + 1 < w < outage.restart],
+        restarting=sum(1 for w in accepted if outage.restart <= w < outage.recovered),
+        due_in_outage=sum(
+            1 for r in rows if outage.down + 0.5 < r.due_at.timestamp() < outage.restart - 0.5
+        ),
+        drained_s=drained_s,
     )
-    retried = sum(1 for a in attempts if a > 1)
+
+
+def _report(outage: Outage, f: Figures) -> None:
+    d = f.d
     report(
         "postgres-outage",
-        f"{NOTICES} notices, PostgreSQL down {recovered_wall - crash_wall:.1f} s after {sent_before} "
-        f"sent ({due_in_outage} came due in the outage, {sent_during} sent in it, {restarting} "
-        f"while it restarted in {recovered_wall - restart_wall:.1f} s), "
-        f"{retried} sends retried (max attempt {max(attempts)}), {d.delivered} delivered, "
-        f"{plural(d.duplicates, 'duplicate')}, all SENT {drained_s:.1f} s after recovery, "
-        f"max lateness {d.max_lateness:.1f} s",
+        f"{NOTICES} notices, PostgreSQL down {outage.recovered - outage.crash:.1f} s after "
+        f"{f.sent_before} sent ({f.due_in_outage} came due in the outage, {len(f.in_outage)} "
+        f"sent in it, {f.restarting} while it restarted in "
+        f"{outage.recovered - outage.restart:.1f} s), {f.retried} sends retried (max attempt "
+        f"{max(f.attempts)}), {d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, "
+        f"all SENT {f.drained_s:.1f} s after recovery, max lateness {d.max_lateness:.1f} s",
         notices=NOTICES,
-        outage_s=round(recovered_wall - crash_wall, 2),
-        sent_before_outage=sent_before,
-        due_in_outage=due_in_outage,
-        sent_during_outage=sent_during,
-        sent_while_restarting=restarting,
-        retried=retried,
-        max_attempt=max(attempts),
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        drained_after_recovery_s=round(drained_s, 2),
-        max_lateness_s=round(d.max_lateness, 2),
+        **d.figures(),
+        outage_s=round(outage.recovered - outage.crash, 2),
+        sent_before_outage=f.sent_before,
+        due_in_outage=f.due_in_outage,
+        sent_during_outage=len(f.in_outage),
+        sent_while_restarting=f.restarting,
+        retried=f.retried,
+        max_attempt=max(f.attempts),
+        drained_after_recovery_s=round(f.drained_s, 2),
     )
-    assert d.statuses == {SENT: NOTICES}
-    assert d.delivered == NOTICES and d.unrecorded == []
-    assert len(attempts) == NOTICES and retried >= due_in_outage > 0
-    # A delivery reads its row first: no database, no send.
-    assert sent_during == 0, (
-        f"sent {in_outage} s after the crash, restart at {restart_wall - crash_wall:.1f} s"
-    )
-    assert d.duplicates <= 1  # at most the one send the crash may have caught mid-record
-    assert all(r.sent_at is not None and r.sent_at <= r.latest_at for r in rows)

@@ -6,8 +6,8 @@ within its tolerance, and a 5xx never counts as delivered.
 
 from __future__ import annotations
 
-import signal
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,20 +15,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.faults.bookings import sleep_until, start_notice_only
-from tests.faults.conftest import forget_workflows
-from tests.faults.figures import (
-    deliveries,
-    delivery_attempts,
-    notice_rows,
-    plural,
-    report,
-    status_counts,
-)
-from tests.faults.processes import Children, start_worker
-from tests.stack import api_only, eventually
+from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
+from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
+from tests.support.processes import Children
+from tests.support.waiting import eventually, sleep_until
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.backends("postgres")]
 
 NOTICES = 30
 OUTAGE = 30.0
@@ -39,9 +31,19 @@ CHATS = 630_000
 SENT = NoticeStatus.SENT
 
 
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@dataclass(frozen=True)
+class Figures:
+    d: Deliveries
+    rows: list[NoticeRow]
+    attempts: list[int]
+    answered_502: int
+    accepted: list[float]
+    """Wall times at which Telegram accepted each message."""
+    recovered_wall: float
+
+    @property
+    def drained_s(self) -> float:
+        return max(self.accepted) - self.recovered_wall
 
 
 @pytest.mark.timeout(240)
@@ -52,66 +54,62 @@ async def test_telegram_down_with_5xx_for_30_s_loses_nothing_and_sends_everythin
     paced_telegram: FakeTelegram,
     children: Children,
 ) -> None:
-    client = dev_env.client
-    workflow_ids: list[str] = []
     telegram = paced_telegram
-    async with api_only(dev_env, db_url, task_queue) as s:
+    async with fault_scene(dev_env, db_url, task_queue, children, telegram.url) as scene:
+        worker = await scene.start_worker()
+        outage_starts = await _schedule_notices_due_in_the_outage(scene)
 
-        async def all_sent() -> bool:
-            return (await status_counts(s.sessions))[SENT] == NOTICES
+        await sleep_until(outage_starts)
+        telegram.fail_for(OUTAGE)
+        recovered_wall = time.time() + OUTAGE
+        await eventually(scene.counted(SENT, NOTICES), within=OUTAGE + 90)
+        rows, attempts = await scene.rows(), await scene.attempts()
+        await stopped_cleanly(worker)
 
-        try:
-            worker = await start_worker(
-                children,
-                client,
-                db_url=db_url,
-                task_queue=task_queue,
-                telegram_url=telegram.url,
-            )
-            outage_starts = datetime.now(UTC) + LEAD
-            step = SPREAD / (NOTICES - 1)
-            booking_ids = await s.notifier.schedule_many(
-                [
-                    start_notice_only(
-                        timedelta(seconds=1) + i * step, now=outage_starts, chat_id=CHATS + i
-                    )
-                    for i in range(NOTICES)
-                ]
-            )
-            workflow_ids = [s.notifier.workflow_id(b) for b in booking_ids]
+    f = Figures(
+        deliveries(rows, telegram),
+        rows,
+        attempts,
+        telegram.count(502),
+        [m.wall for m in telegram.sent],
+        recovered_wall,
+    )
+    _report(f)
+    assert f.d.statuses == {SENT: NOTICES}
+    assert f.d.delivered == NOTICES and f.d.duplicates == 0 and f.d.unrecorded == []
+    assert f.answered_502 >= NOTICES  # every notice met the outage at least once
+    assert min(f.accepted) >= f.recovered_wall - 0.5  # nothing got through a 502
+    assert all(a >= 2 for a in f.attempts) and len(f.attempts) == NOTICES
+    assert all(
+        r.attempts >= 2 and r.sent_at is not None and r.sent_at <= r.latest_at for r in f.rows
+    )
 
-            await sleep_until(outage_starts)
-            telegram.fail_for(OUTAGE)
-            recovered_wall = time.time() + OUTAGE
-            await eventually(all_sent, within=OUTAGE + 90)
-            rows = await notice_rows(s.sessions)
-            attempts = await delivery_attempts(client, workflow_ids)
-            assert await worker.stop(signal.SIGTERM) == 0, worker.tail()
-        finally:
-            await forget_workflows(client, workflow_ids, f"{task_queue}-")
 
-    d = deliveries(rows, telegram)
-    failed = telegram.count(502)
-    accepted = [m.wall for m in telegram.sent]
-    drained_s = max(accepted) - recovered_wall
+async def _schedule_notices_due_in_the_outage(scene: FaultScene) -> datetime:
+    """Schedule the notices, due from 1 s after the outage begins; the moment it begins."""
+    outage_starts = datetime.now(UTC) + LEAD
+    step = SPREAD / (NOTICES - 1)
+    await scene.schedule(
+        [
+            start_notice_only(timedelta(seconds=1) + i * step, now=outage_starts, chat_id=CHATS + i)
+            for i in range(NOTICES)
+        ]
+    )
+    return outage_starts
+
+
+def _report(f: Figures) -> None:
+    d = f.d
     report(
         "telegram-5xx",
-        f"{NOTICES} notices due during a {OUTAGE:.0f} s outage, {failed} sends answered 502, "
+        f"{NOTICES} notices due during a {OUTAGE:.0f} s outage, {f.answered_502} sends answered 502, "
         f"{d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, all sent "
-        f"{drained_s:.1f} s after recovery, max attempts {max(attempts)}, "
+        f"{f.drained_s:.1f} s after recovery, max attempts {max(f.attempts)}, "
         f"max lateness {d.max_lateness:.1f} s",
         notices=NOTICES,
+        **d.figures(),
         outage_s=OUTAGE,
-        answered_502=failed,
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        drained_after_recovery_s=round(drained_s, 2),
-        max_attempt=max(attempts),
-        max_lateness_s=round(d.max_lateness, 2),
+        answered_502=f.answered_502,
+        drained_after_recovery_s=round(f.drained_s, 2),
+        max_attempt=max(f.attempts),
     )
-    assert d.statuses == {SENT: NOTICES}
-    assert d.delivered == NOTICES and d.duplicates == 0 and d.unrecorded == []
-    assert failed >= NOTICES  # every notice met the outage at least once
-    assert min(accepted) >= recovered_wall - 0.5  # nothing got through a 502
-    assert all(a >= 2 for a in attempts) and len(attempts) == NOTICES
-    assert all(r.attempts >= 2 and r.sent_at is not None and r.sent_at <= r.latest_at for r in rows)

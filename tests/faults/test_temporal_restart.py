@@ -8,8 +8,8 @@ after the restart, at once after it for the few that came due while the server w
 
 from __future__ import annotations
 
-import signal
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,19 +20,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
-from tests.faults.bookings import sleep_until, start_notice_only
-from tests.faults.conftest import forget_workflows
-from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
-from tests.faults.processes import (
-    Children,
-    TemporalDevServer,
-    all_asleep,
-    pollers,
-    start_worker,
-)
-from tests.stack import api_only, eventually
+from tests.faults.figures import Deliveries, deliveries, plural, report
+from tests.faults.processes import TemporalDevServer, all_asleep, pollers
+from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
+from tests.support.processes import Child, Children
+from tests.support.waiting import eventually, sleep_until
 
-pytestmark = pytest.mark.faults
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.slow,
+    # SQLite: the database is not the point here (and the worker shares the file with us).
+    pytest.mark.backends("sqlite"),
+]
 
 NOTICES = 20
 LEAD = timedelta(seconds=22)
@@ -47,13 +46,21 @@ ON_TIME = 5.0
 PROMPT = 10.0
 """How soon after the restart an overdue notice must go out."""
 CHATS = 640_000
+OVERDUE_CHATS = {CHATS + NOTICES + i for i in range(OVERDUE)}
 SENT, PENDING = NoticeStatus.SENT, NoticeStatus.PENDING
 
 
-@pytest.fixture
-def backend() -> str:
-    """SQLite: the database is not the point here (and the worker shares the file with us)."""
-    return "sqlite"
+@dataclass(frozen=True)
+class Restart:
+    """When the server went down and came back, and when the worker found it again."""
+
+    killed_at: datetime
+    restarted_at: datetime
+    down_s: float
+    reconnected_s: float
+    """From the restart until the worker polled again."""
+    due_in_s: float
+    """From then until the first notice was due."""
 
 
 @pytest.mark.timeout(240)
@@ -66,107 +73,103 @@ async def test_a_killed_and_restarted_temporal_server_still_fires_every_notice_o
 ) -> None:
     server = TemporalDevServer(children, tmp_path / "temporal")
     await server.start()
-    client = await Client.connect(server.address)
-    env = WorkflowEnvironment.from_client(client)
-    workflow_ids: list[str] = []
-    async with api_only(env, db_url, task_queue) as s:
-
-        async def all_pending() -> bool:
-            return (await status_counts(s.sessions))[PENDING] == NOTICES + OVERDUE
-
-        async def all_sent() -> bool:
-            return (await status_counts(s.sessions))[SENT] == NOTICES + OVERDUE
-
-        try:
-            worker = await start_worker(
-                children,
-                client,
-                db_url=db_url,
-                task_queue=task_queue,
-                telegram_url=paced_telegram.url,
+    env = WorkflowEnvironment.from_client(await Client.connect(server.address))
+    try:
+        async with fault_scene(env, db_url, task_queue, children, paced_telegram.url) as scene:
+            worker = await scene.start_worker()
+            now = await _schedule_asleep(scene)
+            restart = await _kill_and_restart(server, scene, worker, now)
+            await eventually(
+                scene.counted(SENT, NOTICES + OVERDUE), within=LEAD.total_seconds() + 60
             )
-            now = datetime.now(UTC)
-            booking_ids = await s.notifier.schedule_many(
-                [
-                    start_notice_only(LEAD + i * STEP, now=now, chat_id=CHATS + i)
-                    for i in range(NOTICES)
-                ]
-                + [
-                    start_notice_only(DUE_DURING + i * STEP, now=now, chat_id=CHATS + NOTICES + i)
-                    for i in range(OVERDUE)
-                ]
-            )
-            workflow_ids = [s.notifier.workflow_id(b) for b in booking_ids]
-            await eventually(all_pending, within=30)
-            await eventually(lambda: all_asleep(client, workflow_ids), within=30)
-
-            await server.kill()
-            killed = time.monotonic()
-            killed_at = datetime.now(UTC)
-            # Down DOWN seconds, and past the overdue notices' due times whatever the kill's timing.
-            await sleep_until(
-                max(killed_at + timedelta(seconds=DOWN), now + DUE_DURING + OVERDUE * STEP)
-            )
+            rows = await scene.rows()
             assert worker.alive, worker.tail()
-            await server.start()
-            restarted = time.monotonic()
-            restarted_at = datetime.now(UTC)
-            assert worker.alive, worker.tail()
+            await stopped_cleanly(worker)
+    finally:
+        await server.stop()
 
-            async def worker_polls_again() -> bool:
-                identities = await pollers(
-                    client, f"{task_queue}-delivery", TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY
-                )
-                return any(i.startswith(f"{worker.pid}@") for i in identities)
-
-            await eventually(worker_polls_again, within=60)
-            reconnected_s = time.monotonic() - restarted
-            first_due = now + LEAD
-            due_in_s = (first_due - datetime.now(UTC)).total_seconds()
-
-            await eventually(all_sent, within=LEAD.total_seconds() + 60)
-            rows = await notice_rows(s.sessions)
-            assert worker.alive, worker.tail()
-            assert await worker.stop(signal.SIGTERM) == 0, worker.tail()
-        finally:
-            await forget_workflows(client, workflow_ids, f"{task_queue}-")
-            await server.stop()
-
-    overdue_chats = {CHATS + NOTICES + i for i in range(OVERDUE)}
-    d = deliveries([r for r in rows if r.chat_id not in overdue_chats], paced_telegram)
-    late = deliveries([r for r in rows if r.chat_id in overdue_chats], paced_telegram)
+    d = deliveries([r for r in rows if r.chat_id not in OVERDUE_CHATS], paced_telegram)
+    late = deliveries([r for r in rows if r.chat_id in OVERDUE_CHATS], paced_telegram)
     overdue_sent_s = [
-        m.wall - restarted_at.timestamp()
-        for chat in overdue_chats
+        m.wall - restart.restarted_at.timestamp()
+        for chat in OVERDUE_CHATS
         for m in paced_telegram.sent_to(chat)
     ]
-    report(
-        "temporal-server-kill",
-        f"{NOTICES} notices asleep, server down {restarted - killed:.1f} s, worker polling again "
-        f"{reconnected_s:.1f} s after the restart (first notice due {due_in_s:.1f} s later), "
-        f"{d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, max lateness "
-        f"{d.max_lateness:.2f} s (median {d.median_lateness:.2f} s); {OVERDUE} due during "
-        f"the outage: {late.delivered} delivered {max(overdue_sent_s, default=0):.1f} s after "
-        "the restart at most",
-        notices=NOTICES,
-        overdue_notices=OVERDUE,
-        overdue_delivered=late.delivered,
-        overdue_duplicates=late.duplicates,
-        overdue_sent_after_restart_s=sorted(round(x, 2) for x in overdue_sent_s),
-        down_s=round(restarted - killed, 2),
-        worker_reconnected_s=round(reconnected_s, 2),
-        first_due_after_reconnect_s=round(due_in_s, 2),
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        max_lateness_s=round(d.max_lateness, 3),
-        median_lateness_s=round(d.median_lateness, 3),
+    _report(restart, d, late, overdue_sent_s)
+    assert restart.due_in_s > 0, (
+        "the worker came back too late for the timing check to mean anything"
     )
-    assert due_in_s > 0, "the worker came back too late for the timing check to mean anything"
-    assert killed_at < now + DUE_DURING, "the kill came too late for the overdue notices"
-    assert restarted_at > now + DUE_DURING + (OVERDUE - 1) * STEP
+    assert restart.killed_at < now + DUE_DURING, "the kill came too late for the overdue notices"
+    assert restart.restarted_at > now + DUE_DURING + (OVERDUE - 1) * STEP
     assert d.statuses == {SENT: NOTICES}
     assert d.delivered == NOTICES and d.duplicates == 0 and d.unrecorded == []
     assert min(d.lateness) >= 0 and d.max_lateness <= ON_TIME
     assert late.statuses == {SENT: OVERDUE}
     assert late.delivered == OVERDUE and late.duplicates == 0 and late.unrecorded == []
     assert len(overdue_sent_s) == OVERDUE and max(overdue_sent_s) <= PROMPT
+
+
+async def _schedule_asleep(scene: FaultScene) -> datetime:
+    """Schedule the notices due after the restart and those due during the outage, and wait
+    until every workflow sleeps on its timer; the moment they were planned from."""
+    now = datetime.now(UTC)
+    await scene.schedule(
+        [start_notice_only(LEAD + i * STEP, now=now, chat_id=CHATS + i) for i in range(NOTICES)]
+        + [
+            start_notice_only(DUE_DURING + i * STEP, now=now, chat_id=CHATS + NOTICES + i)
+            for i in range(OVERDUE)
+        ]
+    )
+    await eventually(scene.counted(PENDING, NOTICES + OVERDUE), within=30)
+    await eventually(lambda: all_asleep(scene.client, scene.workflow_ids), within=30)
+    return now
+
+
+async def _kill_and_restart(
+    server: TemporalDevServer, scene: FaultScene, worker: Child, now: datetime
+) -> Restart:
+    """Kill the server, keep it down ``DOWN`` seconds and past the overdue notices' due times
+    (whatever the kill's timing), restart it and wait for the worker to poll again."""
+    await server.kill()
+    killed = time.monotonic()
+    killed_at = datetime.now(UTC)
+    await sleep_until(max(killed_at + timedelta(seconds=DOWN), now + DUE_DURING + OVERDUE * STEP))
+    assert worker.alive, worker.tail()
+    await server.start()
+    restarted = time.monotonic()
+    restarted_at = datetime.now(UTC)
+    assert worker.alive, worker.tail()
+
+    async def worker_polls_again() -> bool:
+        identities = await pollers(
+            scene.client,
+            f"{scene.stack.task_queue}-delivery",
+            TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        )
+        return any(i.startswith(f"{worker.pid}@") for i in identities)
+
+    await eventually(worker_polls_again, within=60)
+    reconnected_s = time.monotonic() - restarted
+    due_in_s = (now + LEAD - datetime.now(UTC)).total_seconds()
+    return Restart(killed_at, restarted_at, restarted - killed, reconnected_s, due_in_s)
+
+
+def _report(restart: Restart, d: Deliveries, late: Deliveries, overdue_sent_s: list[float]) -> None:
+    report(
+        "temporal-server-kill",
+        f"{NOTICES} notices asleep, server down {restart.down_s:.1f} s, worker polling again "
+        f"{restart.reconnected_s:.1f} s after the restart (first notice due "
+        f"{restart.due_in_s:.1f} s later), {d.delivered} delivered, "
+        f"{plural(d.duplicates, 'duplicate')}, max lateness {d.max_lateness:.2f} s (median "
+        f"{d.median_lateness:.2f} s); {OVERDUE} due during the outage: {late.delivered} "
+        f"delivered {max(overdue_sent_s, default=0):.1f} s after the restart at most",
+        notices=NOTICES,
+        **d.figures(3, median=True),
+        overdue_notices=OVERDUE,
+        overdue_delivered=late.delivered,
+        overdue_duplicates=late.duplicates,
+        overdue_sent_after_restart_s=sorted(round(x, 2) for x in overdue_sent_s),
+        down_s=round(restart.down_s, 2),
+        worker_reconnected_s=round(restart.reconnected_s, 2),
+        first_due_after_reconnect_s=round(restart.due_in_s, 2),
+    )

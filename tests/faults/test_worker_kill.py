@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,21 +21,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.types import NoticeStatus
-from tests.faults.bookings import start_notice_only
-from tests.faults.conftest import forget_workflows
-from tests.faults.figures import (
-    deliveries,
-    delivery_attempts,
-    notice_rows,
-    plural,
-    report,
-    status_counts,
-)
-from tests.faults.processes import Child, Children, start_worker
+from tests.faults.figures import Deliveries, deliveries, plural, report, status_counts
+from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
 from tests.faults.telegram import SlowTelegram
-from tests.stack import api_only, eventually
+from tests.support.processes import Child, Children
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.faults
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.slow,
+    # PostgreSQL, as in production: a kill drops the worker's connections and row locks.
+    pytest.mark.backends("postgres"),
+]
 
 BURST = 120
 KILL_AFTER = (25, 65)
@@ -42,12 +40,19 @@ KILL_AFTER = (25, 65)
 LEAD = timedelta(seconds=12)
 CHATS = 610_000
 ROUND_TRIP = 0.1
+SENT = NoticeStatus.SENT
 
 
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    """PostgreSQL, as in production: a kill drops the worker's connections and row locks."""
-    return str(request.param)
+@dataclass
+class Kills:
+    """What each kill caught."""
+
+    at_kill: list[dict[str, int]] = field(default_factory=list)
+    """At each kill: messages accepted so far, rows PROCESSING, and chats newly exposed."""
+    walls: list[float] = field(default_factory=list)
+    """When each kill came (Unix time)."""
+    exposed: set[int] = field(default_factory=set)
+    """Chats whose message Telegram had accepted while their row did not say SENT, at any kill."""
 
 
 @pytest.mark.parametrize(
@@ -59,109 +64,95 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def test_a_worker_killed_twice_mid_burst_loses_nothing_and_repeats_at_most_its_sends_in_flight(
     dev_env: WorkflowEnvironment, db_url: str, task_queue: str, children: Children, in_flight: int
 ) -> None:
-    client = dev_env.client
-    workflow_ids: list[str] = []
     async with (
         SlowTelegram(answer_delay=ROUND_TRIP) as telegram,
-        api_only(dev_env, db_url, task_queue) as s,
+        fault_scene(dev_env, db_url, task_queue, children, telegram.url) as scene,
     ):
+        first = await scene.start_worker(DELIVERY_CONCURRENCY=str(in_flight))
+        now = datetime.now(UTC)
+        await scene.schedule(
+            [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(BURST)]
+        )
 
-        async def worker() -> Child:
-            return await start_worker(
-                children,
-                client,
-                db_url=db_url,
-                task_queue=task_queue,
-                telegram_url=telegram.url,
-                DELIVERY_CONCURRENCY=str(in_flight),
-            )
+        kills, last = await _kill_at_each_threshold(scene, first, telegram, in_flight)
+        await eventually(scene.counted(SENT, BURST), within=150)
+        rows, attempts = await scene.rows(), await scene.attempts()
+        await stopped_cleanly(last)
 
-        def accepted(count: int) -> Callable[[], Awaitable[bool]]:
-            async def check() -> bool:
-                return len(telegram.sent) >= count
-
-            return check
-
-        async def all_sent() -> bool:
-            return (await status_counts(s.sessions))[NoticeStatus.SENT] == BURST
-
-        async def exposed() -> set[int]:
-            """Chats whose message Telegram accepted while their row does not say SENT."""
-            chats = {m.chat_id for m in telegram.sent}
-            rows = await notice_rows(s.sessions)
-            return {r.chat_id for r in rows if r.chat_id in chats and r.status is not SENT}
-
-        try:
-            current = await worker()
-            now = datetime.now(UTC)
-            requests = [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(BURST)]
-            booking_ids = await s.notifier.schedule_many(requests)
-            workflow_ids = [s.notifier.workflow_id(b) for b in booking_ids]
-
-            at_kill: list[dict[str, int]] = []
-            kill_walls: list[float] = []
-            exposed_at_kills: set[int] = set()
-            for threshold in KILL_AFTER:
-                await eventually(accepted(threshold), within=90)
-                current.send(signal.SIGKILL)
-                kill_walls.append(time.time())
-                await current.wait(10)
-                counts = await status_counts(s.sessions)
-                window = await exposed() - exposed_at_kills  # new since the last kill
-                exposed_at_kills |= window
-                at_kill.append(
-                    {
-                        "accepted": len(telegram.sent),
-                        "processing": counts[NoticeStatus.PROCESSING],
-                        "accepted_not_sent": len(window),
-                    }
-                )
-                current = await worker()
-
-            await eventually(all_sent, within=150)
-            rows = await notice_rows(s.sessions)
-            attempts = await delivery_attempts(client, workflow_ids)
-            assert await current.stop(signal.SIGTERM) == 0, current.tail()
-        finally:
-            await forget_workflows(client, workflow_ids, f"{task_queue}-")
-
-    kills = len(KILL_AFTER)
     d = deliveries(rows, telegram)
-    retried = sum(1 for a in attempts if a > 1)
-    report(
-        f"worker-sigkill-{in_flight}-in-flight",
-        f"{BURST} notices, {in_flight} send(s) in flight, {d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, "
-        f"{kills} kills (accepted-but-not-SENT at each: "
-        f"{', '.join(str(k['accepted_not_sent']) for k in at_kill)}; "
-        f"PROCESSING: {', '.join(str(k['processing']) for k in at_kill)}), "
-        f"{retried} sends retried, max lateness {d.max_lateness:.1f} s "
-        f"(median {d.median_lateness:.1f} s)",
-        notices=BURST,
-        in_flight=in_flight,
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        kills=kills,
-        at_kill=at_kill,
-        retried=retried,
-        max_attempt=max(attempts, default=0),
-        max_lateness_s=round(d.max_lateness, 2),
-        median_lateness_s=round(d.median_lateness, 2),
-        answered_429=telegram.count(429),
-        duplicated_s_after_first_kill={
-            chat: [round(w - kill_walls[0], 3) for w in walls]
-            for chat, walls in d.duplicated.items()
-        },
-        kills_s=[round(w - kill_walls[0], 3) for w in kill_walls],
-    )
+    _report(in_flight, kills, d, attempts, telegram)
     assert d.statuses == {SENT: BURST}
     assert d.delivered == BURST
     assert d.unrecorded == []
     assert len(attempts) == BURST
     assert all(row.sent_at is not None and row.sent_at <= row.latest_at for row in rows)
     # Every duplicate is a crash-window one, and there is exactly one extra message for each.
-    assert set(d.duplicated) <= exposed_at_kills
+    assert set(d.duplicated) <= kills.exposed
     assert all(len(walls) == 2 for walls in d.duplicated.values())
-    assert d.duplicates <= kills * in_flight
+    assert d.duplicates <= len(KILL_AFTER) * in_flight
 
 
-SENT = NoticeStatus.SENT
+async def _kill_at_each_threshold(
+    scene: FaultScene, worker: Child, telegram: SlowTelegram, in_flight: int
+) -> tuple[Kills, Child]:
+    """SIGKILL the worker once Telegram has accepted each of ``KILL_AFTER`` messages, noting
+    what each kill caught, and start a new one after it; the kills and the last worker."""
+
+    def accepted(count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return len(telegram.sent) >= count
+
+        return check
+
+    async def exposed() -> set[int]:
+        chats = {m.chat_id for m in telegram.sent}
+        return {
+            r.chat_id for r in await scene.rows() if r.chat_id in chats and r.status is not SENT
+        }
+
+    kills = Kills()
+    for threshold in KILL_AFTER:
+        await eventually(accepted(threshold), within=90)
+        worker.send(signal.SIGKILL)
+        kills.walls.append(time.time())
+        await worker.wait(10)
+        counts = await status_counts(scene.stack.sessions)
+        window = await exposed() - kills.exposed  # new since the last kill
+        kills.exposed |= window
+        kills.at_kill.append(
+            {
+                "accepted": len(telegram.sent),
+                "processing": counts[NoticeStatus.PROCESSING],
+                "accepted_not_sent": len(window),
+            }
+        )
+        worker = await scene.start_worker(DELIVERY_CONCURRENCY=str(in_flight))
+    return kills, worker
+
+
+def _report(
+    in_flight: int, kills: Kills, d: Deliveries, attempts: list[int], telegram: SlowTelegram
+) -> None:
+    retried = sum(1 for a in attempts if a > 1)
+    first_kill = kills.walls[0]
+    report(
+        f"worker-sigkill-{in_flight}-in-flight",
+        f"{BURST} notices, {in_flight} send(s) in flight, {d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, "
+        f"{len(KILL_AFTER)} kills (accepted-but-not-SENT at each: "
+        f"{', '.join(str(k['accepted_not_sent']) for k in kills.at_kill)}; "
+        f"PROCESSING: {', '.join(str(k['processing']) for k in kills.at_kill)}), "
+        f"{retried} sends retried, max lateness {d.max_lateness:.1f} s "
+        f"(median {d.median_lateness:.1f} s)",
+        notices=BURST,
+        **d.figures(median=True),
+        in_flight=in_flight,
+        kills=len(KILL_AFTER),
+        at_kill=kills.at_kill,
+        retried=retried,
+        max_attempt=max(attempts, default=0),
+        answered_429=telegram.count(429),
+        duplicated_s_after_first_kill={
+            chat: [round(w - first_kill, 3) for w in walls] for chat, walls in d.duplicated.items()
+        },
+        kills_s=[round(w - first_kill, 3) for w in kills.walls],
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,14 +18,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.types import NoticeStatus
-from tests.faults.bookings import start_notice_only
-from tests.faults.conftest import forget_workflows
-from tests.faults.figures import deliveries, notice_rows, plural, report, status_counts
-from tests.faults.processes import Child, Children, start_worker
+from tests.faults.figures import Deliveries, deliveries, plural, report, status_counts
+from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
 from tests.faults.telegram import SlowTelegram
-from tests.stack import api_only, eventually
+from tests.support.processes import Child, Children
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.backends("postgres")]
 
 NOTICES = 30
 SEND_TIME = 3.0
@@ -34,87 +35,84 @@ CHATS = 620_000
 SENT, PROCESSING = NoticeStatus.SENT, NoticeStatus.PROCESSING
 
 
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@dataclass(frozen=True)
+class AtExit:
+    """The SIGTERM of the first worker and what it left behind."""
+
+    in_flight: int
+    """Sends in flight when the signal came."""
+    code: int
+    shutdown_s: float
+    statuses: Counter[NoticeStatus]
+    unrecorded: list[int]
+    """Chats whose message Telegram had accepted while their row did not say SENT."""
 
 
 @pytest.mark.timeout(240)
 async def test_sigterm_lets_in_flight_sends_finish_and_leaves_no_row_processing(
     dev_env: WorkflowEnvironment, db_url: str, task_queue: str, children: Children
 ) -> None:
-    client = dev_env.client
-    workflow_ids: list[str] = []
     async with (
         SlowTelegram(accept_delay=SEND_TIME, per_chat_rate=None, global_rate=None) as telegram,
-        api_only(dev_env, db_url, task_queue) as s,
+        fault_scene(dev_env, db_url, task_queue, children, telegram.url) as scene,
     ):
+        first = await scene.start_worker()
+        now = datetime.now(UTC)
+        await scene.schedule(
+            [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(NOTICES)]
+        )
 
-        async def worker() -> Child:
-            return await start_worker(
-                children,
-                client,
-                db_url=db_url,
-                task_queue=task_queue,
-                telegram_url=telegram.url,
-            )
+        at_exit = await _terminate_while_sending(scene, first, telegram)
+        second = await scene.start_worker()
+        await eventually(scene.counted(SENT, NOTICES), within=90)
+        d = deliveries(await scene.rows(), telegram)
+        await stopped_cleanly(second)
 
-        async def sends_in_flight() -> bool:
-            return telegram.in_flight >= TERM_AT_IN_FLIGHT
-
-        async def all_sent() -> bool:
-            return (await status_counts(s.sessions))[SENT] == NOTICES
-
-        try:
-            first = await worker()
-            now = datetime.now(UTC)
-            booking_ids = await s.notifier.schedule_many(
-                [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(NOTICES)]
-            )
-            workflow_ids = [s.notifier.workflow_id(b) for b in booking_ids]
-
-            await eventually(sends_in_flight, within=60)
-            first.send(signal.SIGTERM)
-            terminated = time.monotonic()
-            in_flight = telegram.in_flight
-            code = await first.wait(60)
-            shutdown_s = time.monotonic() - terminated
-            after_exit = await status_counts(s.sessions)
-            accepted_before_exit = {m.chat_id for m in telegram.sent}
-            unrecorded = [
-                r.chat_id
-                for r in await notice_rows(s.sessions)
-                if r.chat_id in accepted_before_exit and r.status is not SENT
-            ]
-
-            second = await worker()
-            await eventually(all_sent, within=90)
-            rows = await notice_rows(s.sessions)
-            assert await second.stop(signal.SIGTERM) == 0, second.tail()
-        finally:
-            await forget_workflows(client, workflow_ids, f"{task_queue}-")
-
-    d = deliveries(rows, telegram)
-    report(
-        "worker-sigterm",
-        f"{NOTICES} notices, {in_flight} sends in flight at SIGTERM, exit {code} after "
-        f"{shutdown_s:.1f} s with {after_exit[SENT]} SENT, {after_exit[PROCESSING]} PROCESSING, "
-        f"{after_exit[NoticeStatus.PENDING]} PENDING; after restart {d.delivered} delivered, "
-        f"{plural(d.duplicates, 'duplicate')}",
-        notices=NOTICES,
-        in_flight_at_sigterm=in_flight,
-        exit_code=code,
-        shutdown_s=round(shutdown_s, 2),
-        after_exit={str(k): v for k, v in after_exit.items()},
-        accepted_not_sent_at_exit=len(unrecorded),
-        delivered=d.delivered,
-        duplicates=d.duplicates,
-        max_lateness_s=round(d.max_lateness, 2),
-    )
-    assert code == 0, first.tail()
-    assert after_exit[PROCESSING] == 0
-    assert unrecorded == []
-    assert after_exit[SENT] >= in_flight
-    assert shutdown_s < 25 + 5  # the graceful-shutdown time, plus the process's own exit
+    _report(at_exit, d)
+    assert at_exit.code == 0, first.tail()
+    assert at_exit.statuses[PROCESSING] == 0
+    assert at_exit.unrecorded == []
+    assert at_exit.statuses[SENT] >= at_exit.in_flight
+    assert at_exit.shutdown_s < 25 + 5  # the graceful-shutdown time, plus the process's own exit
     assert d.statuses == {SENT: NOTICES}
     assert d.delivered == NOTICES and d.duplicates == 0 and d.unrecorded == []
+
+
+async def _terminate_while_sending(
+    scene: FaultScene, worker: Child, telegram: SlowTelegram
+) -> AtExit:
+    """SIGTERM ``worker`` once every delivery slot is sending; what it left when it exited."""
+
+    async def sends_in_flight() -> bool:
+        return telegram.in_flight >= TERM_AT_IN_FLIGHT
+
+    await eventually(sends_in_flight, within=60)
+    worker.send(signal.SIGTERM)
+    terminated = time.monotonic()
+    in_flight = telegram.in_flight
+    code = await worker.wait(60)
+    shutdown_s = time.monotonic() - terminated
+    statuses = await status_counts(scene.stack.sessions)
+    accepted = {m.chat_id for m in telegram.sent}
+    unrecorded = [
+        r.chat_id for r in await scene.rows() if r.chat_id in accepted and r.status is not SENT
+    ]
+    return AtExit(in_flight, code, shutdown_s, statuses, unrecorded)
+
+
+def _report(at_exit: AtExit, d: Deliveries) -> None:
+    statuses = at_exit.statuses
+    report(
+        "worker-sigterm",
+        f"{NOTICES} notices, {at_exit.in_flight} sends in flight at SIGTERM, exit {at_exit.code} "
+        f"after {at_exit.shutdown_s:.1f} s with {statuses[SENT]} SENT, {statuses[PROCESSING]} "
+        f"PROCESSING, {statuses[NoticeStatus.PENDING]} PENDING; after restart {d.delivered} "
+        f"delivered, {plural(d.duplicates, 'duplicate')}",
+        notices=NOTICES,
+        **d.figures(),
+        in_flight_at_sigterm=at_exit.in_flight,
+        exit_code=at_exit.code,
+        shutdown_s=round(at_exit.shutdown_s, 2),
+        after_exit={str(k): v for k, v in statuses.items()},
+        accepted_not_sent_at_exit=len(at_exit.unrecorded),
+    )

@@ -25,7 +25,8 @@ from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from booking_notifications.temporal import find_binary, register_search_attributes
-from tests.stack import Stack, booking, booking_stack
+from tests.support.bookings import booking
+from tests.support.stack import Stack, booking_stack
 
 HERE = Path(__file__).parent
 H = timedelta(hours=1)

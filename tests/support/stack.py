@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,13 +15,13 @@ from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.models import Notification
+from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.requests import BookingRequest
 from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.types import BookingReport, NoticeStatus
+from tests.support.time_skipping import terminate_when_settled
 
 
 @dataclass
@@ -57,6 +55,13 @@ class Stack:
         no worker takes (its worker has stopped) stalls time skipping for every later test."""
         for booking_id in booking_ids:
             await self.handle(booking_id).terminate("test over")
+
+    async def terminate_running(self) -> None:
+        """Terminate every workflow of this stack's bookings that still runs (``time_skipping``)."""
+        async with self.sessions() as session:
+            booking_ids = list(await session.scalars(select(Booking.id)))
+        for booking_id in booking_ids:
+            await terminate_when_settled(self.env.client, self.notifier.workflow_id(booking_id))
 
     async def result(self, booking_id: int) -> BookingReport:
         """Wait for the booking's workflow to finish, letting the test server skip time."""
@@ -106,31 +111,16 @@ async def booking_stack(
     channel: Channel,
     clock: Clock = utcnow,
 ) -> AsyncIterator[Stack]:
-    """The API plus both real workers, delivering through ``channel``."""
+    """The API plus both real workers, delivering through ``channel``.
+
+    On the time-skipping server the stack leaves none of its workflows running (``time_skipping``).
+    """
     async with (
         api_only(env, db_url, task_queue, clock) as stack,
         running_workers(env.client, settings_for(db_url, task_queue), channel),
     ):
-        yield stack
-
-
-def booking(
-    start_in: timedelta,
-    length: timedelta = timedelta(hours=1),
-    *,
-    now: datetime | None = None,
-    chat_id: int | None = 4242,
-    **fields: object,
-) -> BookingRequest:
-    """A booking request starting ``start_in`` from ``now`` (the test server's clock, say)."""
-    start = (now or datetime.now(UTC)) + start_in
-    return BookingRequest(chat_id=chat_id, starts_at=start, ends_at=start + length, **fields)  # type: ignore[arg-type]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    """Poll ``check`` until it holds; fail with the timeout when it never does."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.1)
+        try:
+            yield stack
+        finally:
+            if env.supports_time_skipping:
+                await stack.terminate_running()

@@ -1,0 +1,57 @@
+"""``booking-notify`` as a user runs it: a separate process, with only the settings a test gives."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client
+
+from booking_notifications.settings import setting_names
+
+CLI = str(Path(sys.executable).parent / "booking-notify")
+"""The console script of this environment (found even when it is not activated)."""
+
+
+def cli_env(**settings: str) -> dict[str, str]:
+    """This environment without any of the product's settings, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if k not in setting_names()}
+    env.update(settings)
+    return env
+
+
+def stack_env(client: Client, db_url: str, task_queue: str, **settings: str) -> dict[str, str]:
+    """``cli_env`` for a test's own stack: its Temporal server, database, task queue and workflow
+    id prefix (the one ``stack.settings_for`` gives the in-process workers), plus ``settings``."""
+    return cli_env(
+        **{
+            "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "DATABASE_URL": db_url,
+            "TEMPORAL_TASK_QUEUE": task_queue,
+            "WORKFLOW_ID_PREFIX": f"{task_queue}-",
+            **settings,
+        }
+    )
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run ``booking-notify args`` to its end: exit status, standard output and standard error."""
+    process = await asyncio.create_subprocess_exec(
+        CLI,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def iso(moment: datetime) -> str:
+    """A moment as the CLI takes it: UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
