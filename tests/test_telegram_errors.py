@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -432,3 +433,26 @@ def test_a_description_never_carries_the_token_whatever_surrounds_it(
         cleaned = clean(description, SECRET)
         assert SECRET not in cleaned and "/bot" not in cleaned
         assert cleaned.isprintable() and 0 < len(cleaned) <= DESCRIPTION_MAX
+
+
+@pytest.mark.parametrize(("base", "waits"), [("http://127.0.0.1:1", False), ("https://t.me", True)])
+async def test_closing_waits_for_tls_connections_only_when_there_are_some(
+    base: str, waits: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiogram sleeps 250 ms after closing, for TLS shutdowns: a plain-HTTP server has none."""
+    from aiogram.client.session import aiohttp as aiogram_aiohttp
+    from aiogram.client.telegram import TelegramAPIServer
+
+    from booking_notifications.channels.telegram_errors import CheckedSession
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(aiogram_aiohttp, "asyncio", SimpleNamespace(sleep=sleep))
+    session = CheckedSession(api=TelegramAPIServer.from_base(base))
+    await session.create_session()
+    await session.close()
+
+    assert slept == ([0.25] if waits else [])
