@@ -7,19 +7,12 @@ set -eu
 
 : "${TEMPORAL_ADDRESS:?TEMPORAL_ADDRESS is required, e.g. temporal:7233}"
 NAMESPACE=${DEFAULT_NAMESPACE:-default}
-ATTEMPTS=${TEMPORAL_HEALTH_CHECK_MAX_ATTEMPTS:-60}
-SLEEP_SECONDS=${TEMPORAL_HEALTH_CHECK_SLEEP_SECONDS:-5}
+. "$(dirname "$0")/retry.sh"
 
 echo "Waiting for the Temporal server at ${TEMPORAL_ADDRESS}..."
 attempt=1
 until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
-  if [ "$attempt" -ge "$ATTEMPTS" ]; then
-    echo "Temporal server at ${TEMPORAL_ADDRESS} not serving after $ATTEMPTS attempts" >&2
-    exit 1
-  fi
-  echo "  not serving yet (attempt $attempt/$ATTEMPTS)"
-  attempt=$((attempt + 1))
-  sleep "$SLEEP_SECONDS"
+  after_failure "Temporal server at ${TEMPORAL_ADDRESS}"
 done
 echo "Temporal server is serving"
 
@@ -29,12 +22,6 @@ until temporal operator namespace describe --namespace "$NAMESPACE" --address "$
     echo "Namespace '${NAMESPACE}' created"
     exit 0
   fi
-  if [ "$attempt" -ge "$ATTEMPTS" ]; then
-    echo "Could not create namespace '${NAMESPACE}' after $ATTEMPTS attempts" >&2
-    exit 1
-  fi
-  echo "  namespace not ready yet (attempt $attempt/$ATTEMPTS)"
-  attempt=$((attempt + 1))
-  sleep "$SLEEP_SECONDS"
+  after_failure "namespace '${NAMESPACE}'"
 done
 echo "Namespace '${NAMESPACE}' already exists"

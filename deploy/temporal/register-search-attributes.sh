@@ -9,8 +9,7 @@ set -eu
 
 : "${TEMPORAL_ADDRESS:?TEMPORAL_ADDRESS is required, e.g. temporal:7233}"
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
-ATTEMPTS=${TEMPORAL_HEALTH_CHECK_MAX_ATTEMPTS:-60}
-SLEEP_SECONDS=${TEMPORAL_HEALTH_CHECK_SLEEP_SECONDS:-5}
+. "$(dirname "$0")/retry.sh"
 
 # name=type, as in booking_notifications/workflows/search.py
 ATTRIBUTES="BookingId=Keyword BookingStartsAt=Datetime NextNotificationAt=Datetime"
@@ -42,13 +41,7 @@ ensure_attribute() {
         return 0
       fi
     fi
-    if [ "$attempt" -ge "$ATTEMPTS" ]; then
-      echo "Could not register search attribute ${name} after $ATTEMPTS attempts" >&2
-      exit 1
-    fi
-    echo "  search attribute ${name}: not yet (attempt $attempt/$ATTEMPTS)"
-    attempt=$((attempt + 1))
-    sleep "$SLEEP_SECONDS"
+    after_failure "search attribute ${name}"
   done
 }
 
@@ -69,11 +62,6 @@ done
 echo "Waiting until the server accepts: ${query}"
 attempt=1
 until temporal workflow list --namespace "$NAMESPACE" --address "$TEMPORAL_ADDRESS" --query "$query" --limit 1 >/dev/null 2>&1; do
-  if [ "$attempt" -ge "$ATTEMPTS" ]; then
-    echo "The server still refuses queries on the search attributes after $ATTEMPTS attempts" >&2
-    exit 1
-  fi
-  attempt=$((attempt + 1))
-  sleep 2
+  after_failure "a query on the search attributes"
 done
 echo "Search attributes ready in namespace '${NAMESPACE}'"

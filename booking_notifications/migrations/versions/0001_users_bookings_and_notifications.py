@@ -1,7 +1,5 @@
 """users, bookings and notifications
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-28
 """
 
@@ -13,8 +11,6 @@ from alembic import op
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 KINDS = ("reminder", "start", "end", "cancel")
 STATUSES = ("PENDING", "PROCESSING", "SENT", "FAILED", "CANCELLED", "SKIPPED")

@@ -1,7 +1,5 @@
 """moved notices: the kind of the "booking moved" notice sent on a reschedule
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-28
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 NAME = "ck_bn_notifications_notice_kind"
 BEFORE = ("reminder", "start", "end", "cancel")

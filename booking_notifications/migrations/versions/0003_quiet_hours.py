@@ -1,19 +1,13 @@
 """quiet hours: a user's local window in which reminders are held back
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-28
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,21 +1,16 @@
 """booking uid: a random name per booking, kept in its workflow's memo to tell runs apart; and an
 index for the bookings whose workflow has not started yet (what reconcile looks for)
 
-Revision ID: 0005
-Revises: 0004
 Create Date: 2026-12-01
 """
 
 import uuid
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

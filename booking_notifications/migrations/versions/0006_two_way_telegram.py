@@ -1,20 +1,14 @@
 """two-way Telegram: users known by booking code's key until they connect, connect links, muted
 topics, confirmations and who cancelled
 
-Revision ID: 0006
-Revises: 0005
 Create Date: 2026-12-01
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

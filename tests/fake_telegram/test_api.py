@@ -6,7 +6,6 @@ import asyncio
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -26,25 +25,9 @@ from aiogram.exceptions import (
 )
 
 from booking_notifications.testing.fake_telegram import DEFAULT_TOKEN, FakeTelegram, ProxyReply
+from tests.support.bots import bot_for
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_bot(fake: FakeTelegram, token: str = DEFAULT_TOKEN) -> Bot:
-    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def bot(server: FakeTelegram) -> AsyncIterator[Bot]:
-    # Shared: closing an aiogram session costs 0.25 s, which would dominate this file.
-    async with make_bot(server) as client:
-        yield client
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -82,7 +65,7 @@ async def test_send_returns_increasing_message_ids_and_is_recorded(
 async def test_get_me_answers_as_telegram_with_the_configured_username() -> None:
     async with (
         FakeTelegram(token="987654:OTHER", username="booking_test_bot") as other,
-        make_bot(other, token=other.token) as client,
+        bot_for(other) as client,
     ):
         me = await client.get_me()
         sent = await client.send_message(1, "hi")
@@ -217,7 +200,7 @@ async def test_html_length_is_counted_after_parsing_entities(fake: FakeTelegram,
 
 
 async def test_wrong_token_raises_unauthorized(fake: FakeTelegram) -> None:
-    async with make_bot(fake, token="654321:WRONG") as intruder:
+    async with bot_for(fake, token="654321:WRONG") as intruder:
         with pytest.raises(TelegramUnauthorizedError, match="Unauthorized"):
             await intruder.send_message(1, "hi")
     assert fake.count(401) == 1 and fake.sent == []

@@ -13,8 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.filters import CommandStart
 from aiogram.methods import SendMessage
@@ -30,19 +28,6 @@ BOB = TelegramUser(43, "Bob")
 SECRET = "s3cr3t_-TOKEN"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def bot(server: FakeTelegram) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(server.url))
-    async with Bot(server.token, session=session) as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ The Dispatcher test is the bot's whole round trip: a user opens a deep link, the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramConflictError
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import (
@@ -31,25 +29,10 @@ from booking_notifications.testing.fake_updates import (
     OTHER_GET_UPDATES,
     WEBHOOK_ACTIVE,
 )
+from tests.support.bots import bot_for
 
 ANN = TelegramUser(42, "Ann")
 BOB = TelegramUser(43, "Bob")
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as running:
-        yield running
-
-
-def client(fake: FakeTelegram) -> Bot:
-    return Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
-
-
-@pytest.fixture(scope="module")
-async def bot(server: FakeTelegram) -> AsyncIterator[Bot]:
-    async with client(server) as shared:
-        yield shared
 
 
 @pytest.fixture
@@ -145,7 +128,7 @@ async def test_allowed_updates_decides_what_is_queued_and_sticks(
 
 async def test_a_second_long_poll_ends_the_first_with_409(fake: FakeTelegram, bot: Bot) -> None:
     first = await polling(fake, bot.get_updates(timeout=30))
-    async with client(fake) as other_instance:
+    async with bot_for(fake) as other_instance:
         second = await polling(fake, other_instance.get_updates(timeout=30))
 
         with pytest.raises(TelegramConflictError) as caught:
@@ -176,7 +159,7 @@ async def test_setting_a_webhook_ends_a_waiting_long_poll_with_409(
     fake: FakeTelegram, bot: Bot
 ) -> None:
     poll = await polling(fake, bot.get_updates(timeout=30))
-    async with client(fake) as deployer:
+    async with bot_for(fake) as deployer:
         await deployer.set_webhook("http://127.0.0.1:9/hook")
 
     with pytest.raises(TelegramConflictError) as caught:

@@ -6,14 +6,11 @@ Every refusal is checked by the exception aiogram raises and Telegram's own desc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
     CallbackQuery,
@@ -45,19 +42,6 @@ CONFIRM_OR_CANCEL = keyboard(
     [("✅ I'll be there", "b:7:ok")], [("❌ Cancel booking", "b:7:cancel")]
 )
 ARE_YOU_SURE = keyboard([("Yes, cancel", "b:7:cancel!"), ("Keep it", "b:7:keep")])
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def bot(server: FakeTelegram) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(server.url))
-    async with Bot(server.token, session=session) as client:
-        yield client
 
 
 @pytest.fixture
