@@ -82,6 +82,28 @@ async def test_a_bad_setting_fails_at_start_with_one_clear_line(tmp_path: Path) 
     assert "TEMPORAL_ADDRESS" in err and "DATABASE_URL" in err
 
 
+@pytest.mark.parametrize("migrated", [False, True], ids=["no file", "file not migrated"])
+async def test_a_database_not_made_yet_says_which_command_makes_it(
+    tmp_path: Path, migrated: bool
+) -> None:
+    """``status`` before anything has run: not a driver's 'unable to open database file' (nor,
+    once, a thread's traceback after it: aiosqlite's failed connect raced the loop's close)."""
+    if migrated:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "notifications.db").touch()
+    env = cli_env(BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"))
+    results = [await run_cli(command, *args, env=env) for command, *args in LOOKUPS]
+
+    for code, out, err in results:
+        assert code == 1 and out == ""
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert "booking-notify migrate" in err
+
+
+LOOKUPS = [("status", "1"), ("list",)]
+"""The commands that only read rows (the others reach Temporal first)."""
+
+
 async def test_an_unreachable_temporal_is_one_line_not_a_traceback(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_notifications.db.bookings import save_booking
-from booking_notifications.db.migrate import LEGACY_TABLES, VERSION_TABLE, downgrade, upgrade
+from booking_notifications.db.migrate import (
+    LEGACY_TABLES,
+    VERSION_TABLE,
+    SchemaMismatch,
+    alembic_config,
+    check_schema,
+    downgrade,
+    upgrade,
+)
 from booking_notifications.db.models import Base
 from booking_notifications.db.session import make_engine, make_sessions
 from booking_notifications.requests import BookingRequest
@@ -245,3 +255,32 @@ async def _book_one(engine: AsyncEngine) -> int:
     )
     booking = await save_booking(make_sessions(engine), request, now)
     return booking.id
+
+
+async def test_the_schema_check_refuses_a_database_behind_and_tolerates_one_ahead(
+    empty_db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind: our code would fail on missing tables or columns. Ahead: a newer version migrated
+    it during a rolling deploy, and our revisions only ever add."""
+    engine = make_engine(empty_db_url)
+    try:
+        await upgrade(engine, "0001")
+        await downgrade(engine)  # an empty database: no tables, no revision
+        with pytest.raises(SchemaMismatch, match="at revision none, this version needs"):
+            await check_schema(engine)
+        await upgrade(engine, "0005")
+        with pytest.raises(SchemaMismatch, match="at revision 0005"):
+            await check_schema(engine)
+        await upgrade(engine)
+        await check_schema(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'f00dcafe'"))
+        await check_schema(engine)
+    finally:
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        async with engine.begin() as conn:  # the PostgreSQL database is shared by the run
+            await conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = :h"), {"h": head})
+        await downgrade(engine)
+        await engine.dispose()
+
+    assert "at revision f00dcafe, newer than this version's" in caplog.text

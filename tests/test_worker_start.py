@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.cli import CLI, run_cli
 from tests.support.processes import free_port
@@ -89,3 +91,24 @@ async def test_an_unknown_notice_channel_is_one_line_and_exit_2(
 
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "NOTICE_CHANNEL" in err and "'telegram' or 'console'" in err
+
+
+@pytest.mark.parametrize("schema", ["none", "0005"])
+async def test_a_worker_on_a_database_it_cannot_use_refuses_to_start(
+    cli_stack_env: dict[str, str], db_url: str, tmp_path: Path, schema: str
+) -> None:
+    """A worker whose every activity would fail on missing tables looks alive and sends
+    nothing: it says which migration is missing instead, and exits 1."""
+    fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    (tmp_path / "fresh.db").touch()
+    if schema != "none":
+        engine = make_engine(fresh)
+        await upgrade(engine, schema)
+        await engine.dispose()
+    env = {**cli_stack_env, "DATABASE_URL": fresh, "NOTICE_CHANNEL": "console"}
+    code, out, err = await run_cli("worker", env=env, cwd=tmp_path)
+
+    assert code == 1 and out == "" and "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith("booking-notify: ") and "booking-notify migrate" in last
+    assert f"at revision {schema}" in last

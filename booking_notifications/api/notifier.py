@@ -34,6 +34,7 @@ from booking_notifications.db.bookings import (
     quiet_windows,
     reminder_offsets,
 )
+from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.models import CANCELLED_BY_MAX, Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import (
@@ -94,9 +95,16 @@ class BookingNotifier(People):
     async def from_settings(
         cls, settings: Settings, client: Client | None = None
     ) -> BookingNotifier:
-        """Connect to the database (and Temporal, unless given a client) the settings name."""
-        client = client or await connect(settings)
+        """Connect to the database (and Temporal, unless given a client) the settings name.
+
+        ``SchemaMismatch`` when the database lacks our migrations (``booking-notify migrate``)."""
         engine = make_engine(settings.db_url)
+        try:
+            await check_schema(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        client = client or await connect(settings)
         return cls(
             client,
             make_sessions(engine),

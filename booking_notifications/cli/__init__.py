@@ -53,6 +53,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     from booking_notifications.bot import BotConflict
     from booking_notifications.channels import DeliveryError, Misconfigured
     from booking_notifications.cli.commands import COMMANDS
+    from booking_notifications.db.migrate import SchemaMismatch
     from booking_notifications.runs import WorkflowIdTaken
     from booking_notifications.worker.assembly import WorkerFailed
 
@@ -63,7 +64,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, UsageError, InvalidBooking, BookingNotFound, Misconfigured) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (ConnectionError, WorkerFailed, WorkflowIdTaken, BotConflict, DeliveryError) as err:
+    except (
+        ConnectionError,
+        WorkerFailed,
+        SchemaMismatch,
+        WorkflowIdTaken,
+        BotConflict,
+        DeliveryError,
+    ) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return 1
     except RPCError as err:

@@ -18,7 +18,7 @@ from booking_notifications.api.people import LINK_VALID_FOR
 from booking_notifications.channels import BotIdentity
 from booking_notifications.cli import csvfile, inputs
 from booking_notifications.cli.output import print_json, print_notices, print_view
-from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.migrate import check_schema, upgrade
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.devserver import embedded_temporal, ui_url
 from booking_notifications.settings import Settings
@@ -250,6 +250,7 @@ async def _rows(settings: Settings) -> AsyncIterator[Sessions]:
     """The database alone: reading rows needs no Temporal, so it works while Temporal is down."""
     engine = make_engine(settings.db_url)
     try:
+        await check_schema(engine)
         yield make_sessions(engine)
     finally:
         await engine.dispose()

@@ -11,12 +11,18 @@ and moves the revision into our version table, all in the one transaction of the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
 
 SCRIPT_LOCATION = "booking_notifications:migrations"
 VERSION_TABLE = "bn_alembic_version"
@@ -37,6 +43,48 @@ def alembic_config(connection: Connection | None = None) -> Config:
     config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["connection"] = connection
     return config
+
+
+class SchemaMismatch(RuntimeError):
+    """The database is not at the revision this version of the code needs."""
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Raise ``SchemaMismatch`` when the database lacks revisions this version needs.
+
+    A worker on a database that was never migrated starts, then fails every activity while
+    looking alive; this check stops it at start instead. A revision we do not know was made by
+    a newer version (a rolling deploy): our revisions only add, so that is logged, not refused.
+    """
+    if missing := _missing_sqlite_file(engine):
+        raise SchemaMismatch(f"there is no database at {missing}: run `booking-notify migrate`")
+    async with engine.connect() as conn:
+        current = await conn.run_sync(_current_revision)
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    if current == head:
+        return
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        log.warning("the database is at revision %s, newer than this version's %s", current, head)
+        return
+    raise SchemaMismatch(
+        f"the database is at revision {current or 'none'}, this version needs {head}: "
+        "run `booking-notify migrate` (with the same DATABASE_URL)"
+    )
+
+
+def _missing_sqlite_file(engine: AsyncEngine) -> str | None:
+    """The SQLite file the engine names, when it does not exist: connecting would make an empty
+    one (or fail on a missing folder, with a thread traceback from aiosqlite at exit)."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        return database
+    return None
+
+
+def _current_revision(connection: Connection) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

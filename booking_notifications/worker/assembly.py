@@ -39,6 +39,7 @@ from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.supervise import supervised
@@ -140,11 +141,13 @@ async def running_workers(
 
     A worker that stops on its own (a fatal poll error, a namespace that does not exist) ends
     the block at once with ``WorkerFailed``: a process that can no longer work must not look
-    alive. The channel is closed on the way out.
+    alive, and for the same reason a database not at our revision stops the start with
+    ``SchemaMismatch``. The channel is closed on the way out.
     """
     engine = make_engine(settings.db_url)
-    workers = build_workers(client, settings, make_sessions(engine), channel)
     try:
+        await check_schema(engine)
+        workers = build_workers(client, settings, make_sessions(engine), channel)
 
         async def shutdown() -> None:
             await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
