@@ -84,9 +84,9 @@ async def test_telegram_down_at_start_does_not_keep_the_worker_from_starting(
 
 
 async def test_an_unknown_notice_channel_is_one_line_and_exit_2(
-    worker_env: dict[str, str], tmp_path: Path
+    cli_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**worker_env, "NOTICE_CHANNEL": "email"}
+    env = {**cli_stack_env, "NOTICE_CHANNEL": "email"}
     code, out, err = await run_cli("worker", env=env, cwd=tmp_path)
 
     assert code == 2 and out == "" and err.count("\n") == 1
