@@ -93,10 +93,10 @@ async def connect(
             holder.chat_id = None
         await session.flush()  # the chat id is free before it is given
     user.chat_id, user.telegram_user_id, user.reachable = chat_id, telegram_user_id, True
+    # Cancelled bookings too: their cancellation may be what waits for the user (a cancel is
+    # accepted before the end, and its notice is held at most CANCEL_TOLERANCE = END_TOLERANCE).
     running = await session.scalars(
-        select(Booking.id)
-        .where(Booking.user_id == user.id, Booking.cancelled_at.is_(None))
-        .where(Booking.ends_at > now - END_TOLERANCE)
+        select(Booking.id).where(Booking.user_id == user.id, Booking.ends_at > now - END_TOLERANCE)
     )
     return Connected(user.ref, user.language, list(running))
 

@@ -45,10 +45,7 @@ MALLORY = TelegramUser(id=6666, first_name="Mallory")
 CONFIRM, CANCEL = "✅ I'll be there", "❌ Cancel booking"
 YES, KEEP = "Yes, cancel", "Keep it"
 
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
+pytestmark = pytest.mark.backends("sqlite")  # the bot's flows; test_people covers both databases
 
 
 @pytest_asyncio.fixture

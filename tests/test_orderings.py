@@ -262,13 +262,13 @@ class Orderings(RuleBasedStateMachine):
         modelled = self.model[booking]
         starts_at = self.now + start_in * H + timedelta(minutes=7)
         ends_at = starts_at + hours * H
-        refusal = (
-            "cancelled"
+        refusal = (  # the times first, then the booking's state
+            "is in the past"
+            if starts_at <= self.now
+            else "cancelled"
             if modelled.cancelled
             else "over"
             if self.now >= modelled.ends_at
-            else "has already passed"
-            if starts_at <= self.now
             else None
         )
         try:

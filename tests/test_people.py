@@ -29,11 +29,6 @@ BOT = "booking_test_bot"
 SENT, SKIPPED, PENDING = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.PENDING
 
 
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
 def _with_bot(stack: Stack) -> BookingNotifier:
     """The stack's notifier, naming the bot in links (as ``from_settings`` does with getMe)."""
     stack.notifier._bot_username = BOT
@@ -151,6 +146,32 @@ async def test_notices_wait_for_their_user_and_go_out_as_soon_as_they_connect(
         "start": SENT,
         "end": SENT,
     }
+
+
+async def test_a_cancellation_made_before_the_user_connects_reaches_them_when_they_do(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """Found by the ordering test: connecting only woke the bookings not cancelled, so the
+    cancellation that waited for the user was skipped at its latest moment instead."""
+    now = await time_env.get_current_time()
+    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        notifier = _with_bot(s)
+        booking_id = await notifier.schedule(
+            booking(30 * H, now=now, chat_id=None, user_ref="late", title="Court 4")
+        )
+        await notifier.cancel(booking_id, reason="rain")
+        await eventually(lambda: _waits_for_the_user(s, booking_id, "cancel"))
+        await notifier.connect(_token(await notifier.link("late")), chat_id=778, telegram_user_id=1)
+        report = await s.result(booking_id)
+
+    assert [n.status for n in report.notices if n.kind == "cancel"] == [SENT]
+    assert [m.chat_id for m in telegram.sent] == [778]
+    assert "Court 4" in (telegram.sent[0].text or "") and "rain" in (telegram.sent[0].text or "")
+
+
+async def _waits_for_the_user(stack: Stack, booking_id: int, key: str) -> bool:
+    row = (await stack.rows(booking_id)).get(key)
+    return row is not None and "waiting for the user" in (row.last_error or "")
 
 
 async def test_a_notice_whose_user_never_connects_is_skipped_at_its_latest_moment(

@@ -71,7 +71,7 @@ async def test_a_move_earlier_skips_a_reminder_that_is_now_too_late(
     ("start_in", "length", "message"),
     [
         (10 * H, -H, "cannot move: ends_at .* is not after starts_at"),
-        (-H, 3 * H, "the new start has already passed"),
+        (-H, 3 * H, "cannot move: starts_at .* is in the past"),
     ],
 )
 async def test_a_bad_move_is_refused_and_changes_nothing(

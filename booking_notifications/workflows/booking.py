@@ -136,12 +136,10 @@ class BookingWorkflow:
         self._refuse_reschedule(request)
 
     def _refuse_reschedule(self, request: RescheduleRequest) -> None:
-        if request.ends_at <= request.starts_at:
-            raise ApplicationError("the new end is not after the new start", non_retryable=True)
-        if request.starts_at <= workflow.now():
-            raise ApplicationError("the new start has already passed", non_retryable=True)
+        # The same rules and words as the API's check (an end before the start, a start in the
+        # past, out of range: the planner must never see those), judged on the workflow's clock.
         problem = limits.times_problem(request.starts_at, request.ends_at, workflow.now())
-        if problem is not None:  # out of range: the planner must never see it
+        if problem is not None:
             raise ApplicationError(problem, non_retryable=True)
         if self._cancel_requested:
             raise ApplicationError("the booking is cancelled", non_retryable=True)
