@@ -19,7 +19,8 @@ How long a reminder says is left (``format_time_left``), exact enough to act on:
 - then the two largest adjacent units are shown, days at most (no weeks: "in 10 days" is what
   one acts on), and what lies below them is dropped, never rounded up: "in 1 hour 30 minutes",
   "in 1 day 2 hours" for 1 d 2 h 59 min, "in 21 hours", "in 6 days";
-- under a minute reads "in less than a minute"; at or past the start (reminders are skipped
+- what rounds to no minute (half a minute or less) reads "in less than a minute", so a 1-minute
+  reminder a moment late still says "in 1 minute"; at or past the start (reminders are skipped
   by then, but ``render`` is a pure function) it reads "now".
 
 Each unit is CLDR's relative-future phrase ("in {0} hours", "через {0} минуту"), which carries
@@ -124,11 +125,11 @@ def format_time_left(left: timedelta, language: str) -> str:
     lang = language_of(language)
     if left <= timedelta(0):
         return catalogue(lang).gettext(NOW)
-    if left < MINUTE:
-        return catalogue(lang).gettext(LESS_THAN_A_MINUTE)
     minutes, seconds = divmod(left, MINUTE)
     if seconds > MINUTE / 2:
         minutes += 1
+    if minutes == 0:
+        return catalogue(lang).gettext(LESS_THAN_A_MINUTE)
     rest, counts = minutes * MINUTE, []
     for unit, size in UNITS.items():
         count, rest = divmod(rest, size)

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
-from booking_notifications.clock import utc_text
+from booking_notifications.clock import utc_text, utcnow
 from booking_notifications.views import BookingView, NoticeView
 
 
-def print_view(view: BookingView) -> None:
-    state = f"cancelled {utc_text(view.cancelled_at)}" if view.cancelled_at else "active"
-    print(
-        f"booking {view.booking_id}: {view.starts_at:%Y-%m-%d %H:%M:%S}–{view.ends_at:%H:%M:%S} UTC, {state}"
-    )
+def print_view(view: BookingView, *, now: datetime | None = None) -> None:
+    print(f"booking {view.booking_id}: {span(view.starts_at, view.ends_at)}, {state(view, now)}")
     if not view.notices:
         print("  (notices are being planned: see `booking-notify status` in a moment)")
     for n in view.notices:
         note = f"  ({n.last_error})" if n.last_error else ""
         print(f"  {n.key:<16} due {utc_text(n.due_at)}  {n.status}{note}")
+
+
+def span(starts_at: datetime, ends_at: datetime) -> str:
+    """``2026-01-16 10:00:00–11:00:00 UTC``; both dates when the booking ends on another day."""
+    start, end = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M:%S}–{end:%H:%M:%S} UTC"
+    return f"{start:%Y-%m-%d %H:%M:%S} – {utc_text(end)}"
+
+
+def state(view: BookingView, now: datetime | None = None) -> str:
+    """Cancelled (when), or upcoming / in progress / over at ``now``; and confirmed (when)."""
+    if view.cancelled_at is not None:
+        return f"cancelled {utc_text(view.cancelled_at)}"
+    now = now or utcnow()
+    words = "upcoming" if now < view.starts_at else "in progress" if now < view.ends_at else "over"
+    if view.confirmed_at is not None:
+        words += f", confirmed {utc_text(view.confirmed_at)}"
+    return words
 
 
 def print_json(value: object) -> None:
