@@ -47,7 +47,12 @@ async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> t
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    except BaseException:  # a command that did not end (a worker that should have refused)
+        process.kill()
+        await process.wait()
+        raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
