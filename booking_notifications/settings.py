@@ -33,6 +33,14 @@ class SettingsError(Exception):
     """A setting has a value we cannot use; the message names it."""
 
 
+def split_host_port(text: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` as its host and port number; None when it is not that."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     """Everything a process needs to reach Temporal, the database and Telegram."""
 
@@ -80,13 +88,8 @@ class Settings(BaseSettings):
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if (
-            not host
-            or not port.isdigit()
-            or not 0 < int(port) < 65536
-            or any(mark in host for mark in "@/ ")
-        ):
+        address = split_host_port(value)
+        if address is None or any(mark in address[0] for mark in "@/ "):
             # The value is not repeated: a mistyped one may carry credentials.
             raise ValueError("must be host:port, e.g. 127.0.0.1:7233 (no scheme, no credentials)")
         return value

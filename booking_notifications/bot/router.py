@@ -81,11 +81,9 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
 
     @router.message(CommandStart())
     async def start(message: Message) -> None:
-        user = await notifier.chat_user(message.chat.id)
-        code = message.from_user.language_code if message.from_user else None
-        if user is None:
-            await message.answer(translator(code)(texts.HOW_TO_CONNECT))
-        elif parse_topics(user.muted):
+        if (user := await connected_user(message)) is None:
+            return
+        if parse_topics(user.muted):
             keyboard = resume_keyboard(signer, message.chat.id, user.language)
             await message.answer(
                 translator(user.language)(texts.PAUSED), reply_markup=inline_keyboard(keyboard)

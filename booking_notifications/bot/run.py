@@ -110,7 +110,7 @@ async def serve_webhook(
 
 
 def _conflict(err: Exception) -> BotConflict | None:
-    error = err.error if isinstance(err, FailedAnswer) else err
+    error = err.error if isinstance(err, FailedAnswer) else None  # every answer comes so
     if not isinstance(error, TelegramConflictError):
         return None
     if "webhook" in error.message:

@@ -109,12 +109,11 @@ def make_bot(token: str, api_url: str | None = None, timeout: float = REQUEST_TI
     """aiogram's Bot for our token and Bot API URL: HTML messages, no link previews, and every
     failure raised as ``FailedAnswer`` (no body, no URL, no token). ``Misconfigured`` (one line,
     without the token) for a malformed token or URL."""
-    problem = _token_problem(token) or _url_problem(api_url or DEFAULT_API_URL)
+    url = api_url or DEFAULT_API_URL
+    problem = _token_problem(token) or _url_problem(url)
     if problem is not None:
         raise Misconfigured(problem)
-    session = CheckedSession(
-        api=TelegramAPIServer.from_base(api_url or DEFAULT_API_URL), timeout=timeout
-    )
+    session = CheckedSession(api=TelegramAPIServer.from_base(url), timeout=timeout)
     return Bot(
         token,
         session=session,

@@ -98,8 +98,8 @@ def read_csv(path: Path, args: argparse.Namespace) -> list[BookingRequest]:
     header_line, header = next(records)
     columns = column_indexes(path, header_line, header, records.header_text)
     # Named before any row is read: an ignored "timezone" column explains a row's odd times.
-    unknown = [(i, name) for i, name in enumerate(header) if name and i not in columns.values()]
-    ignore(path, [f"column {name!r}{hint(name)}" for _, name in unknown])
+    unknown = [name for i, name in enumerate(header) if name and i not in columns.values()]
+    ignore(path, [f"column {name!r}{hint(name)}" for name in unknown])
     unnamed: set[int] = set()
     requests = []
     skipped = 0

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from booking_notifications.durations import parse_duration, parse_durations
 from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest, check_time_zone
+from booking_notifications.settings import split_host_port
 from booking_notifications.wallclock import exists, repeated, skipped
 from booking_notifications.workflows.types import NoticeStatus
 
@@ -138,7 +139,7 @@ def integer(text: str) -> int:
 
 def host_port(text: str) -> tuple[str, int]:
     """``HOST:PORT`` to listen on."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    address = split_host_port(text)
+    if address is None:
         raise UsageError(f"--listen {text!r} must be HOST:PORT, e.g. 0.0.0.0:8443")
-    return host, int(port)
+    return address

@@ -165,8 +165,6 @@ def _failed(error: BaseException | None) -> WorkerFailed:
 
 def _reason(error: BaseException) -> str:
     """One line: why a worker stopped (the SDK's own message names the namespace, the queue)."""
-    if isinstance(error, WorkerFailed):
-        return str(error)
     causes = [str(error)]
     while error.__cause__ is not None:
         error = error.__cause__
