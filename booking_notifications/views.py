@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.workflows.types import NoticeKind, NoticeStatus
@@ -148,8 +149,9 @@ class BookingCard:
 
 async def booking_card(sessions: Sessions, booking_id: int) -> BookingCard | None:
     async with sessions() as session:
-        booking = await session.get(Booking, booking_id, options=[selectinload(Booking.user)])
-        if booking is None:
+        try:
+            booking = await get_booking(session, booking_id)
+        except BookingNotFound:
             return None
         user = booking.user
         return BookingCard(
@@ -160,7 +162,7 @@ async def booking_card(sessions: Sessions, booking_id: int) -> BookingCard | Non
             booking.cancelled_at is not None,
             booking.confirmed_at is not None,
             user.chat_id,
-            user.telegram_user_id or user.chat_id,
+            _owner_id(user),
             user.time_zone,
             user.language,
         )
@@ -178,7 +180,12 @@ class ChatUser:
 
 async def chat_user(sessions: Sessions, chat_id: int) -> ChatUser | None:
     async with sessions() as session:
-        user = await session.scalar(select(User).where(User.chat_id == chat_id))
+        user = await find_user(session, chat_id=chat_id)
         if user is None:
             return None
-        return ChatUser(user.id, user.telegram_user_id or user.chat_id, user.language, user.muted)
+        return ChatUser(user.id, _owner_id(user), user.language, user.muted)
+
+
+def _owner_id(user: User) -> int | None:
+    """The Telegram user whose taps count as the owner's: in a private chat, the chat id."""
+    return user.telegram_user_id or user.chat_id

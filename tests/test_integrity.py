@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import CancelResult, WorkflowIdTaken
@@ -77,6 +78,26 @@ async def test_cancel_tells_the_truth_about_a_booking_already_cancelled(
 
     assert (first, second) == (CancelResult.CANCELLED, CancelResult.ALREADY_CANCELLED)
     assert sum((r.text or "").startswith("❌") for r in telegram.sent) == 1
+
+
+async def test_a_cancel_that_finds_the_workflow_ended_meanwhile_leaves_no_trace_on_the_row(
+    time_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workflow closes between cancel's look at it and its signal: the row's cancel is
+    undone whole, who cancelled included (``cancelled_by`` stayed 'user')."""
+    s = time_stack
+    now = await s.env.get_current_time()
+    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+
+    async def ended_meanwhile(*_args: object, **_kwargs: object) -> None:
+        raise WorkflowAlreadyStartedError("wf", "BookingNotifications")
+
+    monkeypatch.setattr(s.notifier._runs, "start", ended_meanwhile)
+    result = await s.notifier.cancel(booking_id, reason="rain", by="user")
+    view = await s.notifier.status(booking_id)
+
+    assert result is CancelResult.OVER
+    assert (view.cancelled_at, view.cancelled_by) == (None, None)
 
 
 async def test_a_workflow_id_of_another_booking_is_refused_and_nothing_is_kept(

@@ -13,13 +13,12 @@ and a start is repaired by ``reconcile``, which the worker runs on a Temporal Sc
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -31,11 +30,12 @@ from booking_notifications.api.results import CancelResult
 from booking_notifications.clock import Clock, utcnow
 from booking_notifications.db.bookings import (
     add_booking,
+    find_user,
     quiet_windows,
     reminder_offsets,
 )
 from booking_notifications.db.migrate import check_schema
-from booking_notifications.db.models import CANCELLED_BY_MAX, Booking, User
+from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.requests import (
     BookingRequest,
@@ -62,8 +62,6 @@ from booking_notifications.workflows.types import (
     RescheduleRequest,
 )
 
-log = logging.getLogger(__name__)
-
 
 class BookingNotifier(People):
     """Booking code's handle on the notice system; open it once and share it."""
@@ -84,7 +82,6 @@ class BookingNotifier(People):
         ``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot in
         connect links."""
         self._bot_username = bot_username
-        self._client = client
         self._sessions = sessions
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
@@ -204,7 +201,7 @@ class BookingNotifier(People):
             await self._runs.start(booking, cancel=True)
         except WorkflowAlreadyStartedError:  # it ended meanwhile: nothing to cancel
             if not already:
-                await self._set_cancelled(booking_id, None)
+                await self._uncancel(booking_id)
             return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
         await self._starts.mark_scheduled([booking])
         return CancelResult.ALREADY_CANCELLED if already else CancelResult.CANCELLED
@@ -285,7 +282,7 @@ class BookingNotifier(People):
         without calling Telegram until booking code says the user is back.
         """
         async with self._sessions() as session:
-            user = await session.scalar(select(User).where(User.chat_id == chat_id))
+            user = await find_user(session, chat_id=chat_id)
             if user is None:
                 return False
             user.reachable = reachable
@@ -315,12 +312,13 @@ class BookingNotifier(People):
             await session.commit()
         return added
 
-    async def _set_cancelled(self, booking_id: int, moment: datetime | None) -> None:
+    async def _uncancel(self, booking_id: int) -> None:
+        """Undo the row's cancel: its workflow ended before the cancel could reach it."""
         async with self._sessions() as session:
             await session.execute(
                 update(Booking)
                 .where(Booking.id == booking_id)
-                .values(cancelled_at=moment, cancel_reason=None)
+                .values(cancelled_at=None, cancel_reason=None, cancelled_by=None)
             )
             await session.commit()
 
