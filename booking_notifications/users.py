@@ -101,14 +101,17 @@ async def connect(
     return Connected(user.ref, user.language, list(running))
 
 
+UNSET_USER_FIELDS = {"language": "en", "time_zone": "UTC", "quiet_hours": None, "muted": ""}
+"""A user's settings as a new row has them: a merge keeps the other row's where these remain."""
+
+
 async def _merge(session: AsyncSession, other: User, *, into: User) -> None:
     """Move ``other`` (known by chat id alone) into ``into``, then remove it."""
     await session.execute(
         update(Booking).where(Booking.user_id == other.id).values(user_id=into.id)
     )
-    defaults = User(language="en", time_zone="UTC", quiet_hours=None, muted="")
-    for field in ("language", "time_zone", "quiet_hours", "muted"):
-        if getattr(into, field) in (None, getattr(defaults, field)):
+    for field, default in UNSET_USER_FIELDS.items():
+        if getattr(into, field) in (None, default):
             setattr(into, field, getattr(other, field))
     await session.delete(other)
 
