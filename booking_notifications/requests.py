@@ -132,13 +132,9 @@ def check_title(title: str) -> str:
     breaks and tabs too, as a spreadsheet cell may hold) made one space. A blank one (spaces,
     invisible format characters) is refused rather than shown empty: no title is ``None``, and
     messages then name the booking by its number."""
-    stripped = " ".join(title.split())
-    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in stripped):
+    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in title):
         raise InvalidBooking("title is blank: give a title or none")
-    if len(stripped) > TITLE_MAX:
-        raise InvalidBooking(f"title is {len(stripped)} characters; the limit is {TITLE_MAX}")
-    check_text("title", stripped)
-    return stripped
+    return _one_line("title", title, TITLE_MAX)
 
 
 def check_cancel_reason(reason: str | None) -> str | None:
@@ -146,12 +142,16 @@ def check_cancel_reason(reason: str | None) -> str | None:
     ``CANCEL_REASON_MAX`` characters; a blank one is no reason."""
     if reason is None or not reason.strip():
         return None
-    line = " ".join(reason.split())
-    if len(line) > CANCEL_REASON_MAX:
-        raise InvalidBooking(
-            f"cancel reason is {len(line)} characters; the limit is {CANCEL_REASON_MAX}"
-        )
-    check_text("cancel reason", line)
+    return _one_line("cancel reason", reason, CANCEL_REASON_MAX)
+
+
+def _one_line(field: str, text: str, limit: int) -> str:
+    """``text`` with every run of blanks made one space and none around it, within ``limit``
+    characters and free of control characters."""
+    line = " ".join(text.split())
+    if len(line) > limit:
+        raise InvalidBooking(f"{field} is {len(line)} characters; the limit is {limit}")
+    check_text(field, line)
     return line
 
 

@@ -12,10 +12,14 @@ from datetime import datetime
 from booking_notifications.clock import utc_text
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.preferences import parse_topics, topic_of
-from booking_notifications.workflows.types import DeliveryRequest, NoticeKind, NoticeStatus
+from booking_notifications.workflows.types import (
+    NOT_CONNECTED,
+    DeliveryRequest,
+    NoticeKind,
+    NoticeStatus,
+)
 
 WAITING_FOR_USER = "waiting for the user to connect their Telegram"
-NOT_CONNECTED = "user not connected"
 MUTED = "muted by the user"
 TOO_LATE = "too late at send time"
 UNREACHABLE = "user unreachable: their chat refused an earlier notice (blocked or not found)"
@@ -27,13 +31,12 @@ def hold_or_skip(
     """None: send it. ``(PENDING, reason)``: hold it until its user connects (the workflow
     waits for them). ``(SKIPPED, reason)``: do not send it. ``row.booking.user`` is loaded."""
     booking, user = row.booking, row.booking.user
-    reason = _changed(booking, request) or _too_late(request, now)
-    if user.chat_id is None:  # known by booking code's key, not connected yet
-        if reason is None:
+    reason = _changed(booking, request)
+    if reason is None and user.chat_id is None:  # known by booking code's key, not connected
+        if now <= request.latest_at:
             return NoticeStatus.PENDING, WAITING_FOR_USER
-        if reason.startswith(TOO_LATE):
-            reason = NOT_CONNECTED
-    reason = reason or _unreachable(user) or _muted(user, row)
+        return NoticeStatus.SKIPPED, NOT_CONNECTED
+    reason = reason or _too_late(request, now) or _unreachable(user) or _muted(user, row)
     return None if reason is None else (NoticeStatus.SKIPPED, reason)
 
 

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from booking_notifications.workflows import activities, limits, plan
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
+        NOT_CONNECTED,
         BookingInput,
         BookingReport,
         DeliveryOutcome,
@@ -33,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
     )
 
-NOT_CONNECTED = "user not connected"
 """Why a notice is skipped that waited for its user past its latest moment."""
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the

@@ -37,6 +37,11 @@ class NoticeStatus(StrEnum):
         return self not in (NoticeStatus.PENDING, NoticeStatus.PROCESSING)
 
 
+NOT_CONNECTED = "user not connected"
+"""Why a notice whose user never connected is skipped: written by the workflow when its latest
+moment passes, and by the delivery activity when it finds it past that moment."""
+
+
 @dataclass
 class QuietWindow:
     """An interval (UTC) of the user's quiet hours: no reminder lands inside it."""
