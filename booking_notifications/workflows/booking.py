@@ -52,7 +52,7 @@ class BookingWorkflow:
     def __init__(self, booking: BookingInput) -> None:
         # Set before any handler runs: a cancel that started the workflow (signal-with-start)
         # is handled before ``run`` begins and must know when the booking ends.
-        self._booking: BookingInput | None = booking
+        self._booking = booking
         self._notices: list[Notice] = []
         self._cancel_requested = False
         self._finished = False
@@ -96,7 +96,7 @@ class BookingWorkflow:
 
         Idempotent, and a no-op once the booking has ended. The reason lives in SQL, not here.
         """
-        if self._booking is not None and workflow.now() >= self._booking.ends_at:
+        if workflow.now() >= self._booking.ends_at:
             return
         self._cancel_requested = True
 
@@ -111,7 +111,6 @@ class BookingWorkflow:
         """Move the booking: pending notices follow, sent reminders re-arm, the user is told."""
         async with self._lock:
             self._refuse_reschedule(request)  # again: the booking may have ended meanwhile
-            assert self._booking is not None
             now = workflow.now()
             self._revision += 1
             self._booking = dataclasses.replace(
@@ -143,13 +142,12 @@ class BookingWorkflow:
             raise ApplicationError(problem, non_retryable=True)
         if self._cancel_requested:
             raise ApplicationError("the booking is cancelled", non_retryable=True)
-        if self._finished or (self._booking and workflow.now() >= self._booking.ends_at):
+        if self._finished or workflow.now() >= self._booking.ends_at:
             raise ApplicationError("the booking is over", non_retryable=True)
 
     @workflow.query
     def status(self) -> BookingReport:
         """The live plan with each notice's state."""
-        assert self._booking is not None
         return BookingReport(
             booking_id=self._booking.booking_id,
             starts_at=self._booking.starts_at,
@@ -229,7 +227,6 @@ class BookingWorkflow:
                 await self._give_up(held)
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
-        assert self._booking is not None
         request = DeliveryRequest(
             booking_id=self._booking.booking_id,
             key=notice.key,
@@ -271,7 +268,6 @@ class BookingWorkflow:
 
     async def _mirror(self, notices: list[Notice], *, booking_times: bool = False) -> None:
         """Write notice states (and, after a move, the booking's times) into the rows."""
-        assert self._booking is not None
         await workflow.execute_activity(
             activities.mirror_notices,
             MirrorRequest(
