@@ -39,7 +39,7 @@ from booking_notifications.channels import (
     Unreachable,
 )
 from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.bookings import copy_notice, notice_row
+from booking_notifications.db.bookings import copy_notice, find_user, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.keyboards import WITH_BUTTONS, booking_keyboard
@@ -182,11 +182,10 @@ class NoticeActivities:
             )
             chat_id = user.chat_id
             assert chat_id is not None  # a user with no chat was held or skipped above
-            keyboard = self._keyboard(request.kind, booking, chat_id, user.language)
-            await session.commit()
+            await session.commit()  # booking and user stay readable (expire_on_commit=False)
 
         try:
-            message_id = await self._send(request.booking_id, chat_id, text, keyboard)
+            message_id = await self._send(request.kind, booking, user.language, chat_id, text)
         except RETRIED as err:
             await self._record(request, NoticeStatus.PROCESSING, str(err))
             raise _retry_later(request, err) from None
@@ -211,29 +210,23 @@ class NoticeActivities:
             return ()
         return booking_keyboard(self._signer, booking.id, booking.starts_at, chat_id, language)
 
-    async def _send(self, booking_id: int, chat_id: int, text: str, keyboard: Keyboard) -> int:
+    async def _send(
+        self, kind: NoticeKind, booking: Booking, language: str, chat_id: int, text: str
+    ) -> int:
         """Send, following a group that became a supergroup to its new chat id.
 
         The buttons' data is signed for the chat; after a migration it is signed again for the
         new one (a tap is checked against the chat its message is in).
         """
         for _ in range(MIGRATIONS_FOLLOWED):
+            keyboard = self._keyboard(kind, booking, chat_id, language)
             try:
                 return await self._channel.send(chat_id, text, keyboard)
             except Migrated as moved:
-                await self._follow(booking_id, moved.chat_id)
+                await self._follow(booking.id, moved.chat_id)
                 chat_id = moved.chat_id
-                keyboard = await self._keyboard_for(booking_id, keyboard, chat_id)
+        keyboard = self._keyboard(kind, booking, chat_id, language)
         return await self._channel.send(chat_id, text, keyboard)
-
-    async def _keyboard_for(self, booking_id: int, keyboard: Keyboard, chat_id: int) -> Keyboard:
-        if not keyboard or self._signer is None:
-            return keyboard
-        async with self._sessions() as session:
-            booking = await session.get(Booking, booking_id, options=[joinedload(Booking.user)])
-            assert booking is not None
-            signer, user = self._signer, booking.user
-            return booking_keyboard(signer, booking.id, booking.starts_at, chat_id, user.language)
 
     async def _follow(self, booking_id: int, chat_id: int) -> None:
         """The booking's user now lives at ``chat_id``: later notices go straight there.
@@ -248,7 +241,7 @@ class NoticeActivities:
             user = await session.scalar(
                 select(User).join(User.bookings).where(Booking.id == booking_id)
             )
-            holder = await session.scalar(select(User).where(User.chat_id == chat_id))
+            holder = await find_user(session, chat_id=chat_id)
             if user is None or holder is user:
                 return
             if holder is None:
