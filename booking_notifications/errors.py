@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -118,6 +119,16 @@ def database_unavailable(where: str, err: BaseException) -> DatabaseUnavailable:
     return DatabaseUnavailable(f"the database at {where} is unreachable ({database_reason(err)})")
 
 
+def os_reason(err: OSError) -> str:
+    """``connection refused``, ``timed out``, ``name or service not known``: the system's words
+    for a failed connect (asyncpg's own say "Connect call failed (host, port)")."""
+    if isinstance(err, TimeoutError):
+        return "timed out"
+    if isinstance(err.errno, int) and err.errno > 0:  # a resolver's errors are negative
+        return os.strerror(err.errno).lower()
+    return (err.strerror or str(err) or type(err).__name__).lower()
+
+
 def database_reason(err: BaseException) -> str:
     """A few words for why the database failed, without SQL, parameters or passwords."""
     cause = getattr(err, "orig", None) or err
@@ -125,12 +136,8 @@ def database_reason(err: BaseException) -> str:
         return str(cause).rpartition("(")[2].rstrip(")")
     if isinstance(cause, SQLAlchemyTimeout):
         return "no connection free in time"
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, TimeoutError):
-        return "timed out"
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror.lower()
+    if isinstance(cause, OSError):
+        return os_reason(cause)
     name = type(cause).__name__
     words = str(cause).splitlines()[0] if str(cause) else ""
     if "connection" in name.lower() or "connection" in words.lower():

@@ -3,8 +3,9 @@
 It drives the public API against the real workflow and worker on the time-skipping test server,
 with SQLite and aiogram sending to the fake Bot API, through random interleavings of: schedule,
 schedule in a transaction that rolls back or commits, a crash between the commit and the start,
-cancel, reschedule, reconcile, time passing past reminders, starts and ends, and a worker
-restart. After every step, once the system is quiet, and at the end it checks:
+cancel, reschedule, reconcile, time passing past reminders, starts and ends, a worker restart,
+and Temporal unreachable (a gate the API's client goes through, shut) during a schedule, a cancel
+or a reconcile. After every step, once the system is quiet, and at the end it checks:
 
 - no notice other than the cancellation reaches a user after their cancel was accepted;
 - every accepted, uncancelled booking has exactly one workflow, and each of its notices ends
@@ -46,11 +47,11 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.activities.reasons import WAITING_FOR_USER
-from booking_notifications.api import BookingNotifier, CancelResult
+from booking_notifications.api import BookingNotifier, CancelResult, TemporalUnavailable
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking, Notification
@@ -62,6 +63,7 @@ from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import BookingReport, NoticeKind, NoticeStatus
+from tests.support.gate import Gate, gated_connect
 from tests.support.stack import settings_for, telegram_channel
 
 T = TypeVar("T")
@@ -105,6 +107,9 @@ class World:
     env: WorkflowEnvironment
     telegram: FakeTelegram
     folder: str
+    gate: Gate
+    gated: Client
+    """A client of the same server through ``gate``: shut, Temporal is unreachable for it."""
     chats: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
@@ -140,12 +145,15 @@ class Orderings(RuleBasedStateMachine):
         await upgrade(self.engine)
         self.sessions = make_sessions(self.engine)
         self.now = await world.env.get_current_time()
-        self.notifier = BookingNotifier(
-            world.env.client,
-            self.sessions,
-            self.queue,
-            id_prefix=f"{self.queue}-",
-            clock=lambda: self.now,
+        self.notifier, self.cut_off = (
+            BookingNotifier(
+                client,
+                self.sessions,
+                self.queue,
+                id_prefix=f"{self.queue}-",
+                clock=lambda: self.now,
+            )
+            for client in (world.env.client, world.gated)
         )
         self.workers: AsyncExitStack | None = None
         self.mark = len(world.telegram.sent)
@@ -170,6 +178,7 @@ class Orderings(RuleBasedStateMachine):
         if self.workers is not None:
             await self.workers.aclose()
         await self.notifier.close()
+        await self.cut_off.close()
         await self.engine.dispose()
 
     # --- rules -------------------------------------------------------------------------------
@@ -179,7 +188,9 @@ class Orderings(RuleBasedStateMachine):
         start_in=st.sampled_from([30 * 60, 2 * 3600, 20 * 3600, 30 * 3600]),
         hours=st.integers(1, 3),
         reminders=st.sampled_from([(), (H,), (24 * H, H), (30 * timedelta(minutes=1),)]),
-        how=st.sampled_from(["own", "committed session", "crash before start", "not connected"]),
+        how=st.sampled_from(
+            ["own", "committed session", "crash before start", "not connected", "temporal down"]
+        ),
     )
     def schedule(
         self, start_in: int, hours: int, reminders: tuple[timedelta, ...], how: str
@@ -200,6 +211,8 @@ class Orderings(RuleBasedStateMachine):
                 return await self.notifier.schedule(request)
             if how == "crash before start":  # committed; the process died before the start
                 return (await save_booking(self.sessions, request, self.now)).id
+            if how == "temporal down":  # accepted; it starts once Temporal answers
+                return await self._while_down(self.cut_off.schedule(request))
             async with self.sessions() as session, session.begin():
                 booking_id = await self.notifier.schedule(request, session=session)
             await self.notifier.flush()
@@ -238,19 +251,26 @@ class Orderings(RuleBasedStateMachine):
         assert self.world.run(self._row(booking_id)) is None
         assert booking_id not in self.model
 
-    @rule(booking=bookings)
-    def cancel(self, booking: int) -> None:
+    @rule(booking=bookings, temporal_down=st.booleans())
+    def cancel(self, booking: int, temporal_down: bool) -> None:
         modelled = self.model[booking]
         row = self.world.run(self._row(booking))
         never_started = row is not None and row.scheduled_at is None
-        result = self.world.run(self.notifier.cancel(booking, reason="model"))
+        if temporal_down:  # decided by SQL, the signal follows once Temporal answers
+            result = self.world.run(self._while_down(self.cut_off.cancel(booking, reason="model")))
+        else:
+            result = self.world.run(self.notifier.cancel(booking, reason="model"))
         if modelled.cancelled:
             expected = CancelResult.ALREADY_CANCELLED
         elif self.now >= modelled.ends_at:
             expected = CancelResult.OVER
         else:
             expected = CancelResult.CANCELLED
-        event(f"cancel: {result}" + (" (never started)" if never_started else ""))
+        event(
+            f"cancel: {result}"
+            + (" (never started)" if never_started else "")
+            + (" (Temporal down)" if temporal_down else "")
+        )
         assert result is expected, f"cancel of {modelled} said {result}"
         if result is CancelResult.CANCELLED:
             modelled.cancelled = True
@@ -308,6 +328,21 @@ class Orderings(RuleBasedStateMachine):
         self.world.run(self.notifier.reconcile(older_than=timedelta(0)))
         self.world.run(self._quiet())
 
+    @rule()
+    def reconcile_while_temporal_is_down(self) -> None:
+        """Refused in our words while there is work for Temporal; nothing to do is no error."""
+        try:
+            done = self.world.run(self._while_down(self.cut_off.reconcile(older_than=timedelta(0))))
+        except TemporalUnavailable as err:
+            event("reconcile while Temporal is down: refused")
+            assert (
+                str(err) == f"Temporal at {self.world.gate.address} is unreachable (cannot connect)"
+            )
+        else:
+            event("reconcile while Temporal is down: nothing to do")
+            assert done == []
+        self.world.run(self._quiet())
+
     @rule(hours=st.sampled_from([0.5, 1, 2, 6, 23, 30]))
     def time_passes(self, hours: float) -> None:
         event("time passes")
@@ -359,6 +394,16 @@ class Orderings(RuleBasedStateMachine):
             assert received == sent, f"{modelled}: Telegram got {received}, rows say {sent}"
 
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _while_down(self, call: Coroutine[Any, Any, T]) -> T:
+        """Make ``call`` with Temporal unreachable, then let Temporal answer again and wait for
+        what the call left to follow in the background."""
+        await self.world.gate.shut()
+        try:
+            return await call
+        finally:
+            await self.world.gate.open()
+            await self.cut_off.flush()
 
     async def _advance(self, duration: timedelta) -> None:
         await self.world.env.sleep(duration)
@@ -472,7 +517,10 @@ def test_every_ordering_keeps_the_promises() -> None:
         await register_search_attributes(env.client)
         telegram = FakeTelegram(per_chat_rate=None, global_rate=None)
         await telegram.start()
-        return World(loop, env, telegram, tempfile.mkdtemp(prefix="orderings-"))
+        gate = Gate(env.client.service_client.config.target_host)
+        await gate.open()
+        gated = await gated_connect(gate, env.client)
+        return World(loop, env, telegram, tempfile.mkdtemp(prefix="orderings-"), gate, gated)
 
     WORLD = loop.run_until_complete(start())
     SEEN.clear()
@@ -495,6 +543,7 @@ def test_every_ordering_keeps_the_promises() -> None:
             + ", ".join(f"{k} {v}" for k, v in sorted(SEEN.items()))
         )
     finally:
+        loop.run_until_complete(WORLD.gate.shut())
         loop.run_until_complete(WORLD.telegram.stop())
         loop.run_until_complete(WORLD.env.shutdown())
         loop.close()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from booking_notifications.errors import DatabaseUnavailable
+from booking_notifications.errors import DatabaseUnavailable, os_reason
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -64,5 +64,6 @@ def _connect_or_say_where(dialect: Any, _record: Any, cargs: Any, cparams: Any) 
         return dialect.connect(*cargs, **cparams)
     except OSError as err:
         where = f"{cparams.get('host', 'localhost')}:{cparams.get('port', 5432)}"
-        reason = (err.strerror or str(err) or type(err).__name__).lower()
-        raise DatabaseUnreachable(f"the database at {where} is unreachable ({reason})") from None
+        raise DatabaseUnreachable(
+            f"the database at {where} is unreachable ({os_reason(err)})"
+        ) from None

@@ -92,19 +92,20 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.write_eof()
 
 
+async def gated_connect(gate: Gate, target: Client) -> Client:
+    """A client of ``target``'s namespace through ``gate`` that gives up on a failing call
+    quickly."""
+    return await Client.connect(
+        gate.address, namespace=target.namespace, runtime=runtime(), retry_config=QUICK_RETRIES
+    )
+
+
 @asynccontextmanager
 async def gated_client(target: Client) -> AsyncIterator[tuple[Gate, Client]]:
-    """A gate in front of ``target``'s server, open, and a client of the same namespace through
-    it that gives up on a failing call quickly."""
+    """A gate in front of ``target``'s server, open, and a client through it."""
     gate = Gate(target.service_client.config.target_host)
     await gate.open()
     try:
-        client = await Client.connect(
-            gate.address,
-            namespace=target.namespace,
-            runtime=runtime(),
-            retry_config=QUICK_RETRIES,
-        )
-        yield gate, client
+        yield gate, await gated_connect(gate, target)
     finally:
         await gate.shut()
