@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from booking_notifications.durations import parse_duration
+from booking_notifications.core.durations import parse_duration
 
 DEFAULT_TASK_QUEUE = "booking-notifications"
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")

@@ -44,10 +44,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.temporal import find_binary, register_search_attributes
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Base
 from booking_notifications.db.session import make_engine
-from booking_notifications.temporal import find_binary, register_search_attributes
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 from tests.support.cli import stack_env

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.actions import (
+from booking_notifications.core.topics import Topic
+from booking_notifications.texts.actions import (
     DATA_MAX,
     BookingAction,
     BookingTap,
@@ -16,7 +17,6 @@ from booking_notifications.actions import (
     Signer,
     stamp_of,
 )
-from booking_notifications.preferences import Topic
 
 SIGNER = Signer("123456:TEST-TOKEN")
 chats = st.integers(-(2**52) + 1, 2**52 - 1).filter(bool)

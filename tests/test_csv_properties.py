@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from booking_notifications.api.requests import DEFAULT_REMINDERS, BookingRequest
 from booking_notifications.cli import csvfile, parser
 from booking_notifications.cli.inputs import UsageError
-from booking_notifications.durations import parse_durations
-from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest
+from booking_notifications.core.durations import parse_durations
 
 OPTIONAL = ("reminders", "tz", "lang", "quiet_hours", "ref")
 ZONES = ("UTC", "Europe/Berlin", "Asia/Tokyo", "America/New_York")

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.extract import extract_python
 from babel.messages.pofile import read_po
 
-from booking_notifications.messages import (
+from booking_notifications.texts.messages import (
     LESS_THAN_A_MINUTE,
     NOW,
     REASON,

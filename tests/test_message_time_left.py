@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.messages import MessageContext, format_time_left, render
+from booking_notifications.texts.messages import MessageContext, format_time_left, render
 from booking_notifications.workflows.types import NoticeKind
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)

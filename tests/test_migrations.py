@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from booking_notifications.api.requests import BookingRequest
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import (
     LEGACY_TABLES,
@@ -23,7 +24,6 @@ from booking_notifications.db.migrate import (
 )
 from booking_notifications.db.models import Base
 from booking_notifications.db.session import make_engine, make_sessions
-from booking_notifications.requests import BookingRequest
 
 
 def _differences(connection: Connection) -> list[object]:

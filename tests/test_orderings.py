@@ -51,13 +51,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.activities.reasons import WAITING_FOR_USER
 from booking_notifications.api import BookingNotifier, CancelResult
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
+from booking_notifications.api.runs import RunState
+from booking_notifications.api.temporal import find_binary, register_search_attributes
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import make_engine, make_sessions
-from booking_notifications.requests import BookingRequest, InvalidBooking
-from booking_notifications.runs import RunState
-from booking_notifications.temporal import find_binary, register_search_attributes
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.booking import BookingWorkflow

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER, times_problem
+from booking_notifications.core.limits import MAX_AHEAD, MAX_REMINDER, times_problem
 from booking_notifications.workflows.plan import (
     base_key,
     cancel_notice,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.requests import InvalidBooking
+from booking_notifications.api.requests import InvalidBooking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from booking_notifications.clock import utc_text
+from booking_notifications.core.clock import utc_text
+from booking_notifications.core.topics import parse_topics, topic_of
 from booking_notifications.db.models import Booking, Notification, User
-from booking_notifications.preferences import parse_topics, topic_of
 from booking_notifications.workflows.types import (
     NOT_CONNECTED,
     DeliveryRequest,

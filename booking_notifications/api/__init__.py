@@ -12,12 +12,12 @@ links, what they mute, confirmations), ``results.py`` what a call did.
 
 from booking_notifications.api.notifier import BookingNotifier
 from booking_notifications.api.people import ConfirmResult
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.api.results import CancelResult
-from booking_notifications.preferences import Topic
-from booking_notifications.requests import BookingRequest, InvalidBooking
-from booking_notifications.runs import WorkflowIdTaken
-from booking_notifications.users import Connected, LinkRefused
-from booking_notifications.views import BookingNotFound, BookingView, NoticeView
+from booking_notifications.api.runs import WorkflowIdTaken
+from booking_notifications.api.users import Connected, LinkRefused
+from booking_notifications.api.views import BookingNotFound, BookingView, NoticeView
+from booking_notifications.core.topics import Topic
 
 __all__ = [
     "BookingNotFound",

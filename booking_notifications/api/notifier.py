@@ -26,8 +26,25 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.api.people import BotUsername, People, bot_username_of
+from booking_notifications.api.requests import (
+    BookingRequest,
+    InvalidBooking,
+    check_cancel_reason,
+    check_times,
+)
 from booking_notifications.api.results import CancelResult
-from booking_notifications.clock import Clock, utcnow
+from booking_notifications.api.runs import BookingRuns, RunState
+from booking_notifications.api.starts import RECONCILE_AFTER, Starts
+from booking_notifications.api.temporal import connect
+from booking_notifications.api.views import (
+    LIST_LIMIT,
+    BookingView,
+    NoticeView,
+    booking_view,
+    get_booking,
+    list_notices,
+)
+from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.db.bookings import (
     add_booking,
     find_user,
@@ -37,24 +54,7 @@ from booking_notifications.db.bookings import (
 from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.requests import (
-    BookingRequest,
-    InvalidBooking,
-    check_cancel_reason,
-    check_times,
-)
-from booking_notifications.runs import BookingRuns, RunState
 from booking_notifications.settings import Settings
-from booking_notifications.starts import RECONCILE_AFTER, Starts
-from booking_notifications.temporal import connect
-from booking_notifications.views import (
-    LIST_LIMIT,
-    BookingView,
-    NoticeView,
-    booking_view,
-    get_booking,
-    list_notices,
-)
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import (
     BookingReport,

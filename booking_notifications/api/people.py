@@ -14,18 +14,18 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
 
-from booking_notifications import users, views
-from booking_notifications.clock import Clock
+from booking_notifications.api import users, views
+from booking_notifications.api.links import deep_link
+from booking_notifications.api.requests import InvalidBooking, check_chat_id, check_user_ref
+from booking_notifications.api.runs import BookingRuns
+from booking_notifications.api.users import Connected
+from booking_notifications.api.views import BookingCard, BookingNotFound, ChatUser, get_booking
+from booking_notifications.core.clock import Clock
+from booking_notifications.core.topics import Topic, parse_topics
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import User
 from booking_notifications.db.session import Sessions
-from booking_notifications.links import deep_link
-from booking_notifications.preferences import Topic, parse_topics
-from booking_notifications.requests import InvalidBooking, check_chat_id, check_user_ref
-from booking_notifications.runs import BookingRuns
 from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.users import Connected
-from booking_notifications.views import BookingCard, BookingNotFound, ChatUser, get_booking
 from booking_notifications.workflows.booking import BookingWorkflow
 
 

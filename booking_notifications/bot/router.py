@@ -22,7 +22,16 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from booking_notifications.actions import (
+from booking_notifications.api import BookingNotifier, CancelResult, ConfirmResult, LinkRefused
+from booking_notifications.api.users import LinkProblem
+from booking_notifications.api.views import BookingCard, ChatUser
+from booking_notifications.channels import Keyboard
+from booking_notifications.channels.telegram import inline_keyboard
+from booking_notifications.channels.telegram_errors import FailedAnswer
+from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.topics import ALL_TOPICS, Topic, parse_topics
+from booking_notifications.texts import bot as texts
+from booking_notifications.texts.actions import (
     BookingAction,
     BookingTap,
     SettingsAction,
@@ -30,13 +39,7 @@ from booking_notifications.actions import (
     Signer,
     stamp_of,
 )
-from booking_notifications.api import BookingNotifier, CancelResult, ConfirmResult, LinkRefused
-from booking_notifications.bot import texts
-from booking_notifications.channels import Keyboard
-from booking_notifications.channels.telegram import inline_keyboard
-from booking_notifications.channels.telegram_errors import FailedAnswer
-from booking_notifications.clock import Clock, utcnow
-from booking_notifications.keyboards import (
+from booking_notifications.texts.keyboards import (
     TOPIC_LABELS,
     booking_keyboard,
     cancel_question_keyboard,
@@ -44,10 +47,7 @@ from booking_notifications.keyboards import (
     settings_keyboard,
     translator,
 )
-from booking_notifications.messages import UNTITLED, format_span, language_of
-from booking_notifications.preferences import ALL_TOPICS, Topic, parse_topics
-from booking_notifications.users import LinkProblem
-from booking_notifications.views import BookingCard, ChatUser
+from booking_notifications.texts.messages import UNTITLED, format_span, language_of
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from yarl import URL
 
-from booking_notifications.actions import signer_for
 from booking_notifications.api import BookingNotifier
 from booking_notifications.bot import BotConflict
 from booking_notifications.bot.router import booking_router
@@ -33,7 +32,8 @@ from booking_notifications.channels import BotIdentity, DeliveryError, Misconfig
 from booking_notifications.channels.telegram import REQUEST_TIMEOUT, TelegramChannel
 from booking_notifications.channels.telegram_errors import FailedAnswer, sort
 from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.supervise import supervised
+from booking_notifications.texts.actions import signer_for
+from booking_notifications.worker.supervise import supervised
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from booking_notifications.api.requests import InvalidBooking
+from booking_notifications.api.views import BookingNotFound
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
-from booking_notifications.logs import redact_secrets
-from booking_notifications.requests import InvalidBooking
+from booking_notifications.cli.logs import redact_secrets
 from booking_notifications.settings import SettingsError, load_settings
-from booking_notifications.views import BookingNotFound
 
 EXIT_USAGE = 2
 
@@ -50,11 +50,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from temporalio.service import RPCError
 
+    from booking_notifications.api.runs import WorkflowIdTaken
     from booking_notifications.bot import BotConflict
     from booking_notifications.channels import DeliveryError, Misconfigured
     from booking_notifications.cli.commands import COMMANDS
     from booking_notifications.db.migrate import SchemaMismatch
-    from booking_notifications.runs import WorkflowIdTaken
     from booking_notifications.worker.assembly import WorkerFailed
 
     try:

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
+from booking_notifications.core.limits import MAX_REMINDER, ahead_problem
+from booking_notifications.core.quiet import QuietHours
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
-from booking_notifications.quiet import QuietHours
-from booking_notifications.requests import BookingRequest, InvalidBooking
-from booking_notifications.workflows.limits import MAX_REMINDER, ahead_problem
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
 from booking_notifications.workflows.types import BookingInput, Notice, QuietWindow
 

@@ -19,8 +19,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from booking_notifications.clock import utc_text
-    from booking_notifications.workflows import activities, limits, plan
+    from booking_notifications.core import limits
+    from booking_notifications.core.clock import utc_text
+    from booking_notifications.workflows import activities, plan
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from booking_notifications.clock import utc_text
-from booking_notifications.durations import format_duration
+from booking_notifications.core.clock import utc_text
+from booking_notifications.core.durations import format_duration
 from booking_notifications.workflows.types import (
     BookingInput,
     Notice,

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.temporal import find_binary, register_search_attributes
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
-from booking_notifications.temporal import find_binary, register_search_attributes
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack
 

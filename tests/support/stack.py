@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.telegram import TelegramChannel
-from booking_notifications.clock import Clock, utcnow
+from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings

@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_notifications.api.links import digest, looks_like_token, new_token
+from booking_notifications.core.topics import Topic, topics_text
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import Booking, LinkToken, User
-from booking_notifications.links import digest, looks_like_token, new_token
-from booking_notifications.preferences import Topic, topics_text
 from booking_notifications.workflows.plan import END_TOLERANCE
 
 
