@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from booking_notifications.core.domain import NoticeStatus, QuietWindow
 from booking_notifications.workflows.activities import (
     DELIVER_NOTICE,
     MIRROR_NOTICES,
@@ -33,8 +34,6 @@ from booking_notifications.workflows.types import (
     DeliveryOutcome,
     DeliveryRequest,
     MirrorRequest,
-    NoticeStatus,
-    QuietWindow,
     RescheduleRequest,
 )
 from tests.support.bookings import PLAN

@@ -21,6 +21,7 @@ from booking_notifications.activities import notices
 from booking_notifications.activities.notices import NoticeActivities, heartbeating
 from booking_notifications.channels import Keyboard
 from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
@@ -31,7 +32,6 @@ from booking_notifications.workflows.types import (
     DeliveryRequest,
     MirrorRequest,
     Notice,
-    NoticeStatus,
 )
 from tests.support.stack import telegram_channel
 

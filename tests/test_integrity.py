@@ -17,12 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import CancelResult, WorkflowIdTaken
 from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import WorkerFailed, running_workers
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.cli import run_cli
 from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel

@@ -54,6 +54,7 @@ from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.api.runs import RunState
 from booking_notifications.api.temporal import find_binary, register_search_attributes
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking, Notification
@@ -61,7 +62,7 @@ from booking_notifications.db.session import make_engine, make_sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.booking import BookingWorkflow
-from booking_notifications.workflows.types import BookingReport, NoticeKind, NoticeStatus
+from booking_notifications.workflows.types import BookingReport
 from tests.support.stack import settings_for, telegram_channel
 
 T = TypeVar("T")

@@ -17,9 +17,9 @@ from booking_notifications.api import (
     Topic,
 )
 from booking_notifications.api.users import LinkProblem
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import LinkToken, User
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack, telegram_channel
 from tests.support.waiting import eventually

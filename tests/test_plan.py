@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.core.limits import MAX_AHEAD, MAX_REMINDER, times_problem
 from booking_notifications.workflows.plan import (
     base_key,
@@ -20,7 +21,7 @@ from booking_notifications.workflows.plan import (
     replan,
     skip_reason_when_due,
 )
-from booking_notifications.workflows.types import BookingInput, Notice, NoticeKind, NoticeStatus
+from booking_notifications.workflows.types import BookingInput, Notice
 from tests.support.bookings import DAY, HOUR, NOW
 
 FAST = settings(max_examples=200, deadline=None, database=None)

@@ -38,6 +38,7 @@ from booking_notifications.channels import (
     Unreachable,
 )
 from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.bookings import copy_notice, find_user, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
@@ -45,13 +46,7 @@ from booking_notifications.texts.actions import Signer
 from booking_notifications.texts.keyboards import WITH_BUTTONS, booking_keyboard
 from booking_notifications.texts.messages import MessageContext, render
 from booking_notifications.workflows import activities as declared
-from booking_notifications.workflows.types import (
-    DeliveryOutcome,
-    DeliveryRequest,
-    MirrorRequest,
-    NoticeKind,
-    NoticeStatus,
-)
+from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
 T = TypeVar("T")
 

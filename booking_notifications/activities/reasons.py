@@ -10,14 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from booking_notifications.core.clock import utc_text
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.core.topics import parse_topics, topic_of
 from booking_notifications.db.models import Booking, Notification, User
-from booking_notifications.workflows.types import (
-    NOT_CONNECTED,
-    DeliveryRequest,
-    NoticeKind,
-    NoticeStatus,
-)
+from booking_notifications.workflows.types import NOT_CONNECTED, DeliveryRequest
 
 WAITING_FOR_USER = "waiting for the user to connect their Telegram"
 MUTED = "muted by the user"

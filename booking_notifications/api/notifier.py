@@ -45,6 +45,7 @@ from booking_notifications.api.views import (
     list_notices,
 )
 from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.bookings import (
     add_booking,
     find_user,
@@ -56,11 +57,7 @@ from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.booking import BookingWorkflow
-from booking_notifications.workflows.types import (
-    BookingReport,
-    NoticeStatus,
-    RescheduleRequest,
-)
+from booking_notifications.workflows.types import BookingReport, RescheduleRequest
 
 
 class BookingNotifier(People):

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
-from booking_notifications.workflows.types import NoticeKind, NoticeStatus
 
 LIST_LIMIT = 1000
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.core.domain import NoticeKind
 
 DAY_REMINDER_FROM = 12 * 3600
 """A reminder this many seconds or more before the start is a "day" reminder."""

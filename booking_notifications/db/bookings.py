@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_notifications.api.requests import BookingRequest, InvalidBooking
+from booking_notifications.core.domain import QuietWindow
 from booking_notifications.core.limits import MAX_REMINDER, ahead_problem
 from booking_notifications.core.quiet import QuietHours
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
-from booking_notifications.workflows.types import BookingInput, Notice, QuietWindow
+from booking_notifications.workflows.types import BookingInput, Notice
 
 
 async def save_booking(sessions: Sessions, request: BookingRequest, now: datetime) -> Booking:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from booking_notifications.workflows.types import NoticeKind, NoticeStatus
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

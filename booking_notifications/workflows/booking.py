@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core import limits
     from booking_notifications.core.clock import utc_text
+    from booking_notifications.core.domain import NoticeStatus
     from booking_notifications.workflows import activities, plan
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
@@ -31,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRequest,
         MirrorRequest,
         Notice,
-        NoticeStatus,
         RescheduleRequest,
     )
 

@@ -15,12 +15,13 @@ from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
-from booking_notifications.workflows.types import BookingReport, NoticeStatus
+from booking_notifications.workflows.types import BookingReport
 from tests.support.time_skipping import terminate_when_settled
 
 
