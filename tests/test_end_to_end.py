@@ -15,9 +15,9 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import CancelResult
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.bookings import booking

@@ -16,9 +16,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import CancelResult, WorkflowIdTaken
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram

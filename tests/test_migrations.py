@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.api.requests import BookingRequest
-from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import (
     LEGACY_TABLES,
     VERSION_TABLE,

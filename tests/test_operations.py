@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.models import Booking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id

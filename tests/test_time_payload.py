@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.converter import DataConverter
 
+from booking_notifications.api.bookings import quiet_windows, workflow_input
 from booking_notifications.api.requests import InvalidBooking
 from booking_notifications.core.limits import MAX_AHEAD, MAX_REMINDER
 from booking_notifications.core.quiet import QuietHours
-from booking_notifications.db.bookings import quiet_windows, workflow_input
 from booking_notifications.db.models import Booking, User
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
 from booking_notifications.workflows.types import BookingInput, RescheduleRequest

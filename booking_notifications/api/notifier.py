@@ -25,6 +25,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from booking_notifications.api.bookings import add_booking, quiet_windows, reminder_offsets
 from booking_notifications.api.people import BotUsername, People, bot_username_of
 from booking_notifications.api.requests import (
     BookingRequest,
@@ -46,12 +47,7 @@ from booking_notifications.api.views import (
 )
 from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.bookings import (
-    add_booking,
-    find_user,
-    quiet_windows,
-    reminder_offsets,
-)
+from booking_notifications.db.bookings import find_user
 from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
 from booking_notifications.db.session import Sessions, make_engine, make_sessions

@@ -24,7 +24,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from booking_notifications.db.bookings import workflow_input
+from booking_notifications.api.bookings import workflow_input
 from booking_notifications.db.models import Booking
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT

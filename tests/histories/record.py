@@ -20,9 +20,9 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.api.temporal import find_binary, register_search_attributes
 from booking_notifications.channels.console import ConsoleChannel
-from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from tests.support.bookings import booking
