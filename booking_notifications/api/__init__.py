@@ -1,4 +1,6 @@
-"""The async API for booking code: schedule, move, cancel and read the notices of bookings.
+"""The async API for booking code and what only it uses; imports db, channels, settings, workflows, core.
+
+Schedule, move, cancel and read the notices of bookings:
 
     async with await BookingNotifier.from_settings(load_settings()) as notifier:
         booking_id = await notifier.schedule(BookingRequest(chat_id=42, starts_at=..., ends_at=...))
@@ -7,7 +9,10 @@
 
 One object, opened once per process and shared: ``notifier.py`` holds bookings (schedule,
 reschedule, cancel, status, lists, reconcile), ``people.py`` the people they notify (connect
-links, what they mute, confirmations), ``results.py`` what a call did.
+links, what they mute, confirmations), ``results.py`` what a call did. Beside them, what only the
+API uses: ``requests`` (validated input), ``bookings`` (a request made into rows), ``runs`` and
+``starts`` (one booking's workflow run; starting after the caller's commit), ``users`` and
+``links`` (connecting people), ``views`` (read models) and ``temporal`` (the client connection).
 """
 
 from booking_notifications.api.notifier import BookingNotifier

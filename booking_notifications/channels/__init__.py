@@ -1,4 +1,6 @@
-"""Where notices go. A channel sends one text to one chat and sorts its failures.
+"""Where notices go (Telegram through aiogram, the console); imports nothing else of ours.
+
+A channel sends one text to one chat and sorts its failures.
 
 The failures a delivery must tell apart, and what the delivery activity does with each::
 

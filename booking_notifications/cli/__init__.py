@@ -1,4 +1,6 @@
-"""``booking-notify``: run the stack, the server or the worker; book, cancel and inspect bookings.
+"""``booking-notify`` (commands, the dev stack, logs); imports anything, and testing/ for fake-telegram only.
+
+Run the stack, the server or the worker; book, cancel and inspect bookings.
 
 Every command ends through ``os._exit`` after flushing its output, so its exit status is always
 the true one: a short-lived process using the Temporal client can otherwise abort at interpreter

@@ -1,1 +1,1 @@
-"""What a person sees: message texts, the bot's texts, keyboards and their signed button data; imports the core, settings and channels."""
+"""What a person sees (notice texts, the bot's texts, keyboards, signed button data); imports channels, settings, core."""
