@@ -2,7 +2,7 @@
 
 No database, no HTTP: the stubs record what the workflow asks for (which notice to deliver, when,
 which states to mirror) and answer what a test chooses. Days pass in milliseconds. The end-to-end
-tests (``test_workflow.py`` and others) run the same workflow with the real activities.
+tests (``test_workflow_real_activities.py`` and others) run the same workflow with the real activities.
 """
 
 from __future__ import annotations
