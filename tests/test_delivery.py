@@ -35,7 +35,8 @@ from booking_notifications.workflows.types import (
 )
 from tests.support.stack import telegram_channel
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
+"""A fixed moment: the activities are given this clock, and no wall clock is read at import."""
 
 
 START = NOW + timedelta(hours=1)

@@ -15,11 +15,16 @@ from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.bookings import PLAN, booking
 from tests.support.stack import Stack, booking_stack, telegram_channel
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.backends("sqlite")
 
 SENT, SKIPPED, CANCELLED = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.CANCELLED
 H = timedelta(hours=1)
+
+
+async def _sent(telegram: FakeTelegram) -> bool:
+    return bool(telegram.sent)
 
 
 async def test_a_booking_two_days_ahead_gets_every_notice_in_order(
@@ -63,10 +68,13 @@ async def test_a_reminder_due_a_moment_ago_is_sent_at_once_not_skipped(
     s = time_stack
     now = await s.env.get_current_time()
     booking_id = await s.notifier.schedule(booking(59 * timedelta(minutes=1), now=now))
+    await eventually(lambda: _sent(telegram))  # in real time: nothing skips Temporal's clock
+    sent_by = await s.env.get_current_time()
     await s.result(booking_id)
     rows = await s.rows(booking_id)
     assert rows["reminder_1h"].status is SENT
     assert rows["reminder_1h"].sent_at is not None
+    assert sent_by - now < timedelta(minutes=1)  # at once, not held until a later moment
     assert (telegram.sent[0].text or "").startswith("⏰")
 
 
@@ -135,5 +143,6 @@ async def test_a_send_failing_past_its_deadline_is_failed_with_the_reason(
 
     assert row.status is NoticeStatus.FAILED
     assert "gave up" in (row.last_error or "")
-    assert telegram.count(502) >= 5  # retried with backoff, not once
+    assert telegram.count(502) == row.attempts  # one request per attempt, each one a 502
+    assert row.attempts >= 5  # retried with backoff, not once
     assert telegram.sent == []
