@@ -35,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
     )
 
-"""Why a notice is skipped that waited for its user past its latest moment."""
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the
 database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""

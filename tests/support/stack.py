@@ -40,7 +40,7 @@ class Stack:
             return {row.key: row for row in found}
 
     async def has_rows(self, booking_id: int) -> bool:
-        """Whether the workflow has mirrored its plan yet."""
+        """Whether the booking has its notice rows yet (the API writes them as it schedules)."""
         return bool(await self.rows(booking_id))
 
     async def statuses(self, booking_id: int) -> dict[str, NoticeStatus]:
