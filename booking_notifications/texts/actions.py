@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from booking_notifications.settings import Settings
+from booking_notifications.settings import Settings, derived_key
 
 KEY_CONTEXT = b"booking-notifications/callback-data/v1"
 SIGNATURE_BYTES = 12
@@ -65,7 +65,7 @@ class Signer:
     def __init__(self, secret: str) -> None:
         if not secret:
             raise ValueError("a signing secret is needed")
-        self._key = hmac.new(secret.encode(), KEY_CONTEXT, hashlib.sha256).digest()
+        self._key = derived_key(secret, KEY_CONTEXT)
 
     def booking(
         self, action: BookingAction, booking_id: int, starts_at: datetime, chat_id: int
