@@ -39,7 +39,7 @@ def payload_bytes(value: object) -> int:
 
 def booking_row(
     lead: timedelta,
-    reminders: str = "86400,3600",
+    reminders: list[int] | None = None,
     quiet_hours: str = "22:00-08:00",
     time_zone: str = "Europe/Berlin",
 ) -> Booking:
@@ -49,7 +49,7 @@ def booking_row(
         user=user,
         starts_at=NOW + lead,
         ends_at=NOW + lead + H,
-        reminders=reminders,
+        reminders=[86400, 3600] if reminders is None else reminders,
         start_notice=True,
         end_notice=True,
         planned_at=NOW,
@@ -108,7 +108,7 @@ def test_the_plan_from_the_windows_sent_is_the_plan_from_every_window(
     hours = QuietHours(start, end)
     row = booking_row(
         timedelta(seconds=lead),
-        reminders=",".join(map(str, reminders)),
+        reminders=reminders,
         quiet_hours=str(hours),
         time_zone=zone,
     )

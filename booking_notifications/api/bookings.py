@@ -45,7 +45,7 @@ async def add_booking(
     quiet hours given are the user's, not the booking's: the latest call's values apply to all
     their notices still to come (the delivery reads them at send time).
     """
-    reminders = ",".join(str(int(r.total_seconds())) for r in request.reminders)
+    reminders = [int(r.total_seconds()) for r in request.reminders]
     user = await find_user(session, chat_id=request.chat_id, user_ref=request.user_ref)
     if user is None:
         user = User(chat_id=request.chat_id, ref=request.user_ref)
@@ -114,7 +114,7 @@ def workflow_input(booking: Booking, retry_for: timedelta) -> BookingInput:
 
 def reminder_offsets(booking: Booking) -> list[int]:
     """The booking's reminder offsets in seconds, as scheduled."""
-    return [int(s) for s in booking.reminders.split(",") if s]
+    return list(booking.reminders)
 
 
 def quiet_windows(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_notifications.api.links import digest, looks_like_token, new_token
-from booking_notifications.core.topics import Topic, topics_text
+from booking_notifications.core.topics import Topic, topic_names
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import Booking, LinkToken, User
 from booking_notifications.workflows.plan import CANCEL_TOLERANCE
@@ -103,7 +103,12 @@ async def connect(
     return Connected(user.ref, user.language, list(running))
 
 
-UNSET_USER_FIELDS = {"language": "en", "time_zone": "UTC", "quiet_hours": None, "muted": ""}
+UNSET_USER_FIELDS: dict[str, object] = {
+    "language": "en",
+    "time_zone": "UTC",
+    "quiet_hours": None,
+    "muted": [],
+}
 """A user's settings as a new row has them: a merge keeps the other row's where these remain."""
 
 
@@ -121,5 +126,5 @@ async def _merge(session: AsyncSession, other: User, *, into: User) -> None:
 def set_muted(user: User, topics: Iterable[Topic]) -> frozenset[Topic]:
     """Store the topics ``user`` mutes (in the caller's session); returns them as stored."""
     chosen = frozenset(Topic(t) for t in topics)
-    user.muted = topics_text(chosen)
+    user.muted = topic_names(chosen)
     return chosen

@@ -29,7 +29,7 @@ from booking_notifications.channels import Keyboard
 from booking_notifications.channels.telegram import inline_keyboard
 from booking_notifications.channels.telegram_errors import FailedAnswer
 from booking_notifications.core.clock import Clock, utcnow
-from booking_notifications.core.topics import ALL_TOPICS, Topic, parse_topics
+from booking_notifications.core.topics import ALL_TOPICS, Topic
 from booking_notifications.texts import bot as texts
 from booking_notifications.texts.actions import (
     BookingAction,
@@ -83,7 +83,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
     async def start(message: Message) -> None:
         if (user := await connected_user(message)) is None:
             return
-        if parse_topics(user.muted):
+        if user.muted:
             keyboard = resume_keyboard(signer, message.chat.id, user.language)
             await message.answer(
                 translator(user.language)(texts.PAUSED), reply_markup=inline_keyboard(keyboard)
@@ -102,8 +102,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
     async def settings(message: Message) -> None:
         if (user := await connected_user(message)) is None:
             return
-        muted = parse_topics(user.muted)
-        keyboard = settings_keyboard(signer, muted, message.chat.id, user.language)
+        keyboard = settings_keyboard(signer, user.muted, message.chat.id, user.language)
         await message.answer(
             translator(user.language)(texts.SETTINGS), reply_markup=inline_keyboard(keyboard)
         )
@@ -203,7 +202,7 @@ class _Taps:
         user = await self._notifier.chat_user(message.chat.id)
         if user is None or user.owner_id != query.from_user.id:
             return texts.NOT_YOURS, user.language if user else None
-        t, muted = translator(user.language), set(parse_topics(user.muted))
+        t, muted = translator(user.language), set(user.muted)
         if tap.action is SettingsAction.RESUME:
             await self._notifier.set_muted((), chat_id=message.chat.id)
             await _edit(message, t(texts.RESUMED), ())
