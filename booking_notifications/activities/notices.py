@@ -153,13 +153,12 @@ class NoticeActivities:
             now = self._clock()
             booking, user = row.booking, row.booking.user
             verdict = hold_or_skip(row, request, now)
-            if verdict is not None:
-                status, reason = verdict
-                row.last_error = reason
-                if status is NoticeStatus.SKIPPED:
-                    row.status = status
+            if not verdict.send:
+                row.last_error = verdict.reason
+                if verdict.status is NoticeStatus.SKIPPED:
+                    row.status = verdict.status
                 await session.commit()
-                return DeliveryOutcome(status, reason)
+                return DeliveryOutcome(verdict.status, verdict.reason)
             row.status = NoticeStatus.PROCESSING
             row.attempts += 1
             text = render(
