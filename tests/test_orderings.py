@@ -293,10 +293,10 @@ class Orderings(RuleBasedStateMachine):
             return
 
         async def connect() -> None:
-            self.notifier._bot_username = "orderings_bot"
-            link = await self.notifier.link(str(modelled.user_ref))
+            self.notifier.people.bot_username = "orderings_bot"
+            link = await self.notifier.people.link(str(modelled.user_ref))
             token = link.rpartition("=")[2]
-            await self.notifier.connect(token, chat_id=modelled.chat_id, telegram_user_id=1)
+            await self.notifier.people.connect(token, chat_id=modelled.chat_id, telegram_user_id=1)
 
         self.world.run(connect())
         modelled.connected = True

@@ -13,10 +13,11 @@ and a start is repaired by ``reconcile``, which the worker runs on a Temporal Sc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.api.bookings import add_booking, quiet_windows, reminder_offsets
-from booking_notifications.api.people import BotUsername, People, bot_username_of
+from booking_notifications.api.people import PEOPLE_METHODS, BotUsername, People, bot_username_of
 from booking_notifications.api.requests import (
     BookingRequest,
     InvalidBooking,
@@ -56,8 +57,14 @@ from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import BookingReport, RescheduleRequest
 
 
-class BookingNotifier(People):
-    """Booking code's handle on the notice system; open it once and share it."""
+class BookingNotifier:
+    """Booking code's handle on the notice system; open it once and share it.
+
+    Bookings are its own methods; the people they notify (connect links, mutes, confirmations)
+    are ``notifier.people``, a ``People`` built on the same sessions, runs and clock.
+    """
+
+    people: People
 
     def __init__(
         self,
@@ -74,12 +81,21 @@ class BookingNotifier(People):
         """``clock`` decides what "in the past" means for a new booking and when it is planned;
         ``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot in
         connect links."""
-        self._bot_username = bot_username
         self._sessions = sessions
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
+        self.people = People(sessions, self._runs, clock, bot_username)
+
+    if not TYPE_CHECKING:  # typed code gets the new path from the type checker
+
+        def __getattr__(self, name: str) -> object:
+            """Deprecated: ``notifier.link`` and the other people methods are ``notifier.people``'s."""
+            if name in PEOPLE_METHODS:
+                warnings.warn(f"use notifier.people.{name}", DeprecationWarning, stacklevel=2)
+                return getattr(self.people, name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
     async def from_settings(

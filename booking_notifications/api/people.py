@@ -1,7 +1,8 @@
 """The people a booking notifies, as booking code and the bot see them: connect links, their
 choices (what they mute), and what they do from a reminder (confirm).
 
-A mixin of ``BookingNotifier``: the same object, opened once, serves booking code and the bot.
+``BookingNotifier.people``: built by the notifier with its sessions, runs and clock, so the same
+object, opened once, serves booking code and the bot.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class ConfirmResult(StrEnum):
 
 
 BotUsername = str | Callable[[], Awaitable[str]]
+PEOPLE_METHODS = frozenset(
+    {"link", "connect", "confirm", "muted", "set_muted", "booking_card", "chat_user"}
+)
+"""What ``BookingNotifier`` had of these before they were ``notifier.people``'s."""
 LINK_VALID_FOR = timedelta(hours=24)
 LINK_VALID_FOR_MAX = timedelta(days=30)
 
@@ -66,12 +71,17 @@ def bot_username_of(settings: Settings) -> BotUsername | None:
 
 
 class People:
-    """Connect links, mutes and confirmations; mixed into ``BookingNotifier``."""
+    """Connect links, mutes and confirmations: ``notifier.people``."""
 
-    _sessions: Sessions
-    _runs: BookingRuns
-    _clock: Clock
-    _bot_username: BotUsername | None
+    def __init__(
+        self, sessions: Sessions, runs: BookingRuns, clock: Clock, bot_username: BotUsername | None
+    ) -> None:
+        """``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot
+        in connect links."""
+        self._sessions = sessions
+        self._runs = runs
+        self._clock = clock
+        self.bot_username = bot_username
 
     async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
         """A deep link (``https://t.me/<bot>?start=<token>``) that connects ``user_ref`` to the
@@ -160,9 +170,9 @@ class People:
 
     async def _username(self) -> str:
         """The bot's username, asked of Telegram once."""
-        name = self._bot_username
+        name = self.bot_username
         if name is None:
             raise SettingsError("a connect link names the bot: set TELEGRAM_BOT_TOKEN")
         if not isinstance(name, str):
-            name = self._bot_username = await name()
+            name = self.bot_username = await name()
         return name

@@ -69,7 +69,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
         assert message.from_user is not None
         t = translator(message.from_user.language_code)
         try:
-            await notifier.connect(
+            await notifier.people.connect(
                 command.args or "",
                 chat_id=message.chat.id,
                 telegram_user_id=message.from_user.id,
@@ -93,7 +93,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
 
     async def connected_user(message: Message) -> ChatUser | None:
         """The chat's user; when there is none, the answer says how to connect."""
-        user = await notifier.chat_user(message.chat.id)
+        user = await notifier.people.chat_user(message.chat.id)
         if user is None:
             await message.answer(translator(_code(message))(texts.HOW_TO_CONNECT))
         return user
@@ -111,7 +111,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
     async def stop(message: Message) -> None:
         if (user := await connected_user(message)) is None:
             return
-        await notifier.set_muted(ALL_TOPICS, chat_id=message.chat.id)
+        await notifier.people.set_muted(ALL_TOPICS, chat_id=message.chat.id)
         await message.answer(translator(user.language)(texts.STOPPED))
 
     @router.callback_query(F.data)
@@ -150,7 +150,7 @@ class _Taps:
     async def _booking(
         self, query: CallbackQuery, message: Message, tap: BookingTap
     ) -> tuple[str, str | None]:
-        card = await self._notifier.booking_card(tap.booking_id)
+        card = await self._notifier.people.booking_card(tap.booking_id)
         if card is None:
             return texts.GONE, None
         language = card.language
@@ -186,7 +186,7 @@ class _Taps:
         return texts.KEPT_ANSWER, language
 
     async def _confirm(self, message: Message, card: BookingCard) -> str:
-        result = await self._notifier.confirm(card.booking_id)
+        result = await self._notifier.people.confirm(card.booking_id)
         if result is ConfirmResult.ALREADY_CONFIRMED:
             return texts.ALREADY_CONFIRMED
         if result is not ConfirmResult.CONFIRMED:
@@ -199,19 +199,19 @@ class _Taps:
     async def _settings(
         self, query: CallbackQuery, message: Message, tap: SettingsTap
     ) -> tuple[str, str | None]:
-        user = await self._notifier.chat_user(message.chat.id)
+        user = await self._notifier.people.chat_user(message.chat.id)
         if user is None or user.owner_id != query.from_user.id:
             return texts.NOT_YOURS, user.language if user else None
         t, muted = translator(user.language), set(user.muted)
         if tap.action is SettingsAction.RESUME:
-            await self._notifier.set_muted((), chat_id=message.chat.id)
+            await self._notifier.people.set_muted((), chat_id=message.chat.id)
             await _edit(message, t(texts.RESUMED), ())
             return "", user.language
         if tap.topic not in {topic.value for topic in Topic}:
             return texts.NOT_VALID, user.language
         topic = Topic(tap.topic)
         muted ^= {topic}
-        chosen = await self._notifier.set_muted(muted, chat_id=message.chat.id)
+        chosen = await self._notifier.people.set_muted(muted, chat_id=message.chat.id)
         keyboard = settings_keyboard(self._signer, chosen, message.chat.id, user.language)
         await _edit(message, message.html_text, keyboard)
         state = texts.TOPIC_OFF if topic in chosen else texts.TOPIC_ON

@@ -174,7 +174,7 @@ async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
     async with await _notifier(settings) as notifier:
-        link = await notifier.link(args.user, valid_for=args.valid_for or LINK_VALID_FOR)
+        link = await notifier.people.link(args.user, valid_for=args.valid_for or LINK_VALID_FOR)
     if args.json:
         print_json({"user_ref": args.user, "link": link})
     else:
