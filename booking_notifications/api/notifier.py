@@ -78,9 +78,21 @@ class BookingNotifier:
         clock: Clock = utcnow,
         bot_username: BotUsername | None = None,
     ) -> None:
-        """``clock`` decides what "in the past" means for a new booking and when it is planned;
-        ``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot in
-        connect links."""
+        """Build a notifier on a Temporal client and our database; ``from_settings`` does it from
+        the settings.
+
+        Args:
+            client: a connected Temporal client.
+            sessions: sessions on a database migrated to our head revision.
+            task_queue: the task queue the booking workflows run on (the worker's).
+            id_prefix: workflow ids are ``<id_prefix><booking id>``: one prefix per deployment
+                sharing a namespace.
+            retry_for: how long past a notice's latest moment a failing send is retried.
+            engine: disposed by ``close`` when given (the notifier owns it).
+            clock: decides what "in the past" means for a new booking and when it is planned.
+            bot_username: a name, or a coroutine function that asks Telegram, for the bot in
+                connect links; None without a bot (``people.link`` then raises).
+        """
         self._sessions = sessions
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
@@ -103,7 +115,16 @@ class BookingNotifier:
     ) -> BookingNotifier:
         """Connect to the database (and Temporal, unless given a client) the settings name.
 
-        ``SchemaMismatch`` when the database lacks our migrations (``booking-notify migrate``)."""
+        Args:
+            settings: the process's settings (``load_settings()``).
+            client: a Temporal client to use instead of connecting to ``TEMPORAL_ADDRESS``.
+
+        Returns:
+            An open notifier that owns its database engine: close it, or use ``async with``.
+
+        Raises:
+            SchemaMismatch: the database lacks our migrations (``booking-notify migrate``).
+        """
         engine = make_engine(settings.db_url)
         try:
             await check_schema(engine)
@@ -285,10 +306,17 @@ class BookingNotifier:
         )
 
     async def set_reachable(self, chat_id: int, reachable: bool = True) -> bool:
-        """Mark a user reachable again (they unblocked the bot); False when no such user.
+        """Mark a user reachable again (they unblocked the bot), or not.
 
         After Telegram refused a chat (blocked, not found), its later notices are SKIPPED
         without calling Telegram until booking code says the user is back.
+
+        Args:
+            chat_id: the user's Telegram chat.
+            reachable: False marks them unreachable by hand.
+
+        Returns:
+            False when no user has that chat; True otherwise.
         """
         async with self._sessions() as session:
             user = await find_user(session, chat_id=chat_id)
@@ -306,11 +334,23 @@ class BookingNotifier:
         return await self._runs.handle(booking_id).query(BookingWorkflow.status)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
-        """Start what a crash kept from starting; see ``Starts.reconcile``."""
+        """Start what a crash kept from starting, and resend cancels their workflow never heard.
+
+        Args:
+            older_than: only bookings committed at least this long ago are touched (younger
+                work belongs to a call still under way).
+
+        Returns:
+            The ids of the bookings it acted on.
+
+        Raises:
+            WorkflowIdTaken: a booking's workflow id is another booking's; it is named, and left
+                alone, after everything else is done.
+        """
         return await self._starts.reconcile(older_than)
 
     def workflow_id(self, booking_id: int) -> str:
-        """The id of the booking's workflow: ``booking-<id>`` by default."""
+        """The id of the booking's workflow (``booking-<id>`` by default), for the Temporal UI."""
         return self._runs.workflow_id(booking_id)
 
     async def _write(

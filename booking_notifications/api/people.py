@@ -84,11 +84,21 @@ class People:
         self.bot_username = bot_username
 
     async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
-        """A deep link (``https://t.me/<bot>?start=<token>``) that connects ``user_ref`` to the
-        Telegram chat of whoever opens it; single use, valid for ``valid_for``.
+        """A link that connects a user known by booking code's key to whoever opens it.
 
         Bookings scheduled for ``user_ref`` meanwhile keep their notices waiting, and those still
         due go out as soon as the person connects.
+
+        Args:
+            user_ref: booking code's own key for the user.
+            valid_for: how long the link works, from 1 minute to 30 days; it works once.
+
+        Returns:
+            ``https://t.me/<bot>?start=<token>``.
+
+        Raises:
+            InvalidBooking: ``user_ref`` or ``valid_for`` is out of bounds.
+            SettingsError: there is no bot to name (``TELEGRAM_BOT_TOKEN``).
         """
         check_user_ref(user_ref)
         if not timedelta(minutes=1) <= valid_for <= LINK_VALID_FOR_MAX:
@@ -101,9 +111,19 @@ class People:
 
     async def connect(self, token: str, *, chat_id: int, telegram_user_id: int) -> Connected:
         """Bind the user of a connect link to the chat it was opened in (the bot calls this on
-        ``/start <token>``); ``LinkRefused`` when the token is unknown, used or expired.
+        ``/start <token>``); notices that waited for the user are released at once.
 
-        Notices that waited for the user are released at once."""
+        Args:
+            token: the link's ``start`` parameter.
+            chat_id: the chat the link was opened in.
+            telegram_user_id: who opened it: only they may act on a reminder in a group chat.
+
+        Returns:
+            Who was connected, and the bookings whose workflows were told.
+
+        Raises:
+            LinkRefused: the token is unknown, used or expired (``reason`` says which).
+        """
         async with self._sessions() as session:
             connected = await users.connect(
                 session,
@@ -119,7 +139,17 @@ class People:
         return connected
 
     async def confirm(self, booking_id: int) -> ConfirmResult:
-        """Record that the owner will be there ("I'll be there" in Telegram)."""
+        """Record that the owner will be there ("I'll be there" in Telegram).
+
+        Args:
+            booking_id: the booking's id.
+
+        Returns:
+            CONFIRMED, or why nothing changed: ALREADY_CONFIRMED, CANCELLED or OVER.
+
+        Raises:
+            BookingNotFound: there is no such booking.
+        """
         async with self._sessions() as session:
             booking = await get_booking(session, booking_id)
             if booking.cancelled_at is not None:
@@ -135,14 +165,39 @@ class People:
     async def muted(
         self, *, user_ref: str | None = None, chat_id: int | None = None
     ) -> frozenset[Topic]:
-        """What the user has muted (by booking code, /settings or /stop)."""
+        """What the user has muted (by booking code, /settings or /stop).
+
+        Args:
+            user_ref: booking code's key for the user, or
+            chat_id: their chat (exactly one of the two).
+
+        Returns:
+            The muted topics.
+
+        Raises:
+            InvalidBooking: neither or both are given.
+            BookingNotFound: there is no such user.
+        """
         async with self._sessions() as session:
             return parse_topics((await self._user(session, user_ref, chat_id)).muted)
 
     async def set_muted(
         self, topics: Iterable[Topic], *, user_ref: str | None = None, chat_id: int | None = None
     ) -> frozenset[Topic]:
-        """Set what the user does not want to receive; cancellations and moves always go out."""
+        """Set what the user does not want to receive; cancellations and moves always go out.
+
+        Args:
+            topics: every topic to mute (the others are received).
+            user_ref: booking code's key for the user, or
+            chat_id: their chat (exactly one of the two).
+
+        Returns:
+            The topics now muted.
+
+        Raises:
+            InvalidBooking: neither or both are given.
+            BookingNotFound: there is no such user.
+        """
         async with self._sessions() as session:
             chosen = users.set_muted(await self._user(session, user_ref, chat_id), topics)
             await session.commit()

@@ -60,7 +60,19 @@ LINK_REFUSALS = {
 
 
 def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utcnow) -> Router:
-    """The handlers, bound to the notifier they act through and the key that signs buttons."""
+    """The bot's handlers, bound to the notifier they act through and the key that signs buttons.
+
+    Args:
+        notifier: the open notifier the handlers act through: ``notifier.people`` connects
+            chats, records confirmations and mutes; ``notifier.cancel`` cancels (``by="user"``).
+        signer: the key of the buttons' signatures, ``signer_for(settings)``; the worker that
+            delivers the notices must sign with the same one.
+        clock: what "now" is when a tap is judged (a booking that is over refuses it).
+
+    Returns:
+        An aiogram ``Router`` named ``booking_notifications`` for a ``Dispatcher`` to include:
+        ``/start`` (with or without a token), ``/settings``, ``/stop`` and the buttons' taps.
+    """
     router = Router(name="booking_notifications")
     taps = _Taps(notifier, signer, clock)
 

@@ -104,7 +104,14 @@ class Signer:
 
 
 def signer_for(settings: Settings) -> Signer | None:
-    """The key of the buttons' signatures: CALLBACK_SECRET, or derived from the bot token; None
-    without either (no bot: notices carry no buttons)."""
+    """The key of the buttons' signatures, for the delivery activity and ``booking_router``.
+
+    Args:
+        settings: the process's settings; ``CALLBACK_SECRET`` signs when set, else a key derived
+            from ``TELEGRAM_BOT_TOKEN``.
+
+    Returns:
+        The signer, or None without either secret (no bot: notices carry no buttons).
+    """
     secret = settings.callback_secret or settings.telegram_bot_token
     return None if secret is None else Signer(secret.get_secret_value())
