@@ -70,8 +70,7 @@ async def test_cancel_tells_the_truth_about_a_booking_already_cancelled(
     time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+    booking_id, _ = await s.book(3 * H)
     first = await s.notifier.cancel(booking_id)
     second = await s.notifier.cancel(booking_id)
     await s.result(booking_id)
@@ -86,8 +85,7 @@ async def test_a_cancel_that_finds_the_workflow_ended_meanwhile_leaves_no_trace_
     """The workflow closes between cancel's look at it and its signal: the row's cancel is
     undone whole, who cancelled included (``cancelled_by`` stayed 'user')."""
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+    booking_id, _ = await s.book(3 * H)
 
     async def ended_meanwhile(*_args: object, **_kwargs: object) -> None:
         raise WorkflowAlreadyStartedError("wf", "BookingNotifications")

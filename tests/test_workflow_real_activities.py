@@ -31,8 +31,7 @@ async def test_a_booking_two_days_ahead_gets_every_notice_in_order(
     time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(48 * H, 2 * H, now=now, title="Court 3"))
+    booking_id, _ = await s.book(48 * H, 2 * H, title="Court 3")
     report = await s.result(booking_id)
 
     assert await s.statuses(booking_id) == dict.fromkeys(PLAN, SENT)
@@ -66,8 +65,7 @@ async def test_a_reminder_due_a_moment_ago_is_sent_at_once_not_skipped(
 ) -> None:
     """59 minutes ahead: the 1 h reminder is a minute late, within its 15 min tolerance."""
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(59 * timedelta(minutes=1), now=now))
+    booking_id, now = await s.book(59 * timedelta(minutes=1))
     await eventually(lambda: _sent(telegram))  # in real time: nothing skips Temporal's clock
     sent_by = await s.env.get_current_time()
     await s.result(booking_id)
@@ -82,8 +80,7 @@ async def test_a_cancel_drops_pending_notices_and_announces_once(
     time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    booking_id, _ = await s.book(30 * H)
     await time_env.sleep(7 * H)  # the 24 h reminder is sent at +6 h
     assert await s.notifier.cancel(booking_id, reason="court <closed>") is CancelResult.CANCELLED
     assert await s.notifier.cancel(booking_id) is CancelResult.ALREADY_CANCELLED  # idempotent
@@ -107,8 +104,7 @@ async def test_a_cancel_after_the_booking_ended_changes_nothing(
     time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(2 * H, now=now, reminders=[]))
+    booking_id, _ = await s.book(2 * H, reminders=[])
     await s.result(booking_id)
     before = await s.statuses(booking_id)
     await time_env.sleep(H)  # the workflow is closed; the booking is over

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.types import BookingReport
+from tests.support.bookings import booking
 from tests.support.time_skipping import terminate_when_settled
 
 
@@ -31,6 +33,14 @@ class Stack:
     sessions: Sessions
     env: WorkflowEnvironment
     task_queue: str
+
+    async def book(
+        self, start_in: timedelta, *args: timedelta, **fields: Any
+    ) -> tuple[int, datetime]:
+        """Schedule ``booking(start_in, ...)`` from the test server's clock: the booking's id,
+        and that moment."""
+        now = await self.env.get_current_time()
+        return await self.notifier.schedule(booking(start_in, *args, now=now, **fields)), now
 
     async def rows(self, booking_id: int) -> dict[str, Notification]:
         async with self.sessions() as session:
