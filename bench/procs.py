@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from booking_notifications.temporal import find_binary
+from booking_notifications.api.temporal import find_binary
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 from tests.support.processes import Child
 

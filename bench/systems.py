@@ -28,9 +28,9 @@ from bench import polling, procs
 from bench.bare_workflow import BareInput, BareReminder
 from bench.procs import BENCH_TOKEN, dev_server, files_size, python_module
 from booking_notifications.api import BookingNotifier
+from booking_notifications.api.requests import BookingRequest
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine, make_sessions
-from booking_notifications.requests import BookingRequest
 from tests.support.processes import Child, free_port
 
 CONCURRENCY = 16

@@ -29,7 +29,7 @@ from bench.measure import (
     rounded,
 )
 from bench.systems import BookingNotify, Notice, System
-from booking_notifications.requests import DEFAULT_REMINDERS
+from booking_notifications.api.requests import DEFAULT_REMINDERS
 from booking_notifications.testing.fake_telegram import FakeTelegram
 
 DRAIN_GRACE_S = 30.0

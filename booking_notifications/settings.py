@@ -6,6 +6,8 @@ token is a ``SecretStr``: it prints as ``**********``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from datetime import timedelta
@@ -16,7 +18,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from booking_notifications.durations import parse_duration
+from booking_notifications.channels import api_url_problem
+from booking_notifications.core.durations import parse_duration
 
 DEFAULT_TASK_QUEUE = "booking-notifications"
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -31,6 +34,12 @@ def default_data_dir() -> Path:
 
 class SettingsError(Exception):
     """A setting has a value we cannot use; the message names it."""
+
+
+def derived_key(secret: str, context: bytes) -> bytes:
+    """A key for one purpose (``context``) derived from a secret, such as the bot token: the
+    same in every process, and unrelated to the keys derived for other purposes."""
+    return hmac.new(secret.encode(), context, hashlib.sha256).digest()
 
 
 def split_host_port(text: str) -> tuple[str, int] | None:
@@ -107,8 +116,9 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+        problem = api_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("reconcile_interval", "delivery_retry_for", mode="before")
@@ -150,12 +160,18 @@ class Settings(BaseSettings):
         return make_url(self.db_url).render_as_string(hide_password=True)
 
     @property
-    def temporal_port(self) -> int:
-        return int(self.temporal_address.rpartition(":")[2])
+    def temporal_host(self) -> str:
+        return self._temporal_host_port[0]
 
     @property
-    def temporal_host(self) -> str:
-        return self.temporal_address.rpartition(":")[0]
+    def temporal_port(self) -> int:
+        return self._temporal_host_port[1]
+
+    @property
+    def _temporal_host_port(self) -> tuple[str, int]:
+        address = split_host_port(self.temporal_address)
+        assert address is not None  # the validator refused anything else
+        return address
 
 
 def setting_names() -> frozenset[str]:

@@ -44,10 +44,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.temporal import find_binary, register_search_attributes, runtime
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Base
 from booking_notifications.db.session import make_engine
-from booking_notifications.temporal import find_binary, register_search_attributes
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 from tests.support.cli import stack_env
@@ -62,7 +62,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """One per module (it starts in a fraction of a second): whatever a module's tests leave on
     it cannot stop time for another module's (``tests.support.time_skipping``)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(find_binary("temporal-test-server"))
+        test_server_existing_path=str(find_binary("temporal-test-server")), runtime=runtime()
     )
     await register_search_attributes(env.client)
     yield env
@@ -75,6 +75,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(find_binary("temporal")),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=["--ui-disable-news-fetch"],
+        runtime=runtime(),
     )
     yield env
     await env.shutdown()

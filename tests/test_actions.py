@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.actions import (
+from booking_notifications import bot
+from booking_notifications.core.topics import Topic
+from booking_notifications.texts.actions import (
     DATA_MAX,
     BookingAction,
     BookingTap,
@@ -16,7 +21,6 @@ from booking_notifications.actions import (
     Signer,
     stamp_of,
 )
-from booking_notifications.preferences import Topic
 
 SIGNER = Signer("123456:TEST-TOKEN")
 chats = st.integers(-(2**52) + 1, 2**52 - 1).filter(bool)
@@ -62,3 +66,13 @@ def test_a_settings_button_reads_back_its_topic(topic: Topic, chat_id: int) -> N
 @given(st.text(max_size=80))
 def test_data_that_is_not_ours_reads_as_nothing(data: str) -> None:
     assert SIGNER.read(data, 42) is None
+
+
+def test_the_old_actions_path_warns_once_and_still_gives_every_name() -> None:
+    sys.modules.pop("booking_notifications.actions", None)
+    with pytest.warns(
+        DeprecationWarning, match=r"import signer_for from booking_notifications\.bot"
+    ):
+        old = importlib.import_module("booking_notifications.actions")
+    assert old.signer_for is bot.signer_for
+    assert (old.Signer, old.BookingAction, old.DATA_MAX) == (Signer, BookingAction, DATA_MAX)

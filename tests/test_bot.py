@@ -253,7 +253,7 @@ async def test_muting_the_hour_reminders_in_settings_skips_them(
         await w.fake.user_says(ANN.id, "/start", ANN)
         offer = await w.message_with(ANN.id, "Your reminders are paused")
         resumed = await w.tap(offer, "🔔 Resume notices")
-        muted = await w.notifier.muted(user_ref="ann")
+        muted = await w.notifier.people.muted(user_ref="ann")
         await w.notifier.cancel(booking_id)
 
     assert answer == "Reminders an hour before: off"

@@ -19,9 +19,9 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.activities import delivery_task_queue
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack, telegram_channel
 from tests.support.waiting import eventually

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from booking_notifications.api.views import BookingView
 from booking_notifications.cli.output import print_view
-from booking_notifications.views import BookingView
 from tests.support.bookings import DAY, HOUR, NOW
 
 

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from booking_notifications.api.requests import DEFAULT_REMINDERS, BookingRequest
 from booking_notifications.cli import csvfile, parser
 from booking_notifications.cli.inputs import UsageError
-from booking_notifications.durations import parse_durations
-from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest
+from booking_notifications.core.durations import parse_durations
+from booking_notifications.core.wallclock import exists
 
 OPTIONAL = ("reminders", "tz", "lang", "quiet_hours", "ref")
 ZONES = ("UTC", "Europe/Berlin", "Asia/Tokyo", "America/New_York")
@@ -92,6 +93,7 @@ def bookings(
     offset = draw(st.none() | st.integers(-12 * 4, 14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q))))  # fmt: skip
     starts_at = local.replace(tzinfo=offset or (ZoneInfo(zone) if zone else ZoneInfo("UTC")))
     ends_at = starts_at + draw(st.integers(1, 10**7).map(lambda s: timedelta(seconds=s)))
+    assume(offset or (exists(starts_at) and exists(ends_at)))  # a valid booking names real times
 
     def written(moment: datetime) -> str:
         return (moment if offset else moment.replace(tzinfo=None)).isoformat()

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.cli import csvfile, parser
 from booking_notifications.cli.inputs import UsageError
-from booking_notifications.requests import BookingRequest, InvalidBooking
 from tests.support.cli import cli_env, run_cli
 
 START = datetime(2031, 3, 1, 10, tzinfo=UTC)

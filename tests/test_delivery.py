@@ -21,6 +21,7 @@ from booking_notifications.activities import notices
 from booking_notifications.activities.notices import NoticeActivities, heartbeating
 from booking_notifications.channels import Keyboard
 from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
@@ -31,11 +32,11 @@ from booking_notifications.workflows.types import (
     DeliveryRequest,
     MirrorRequest,
     Notice,
-    NoticeStatus,
 )
 from tests.support.stack import telegram_channel
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
+"""A fixed moment: the activities are given this clock, and no wall clock is read at import."""
 
 
 START = NOW + timedelta(hours=1)

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.durations import (
+from booking_notifications.core.durations import (
     MAX_SECONDS,
     format_duration,
     parse_duration,
     parse_durations,
 )
-from booking_notifications.workflows.limits import MAX_REMINDER
+from booking_notifications.core.limits import MAX_REMINDER
 
 FAST = settings(max_examples=200, deadline=None, database=None)
 

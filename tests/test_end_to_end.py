@@ -15,11 +15,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import CancelResult
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.channels.console import ConsoleChannel
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.stack import Stack, api_only, booking_stack, telegram_channel
 from tests.support.waiting import eventually

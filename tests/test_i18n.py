@@ -11,7 +11,8 @@ import pytest
 from babel.messages.extract import extract_python
 from babel.messages.pofile import read_po
 
-from booking_notifications.messages import (
+from booking_notifications.core.domain import NoticeKind
+from booking_notifications.texts.messages import (
     LESS_THAN_A_MINUTE,
     NOW,
     REASON,
@@ -21,7 +22,6 @@ from booking_notifications.messages import (
     language_of,
     render,
 )
-from booking_notifications.workflows.types import NoticeKind
 
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)
 PLACEHOLDER = re.compile(r"%\(\w+\)s")

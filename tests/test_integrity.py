@@ -16,13 +16,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import CancelResult, WorkflowIdTaken
+from booking_notifications.api.bookings import save_booking
 from booking_notifications.channels.console import ConsoleChannel
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import WorkerFailed, running_workers
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.cli import run_cli
 from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel
@@ -70,8 +70,7 @@ async def test_cancel_tells_the_truth_about_a_booking_already_cancelled(
     time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+    booking_id, _ = await s.book(3 * H)
     first = await s.notifier.cancel(booking_id)
     second = await s.notifier.cancel(booking_id)
     await s.result(booking_id)
@@ -86,8 +85,7 @@ async def test_a_cancel_that_finds_the_workflow_ended_meanwhile_leaves_no_trace_
     """The workflow closes between cancel's look at it and its signal: the row's cancel is
     undone whole, who cancelled included (``cancelled_by`` stayed 'user')."""
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(3 * H, now=now))
+    booking_id, _ = await s.book(3 * H)
 
     async def ended_meanwhile(*_args: object, **_kwargs: object) -> None:
         raise WorkflowAlreadyStartedError("wf", "BookingNotifications")

@@ -13,8 +13,8 @@ from babel.dates import format_date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.messages import MessageContext, format_span, render
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.core.domain import NoticeKind
+from booking_notifications.texts.messages import MessageContext, format_span, render
 
 THIN = "\u2009"  # CLDR's English interval pattern has thin spaces around its dash
 H = timedelta(hours=1)

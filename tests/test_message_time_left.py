@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.messages import MessageContext, format_time_left, render
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.core.domain import NoticeKind
+from booking_notifications.texts.messages import MessageContext, format_time_left, render
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
 CTX = MessageContext(7, "Dentist", START, START + timedelta(hours=1), "UTC")

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from booking_notifications.api.requests import BookingRequest
+from booking_notifications.core.domain import NoticeKind
 from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
-from booking_notifications.messages import TELEGRAM_TEXT_MAX, MessageContext, render
-from booking_notifications.requests import BookingRequest
 from booking_notifications.testing.fake_telegram import _TelegramHTML
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.texts.messages import TELEGRAM_TEXT_MAX, MessageContext, render
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)  # a Thursday in winter
 HOUR = timedelta(hours=1)

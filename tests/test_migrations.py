@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.api.bookings import save_booking
+from booking_notifications.api.requests import BookingRequest
 from booking_notifications.db.migrate import (
     LEGACY_TABLES,
     VERSION_TABLE,
@@ -23,7 +25,6 @@ from booking_notifications.db.migrate import (
 )
 from booking_notifications.db.models import Base
 from booking_notifications.db.session import make_engine, make_sessions
-from booking_notifications.requests import BookingRequest
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -284,3 +285,52 @@ async def test_the_schema_check_refuses_a_database_behind_and_tolerates_one_ahea
         await engine.dispose()
 
     assert "at revision f00dcafe, newer than this version's" in caplog.text
+
+
+LISTS_AT_0006 = {1: ("day_reminders,end", "86400,3600"), 2: ("", "")}
+"""Per user (and their one booking): the muted topics and the reminders as 0006 stored them."""
+LISTS_AT_0007 = {1: (["day_reminders", "end"], [86400, 3600]), 2: ([], [])}
+
+
+async def _lists(engine: AsyncEngine, kind: type[sa.JSON | sa.String]) -> dict[int, object]:
+    users = sa.table("bn_users", sa.column("id", sa.Integer()), sa.column("muted", kind()))
+    bookings = sa.table(
+        "bn_bookings", sa.column("user_id", sa.Integer()), sa.column("reminders", kind())
+    )
+    query = sa.select(users.c.id, users.c.muted, bookings.c.reminders).join(
+        bookings, bookings.c.user_id == users.c.id
+    )
+    async with engine.connect() as conn:
+        return {id_: (muted, reminders) for id_, muted, reminders in await conn.execute(query)}
+
+
+async def test_0007_keeps_every_list_as_json_and_back_as_text(empty_db_url: str) -> None:
+    """Reminders and muted topics were comma-separated text up to 0006; 0007 makes them JSON
+    lists, and its downgrade joins them again, without losing a row or a value."""
+    engine = make_engine(empty_db_url)
+    now = datetime.now(UTC)
+    try:
+        await upgrade(engine, "0006")
+        async with engine.begin() as conn:
+            for user_id, (muted, reminders) in LISTS_AT_0006.items():
+                await conn.execute(
+                    text("INSERT INTO bn_users (id, chat_id, muted) VALUES (:id, :chat, :muted)"),
+                    {"id": user_id, "chat": user_id, "muted": muted},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO bn_bookings (uid, user_id, starts_at, ends_at, reminders) "
+                        "VALUES (:uid, :id, :at, :at, :reminders)"
+                    ),
+                    {"uid": f"u{user_id}", "id": user_id, "at": now, "reminders": reminders},
+                )
+        await upgrade(engine)
+        up = await _lists(engine, sa.JSON)
+        await downgrade(engine, "0006")
+        down = await _lists(engine, sa.String)
+    finally:
+        await downgrade(engine)
+        await engine.dispose()
+
+    assert up == LISTS_AT_0007
+    assert down == LISTS_AT_0006

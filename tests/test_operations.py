@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.api.bookings import save_booking
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.cli import iso, run_cli
 from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel

@@ -52,17 +52,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.activities.reasons import WAITING_FOR_USER
 from booking_notifications.api import BookingNotifier, CancelResult, TemporalUnavailable
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.api.bookings import save_booking
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
+from booking_notifications.api.runs import RunState
+from booking_notifications.api.temporal import find_binary, register_search_attributes
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import make_engine, make_sessions
-from booking_notifications.requests import BookingRequest, InvalidBooking
-from booking_notifications.runs import RunState
-from booking_notifications.temporal import find_binary, register_search_attributes
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.booking import BookingWorkflow
-from booking_notifications.workflows.types import BookingReport, NoticeKind, NoticeStatus
+from booking_notifications.workflows.types import BookingReport
 from tests.support.gate import Gate, gated_connect
 from tests.support.stack import settings_for, telegram_channel
 
@@ -312,10 +313,10 @@ class Orderings(RuleBasedStateMachine):
             return
 
         async def connect() -> None:
-            self.notifier._bot_username = "orderings_bot"
-            link = await self.notifier.link(str(modelled.user_ref))
+            self.notifier.people.bot_username = "orderings_bot"
+            link = await self.notifier.people.link(str(modelled.user_ref))
             token = link.rpartition("=")[2]
-            await self.notifier.connect(token, chat_id=modelled.chat_id, telegram_user_id=1)
+            await self.notifier.people.connect(token, chat_id=modelled.chat_id, telegram_user_id=1)
 
         self.world.run(connect())
         modelled.connected = True

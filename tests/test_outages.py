@@ -24,8 +24,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import BookingNotifier, CancelResult, TemporalUnavailable
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.gate import Gate, gated_client
 from tests.support.stack import Stack, booking_stack, settings_for, telegram_channel

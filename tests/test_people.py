@@ -16,10 +16,10 @@ from booking_notifications.api import (
     LinkRefused,
     Topic,
 )
+from booking_notifications.api.users import LinkProblem
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import LinkToken, User
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.users import LinkProblem
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack, telegram_channel
 from tests.support.waiting import eventually
@@ -31,7 +31,7 @@ SENT, SKIPPED, PENDING = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus.P
 
 def _with_bot(stack: Stack) -> BookingNotifier:
     """The stack's notifier, naming the bot in links (as ``from_settings`` does with getMe)."""
-    stack.notifier._bot_username = BOT
+    stack.notifier.people.bot_username = BOT
     return stack.notifier
 
 
@@ -46,7 +46,10 @@ async def test_a_link_is_a_single_use_deep_link_kept_only_as_a_digest(
 ) -> None:
     async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
         notifier = _with_bot(s)
-        first, second = await notifier.link("customer-1"), await notifier.link("customer-1")
+        first, second = (
+            await notifier.people.link("customer-1"),
+            await notifier.people.link("customer-1"),
+        )
         token = _token(first)
         async with s.sessions() as session:
             stored = [
@@ -57,11 +60,11 @@ async def test_a_link_is_a_single_use_deep_link_kept_only_as_a_digest(
                 for row in (await session.execute(text("SELECT * FROM bn_link_tokens"))).all()
                 for value in row
             ]
-        connected = await notifier.connect(token, chat_id=501, telegram_user_id=501)
+        connected = await notifier.people.connect(token, chat_id=501, telegram_user_id=501)
         with pytest.raises(LinkRefused) as used:
-            await notifier.connect(token, chat_id=502, telegram_user_id=502)
+            await notifier.people.connect(token, chat_id=502, telegram_user_id=502)
         with pytest.raises(LinkRefused) as unknown:
-            await notifier.connect("x" * 32, chat_id=502, telegram_user_id=502)
+            await notifier.people.connect("x" * 32, chat_id=502, telegram_user_id=502)
         async with s.sessions() as session:
             user = await session.scalar(select(User).where(User.ref == "customer-1"))
 
@@ -79,10 +82,10 @@ async def test_an_expired_link_binds_nothing(
     clock = [now]
     channel = telegram_channel(telegram)
     async with booking_stack(time_env, db_url, task_queue, channel, clock=lambda: clock[0]) as s:
-        link = await _with_bot(s).link("customer-2", valid_for=timedelta(minutes=10))
+        link = await _with_bot(s).people.link("customer-2", valid_for=timedelta(minutes=10))
         clock[0] = now + timedelta(minutes=11)
         with pytest.raises(LinkRefused) as expired:
-            await s.notifier.connect(_token(link), chat_id=601, telegram_user_id=601)
+            await s.notifier.people.connect(_token(link), chat_id=601, telegram_user_id=601)
         async with s.sessions() as session:
             user = await session.scalar(select(User).where(User.ref == "customer-2"))
             unused = await session.scalar(select(LinkToken.used_at))
@@ -111,7 +114,7 @@ async def test_a_bad_link_request_is_refused_and_writes_nothing(
 ) -> None:
     async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
         with pytest.raises(InvalidBooking, match=message):
-            await _with_bot(s).link(user_ref, valid_for=valid_for)
+            await _with_bot(s).people.link(user_ref, valid_for=valid_for)
         async with s.sessions() as session:
             users = (await session.scalars(select(User))).all()
 
@@ -130,8 +133,8 @@ async def test_notices_wait_for_their_user_and_go_out_as_soon_as_they_connect(
         await time_env.sleep(6 * H + 10 * timedelta(minutes=1))  # the 24 h reminder is due
         waiting = (await s.rows(booking_id))["reminder_24h"]
         sent_before = len(telegram.sent)
-        await notifier.connect(
-            _token(await notifier.link("late-joiner")), chat_id=777, telegram_user_id=777
+        await notifier.people.connect(
+            _token(await notifier.people.link("late-joiner")), chat_id=777, telegram_user_id=777
         )
         await eventually(lambda: _sent(s, booking_id, "reminder_24h"))
         await time_env.sleep(24 * H)
@@ -161,7 +164,9 @@ async def test_a_cancellation_made_before_the_user_connects_reaches_them_when_th
         )
         await notifier.cancel(booking_id, reason="rain")
         await eventually(lambda: _waits_for_the_user(s, booking_id, "cancel"))
-        await notifier.connect(_token(await notifier.link("late")), chat_id=778, telegram_user_id=1)
+        await notifier.people.connect(
+            _token(await notifier.people.link("late")), chat_id=778, telegram_user_id=1
+        )
         report = await s.result(booking_id)
 
     assert [n.status for n in report.notices if n.kind == "cancel"] == [SENT]
@@ -200,8 +205,8 @@ async def test_a_muted_topic_is_skipped_and_the_rest_is_sent(
     now = await time_env.get_current_time()
     async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
         booking_id = await s.notifier.schedule(booking(30 * H, now=now, chat_id=888))
-        muted = await s.notifier.set_muted([Topic.HOUR_REMINDERS, Topic.END], chat_id=888)
-        read_back = await s.notifier.muted(chat_id=888)
+        muted = await s.notifier.people.set_muted([Topic.HOUR_REMINDERS, Topic.END], chat_id=888)
+        read_back = await s.notifier.people.muted(chat_id=888)
         report = await s.result(booking_id)
         rows = await s.rows(booking_id)
 
@@ -223,10 +228,13 @@ async def test_confirming_is_recorded_once_and_shown_in_the_status(
     channel = telegram_channel(telegram)
     async with booking_stack(time_env, db_url, task_queue, channel, clock=lambda: now) as s:
         booking_id = await s.notifier.schedule(booking(30 * H, now=now, chat_id=999))
-        results = [await s.notifier.confirm(booking_id), await s.notifier.confirm(booking_id)]
+        results = [
+            await s.notifier.people.confirm(booking_id),
+            await s.notifier.people.confirm(booking_id),
+        ]
         view = await s.notifier.status(booking_id)
         await s.notifier.cancel(booking_id, by="user")
-        after_cancel = await s.notifier.confirm(booking_id)
+        after_cancel = await s.notifier.people.confirm(booking_id)
         cancelled = await s.notifier.status(booking_id)
         await s.result(booking_id)
 
@@ -241,9 +249,9 @@ async def test_preferences_name_the_user_one_way_and_refuse_an_unknown_one(
 ) -> None:
     async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
         with pytest.raises(InvalidBooking, match="by user_ref or by chat_id, one of the two"):
-            await s.notifier.muted()
+            await s.notifier.people.muted()
         with pytest.raises(LookupError, match="no user nobody"):
-            await s.notifier.muted(user_ref="nobody")
+            await s.notifier.people.muted(user_ref="nobody")
 
 
 async def _sent(stack: Stack, booking_id: int, key: str) -> bool:
@@ -258,8 +266,8 @@ async def test_a_user_known_by_chat_id_who_connects_under_a_key_becomes_one_user
     async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
         first = await s.notifier.schedule(booking(30 * H, now=now, chat_id=321, language="ru"))
         notifier = _with_bot(s)
-        await notifier.connect(
-            _token(await notifier.link("customer-3")), chat_id=321, telegram_user_id=321
+        await notifier.people.connect(
+            _token(await notifier.people.link("customer-3")), chat_id=321, telegram_user_id=321
         )
         view = await s.notifier.status(first)
         async with s.sessions() as session:
@@ -283,3 +291,12 @@ async def test_who_cancelled_is_a_short_word(
         await s.terminate([booking_id])
 
     assert view.cancelled_at is None
+
+
+def test_the_people_methods_are_notifier_people_s_and_the_old_names_warn() -> None:
+    notifier = BookingNotifier(None, None, "q", bot_username=BOT)  # type: ignore[arg-type]
+    with pytest.warns(DeprecationWarning, match=r"use notifier\.people\.link"):
+        old = notifier.link  # type: ignore[attr-defined]
+    assert old == notifier.people.link
+    with pytest.raises(AttributeError, match="no attribute 'linc'"):
+        notifier.linc  # type: ignore[attr-defined]  # noqa: B018

@@ -13,17 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.quiet import QuietHours
-from booking_notifications.requests import InvalidBooking
+from booking_notifications.api.requests import InvalidBooking
+from booking_notifications.core.domain import NoticeKind, NoticeStatus, QuietWindow
+from booking_notifications.core.quiet import QuietHours
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_MARGIN, plan_notices
-from booking_notifications.workflows.types import (
-    BookingInput,
-    Notice,
-    NoticeKind,
-    NoticeStatus,
-    QuietWindow,
-)
+from booking_notifications.workflows.types import BookingInput, Notice
 from tests.support.bookings import booking
 from tests.support.dst import instants
 from tests.support.stack import booking_stack, telegram_channel

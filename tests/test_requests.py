@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
-from booking_notifications.requests import (
+from booking_notifications.api.requests import (
     MAX_REMINDERS,
     TELEGRAM_CHAT_ID_MAX,
     BookingRequest,
@@ -24,8 +23,9 @@ from booking_notifications.requests import (
     check_reminders,
     check_time_zone,
 )
-from booking_notifications.wallclock import exists
-from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER
+from booking_notifications.core.limits import MAX_AHEAD, MAX_REMINDER
+from booking_notifications.core.wallclock import exists
+from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
 from booking_notifications.workflows.plan import PLAN_VERSION, plan_notices
 from booking_notifications.workflows.types import BookingInput
 from tests.support.bookings import DAY, HOUR, NOW

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.requests import InvalidBooking
+from booking_notifications.api.requests import InvalidBooking
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack, telegram_channel
 
@@ -24,8 +24,7 @@ async def test_a_move_later_re_arms_a_sent_reminder_and_tells_the_user_at_once(
     time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(30 * H, now=now, title="Court"))
+    booking_id, now = await s.book(30 * H, title="Court")
     await time_env.sleep(7 * H)  # the 24 h reminder went out at +6 h
     new_start = now + 50 * H
     report = await s.notifier.reschedule(booking_id, new_start, new_start + 2 * H)
@@ -54,8 +53,7 @@ async def test_a_move_earlier_skips_a_reminder_that_is_now_too_late(
     time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    booking_id, now = await s.book(30 * H)
     await s.notifier.reschedule(booking_id, now + 3 * H, now + 4 * H)
     await s.result(booking_id)
     rows = await s.rows(booking_id)

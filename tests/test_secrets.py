@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import DeliveryError
 from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.settings import SettingsError, load_settings
 from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.cli import cli_env, run_cli
 from tests.support.stack import booking_stack

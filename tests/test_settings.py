@@ -48,6 +48,8 @@ def test_a_password_with_an_unescaped_at_sign_is_refused_naming_the_fix() -> Non
         ("DATABASE_URL", "postgresql://bob@db:port/app"),
         ("TEMPORAL_ADDRESS", f"bob:{SECRET}@temporal:7233"),
         ("TEMPORAL_ADDRESS", "http://temporal:7233"),
+        ("TELEGRAM_API_URL", f"ftp://{SECRET}"),
+        ("TELEGRAM_API_URL", f"http://exa mple.org/{SECRET}"),  # refused by the channel's check
     ],
 )
 def test_an_address_that_cannot_work_is_refused_in_one_line_without_secrets(
@@ -94,3 +96,8 @@ async def test_an_unreachable_database_is_one_line_not_a_traceback(
 
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.count("\n") == 1 and named in err and SECRET not in err
+
+
+def test_the_temporal_address_is_split_once_into_host_and_port() -> None:
+    settings = _settings(TEMPORAL_ADDRESS="[::1]:7233")
+    assert (settings.temporal_host, settings.temporal_port) == ("[::1]", 7233)

@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.activities import notices
 from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram, RecordedRequest
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack
 from tests.support.waiting import eventually

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
-from booking_notifications.wallclock import exists
+from booking_notifications.core.wallclock import exists
 from tests.support.dst import readings
 
 FAST = settings(max_examples=300, deadline=None, database=None)

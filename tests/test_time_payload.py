@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.converter import DataConverter
 
-from booking_notifications.db.bookings import quiet_windows, workflow_input
+from booking_notifications.api.bookings import quiet_windows, workflow_input
+from booking_notifications.api.requests import InvalidBooking
+from booking_notifications.core.limits import MAX_AHEAD, MAX_REMINDER
+from booking_notifications.core.quiet import QuietHours
 from booking_notifications.db.models import Booking, User
-from booking_notifications.quiet import QuietHours
-from booking_notifications.requests import InvalidBooking
-from booking_notifications.workflows.limits import MAX_AHEAD, MAX_REMINDER
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
 from booking_notifications.workflows.types import BookingInput, RescheduleRequest
 from tests.support.dst import ZONES
@@ -39,7 +39,7 @@ def payload_bytes(value: object) -> int:
 
 def booking_row(
     lead: timedelta,
-    reminders: str = "86400,3600",
+    reminders: list[int] | None = None,
     quiet_hours: str = "22:00-08:00",
     time_zone: str = "Europe/Berlin",
 ) -> Booking:
@@ -49,7 +49,7 @@ def booking_row(
         user=user,
         starts_at=NOW + lead,
         ends_at=NOW + lead + H,
-        reminders=reminders,
+        reminders=[86400, 3600] if reminders is None else reminders,
         start_notice=True,
         end_notice=True,
         planned_at=NOW,
@@ -108,7 +108,7 @@ def test_the_plan_from_the_windows_sent_is_the_plan_from_every_window(
     hours = QuietHours(start, end)
     row = booking_row(
         timedelta(seconds=lead),
-        reminders=",".join(map(str, reminders)),
+        reminders=reminders,
         quiet_hours=str(hours),
         time_zone=zone,
     )

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.api.bookings import save_booking
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.requests import BookingRequest, InvalidBooking
 from tests.support.dst import ZONES, readings
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 
-from booking_notifications.wallclock import (
+from booking_notifications.core.wallclock import (
     exists,
     first_instant,
     jump,

@@ -11,10 +11,10 @@ import pytest_asyncio
 from sqlalchemy import func, select, text
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.db.bookings import save_booking
+from booking_notifications.api.bookings import save_booking
+from booking_notifications.api.requests import InvalidBooking
+from booking_notifications.api.runs import RunState
 from booking_notifications.db.models import Booking, Notification, User
-from booking_notifications.requests import InvalidBooking
-from booking_notifications.runs import RunState
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
 from tests.support.bookings import booking

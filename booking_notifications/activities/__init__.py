@@ -1,1 +1,1 @@
-"""Side effects of the booking workflow: writing the notice rows and delivering notices."""
+"""The workflows' side effects (mirror rows, deliver a notice, reconcile); imports api, texts, db, channels, workflows, core."""

@@ -26,7 +26,6 @@ from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from booking_notifications.actions import Signer
 from booking_notifications.activities.reasons import hold_or_skip
 from booking_notifications.channels import (
     Channel,
@@ -38,20 +37,16 @@ from booking_notifications.channels import (
     Unavailable,
     Unreachable,
 )
-from booking_notifications.clock import Clock, utcnow
+from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.bookings import copy_notice, find_user, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
-from booking_notifications.keyboards import WITH_BUTTONS, booking_keyboard
-from booking_notifications.messages import MessageContext, render
+from booking_notifications.texts.actions import Signer
+from booking_notifications.texts.keyboards import WITH_BUTTONS, booking_keyboard
+from booking_notifications.texts.messages import MessageContext, render
 from booking_notifications.workflows import activities as declared
-from booking_notifications.workflows.types import (
-    DeliveryOutcome,
-    DeliveryRequest,
-    MirrorRequest,
-    NoticeKind,
-    NoticeStatus,
-)
+from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
 T = TypeVar("T")
 
@@ -158,13 +153,12 @@ class NoticeActivities:
             now = self._clock()
             booking, user = row.booking, row.booking.user
             verdict = hold_or_skip(row, request, now)
-            if verdict is not None:
-                status, reason = verdict
-                row.last_error = reason
-                if status is NoticeStatus.SKIPPED:
-                    row.status = status
+            if not verdict.send:
+                row.last_error = verdict.reason
+                if verdict.status is NoticeStatus.SKIPPED:
+                    row.status = verdict.status
                 await session.commit()
-                return DeliveryOutcome(status, reason)
+                return DeliveryOutcome(verdict.status, verdict.reason)
             row.status = NoticeStatus.PROCESSING
             row.attempts += 1
             text = render(

@@ -7,17 +7,14 @@ connected their Telegram yet, blocked the bot, or muted that kind of notice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from booking_notifications.clock import utc_text
+from booking_notifications.core.clock import utc_text
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
+from booking_notifications.core.topics import parse_topics, topic_of
 from booking_notifications.db.models import Booking, Notification, User
-from booking_notifications.preferences import parse_topics, topic_of
-from booking_notifications.workflows.types import (
-    NOT_CONNECTED,
-    DeliveryRequest,
-    NoticeKind,
-    NoticeStatus,
-)
+from booking_notifications.workflows.types import NOT_CONNECTED, DeliveryRequest
 
 WAITING_FOR_USER = "waiting for the user to connect their Telegram"
 MUTED = "muted by the user"
@@ -25,19 +22,33 @@ TOO_LATE = "too late at send time"
 UNREACHABLE = "user unreachable: their chat refused an earlier notice (blocked or not found)"
 
 
-def hold_or_skip(
-    row: Notification, request: DeliveryRequest, now: datetime
-) -> tuple[NoticeStatus, str] | None:
-    """None: send it. ``(PENDING, reason)``: hold it until its user connects (the workflow
-    waits for them). ``(SKIPPED, reason)``: do not send it. ``row.booking.user`` is loaded."""
+@dataclass(frozen=True)
+class Verdict:
+    """What becomes of a fired notice now, and why."""
+
+    status: NoticeStatus
+    """PROCESSING: send it now. PENDING: hold it until its user connects (the workflow waits
+    for them). SKIPPED: do not send it."""
+    reason: str | None = None
+
+    @property
+    def send(self) -> bool:
+        return self.status is NoticeStatus.PROCESSING
+
+
+SEND = Verdict(NoticeStatus.PROCESSING)
+
+
+def hold_or_skip(row: Notification, request: DeliveryRequest, now: datetime) -> Verdict:
+    """Whether to send, hold or skip a fired notice; ``row.booking.user`` is loaded."""
     booking, user = row.booking, row.booking.user
     reason = _changed(booking, request)
     if reason is None and user.chat_id is None:  # known by booking code's key, not connected
         if now <= request.latest_at:
-            return NoticeStatus.PENDING, WAITING_FOR_USER
-        return NoticeStatus.SKIPPED, NOT_CONNECTED
+            return Verdict(NoticeStatus.PENDING, WAITING_FOR_USER)
+        return Verdict(NoticeStatus.SKIPPED, NOT_CONNECTED)
     reason = reason or _too_late(request, now) or _unreachable(user) or _muted(user, row)
-    return None if reason is None else (NoticeStatus.SKIPPED, reason)
+    return SEND if reason is None else Verdict(NoticeStatus.SKIPPED, reason)
 
 
 def _changed(booking: Booking, request: DeliveryRequest) -> str | None:

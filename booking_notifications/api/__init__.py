@@ -1,4 +1,6 @@
-"""The async API for booking code: schedule, move, cancel and read the notices of bookings.
+"""The async API for booking code and what only it uses; imports db, channels, settings, workflows, core.
+
+Schedule, move, cancel and read the notices of bookings:
 
     async with await BookingNotifier.from_settings(load_settings()) as notifier:
         booking_id = await notifier.schedule(BookingRequest(chat_id=42, starts_at=..., ends_at=...))
@@ -7,18 +9,21 @@
 
 One object, opened once per process and shared: ``notifier.py`` holds bookings (schedule,
 reschedule, cancel, status, lists, reconcile), ``people.py`` the people they notify (connect
-links, what they mute, confirmations), ``results.py`` what a call did.
+links, what they mute, confirmations), ``results.py`` what a call did. Beside them, what only the
+API uses: ``requests`` (validated input), ``bookings`` (a request made into rows), ``runs`` and
+``starts`` (one booking's workflow run; starting after the caller's commit), ``users`` and
+``links`` (connecting people), ``views`` (read models) and ``temporal`` (the client connection).
 """
 
 from booking_notifications.api.notifier import BookingNotifier
 from booking_notifications.api.people import ConfirmResult
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.api.results import CancelResult
+from booking_notifications.api.runs import WorkflowIdTaken
+from booking_notifications.api.users import Connected, LinkRefused
+from booking_notifications.api.views import BookingNotFound, BookingView, NoticeView
+from booking_notifications.core.topics import Topic
 from booking_notifications.errors import DatabaseUnavailable, TemporalUnavailable, Unavailable
-from booking_notifications.preferences import Topic
-from booking_notifications.requests import BookingRequest, InvalidBooking
-from booking_notifications.runs import WorkflowIdTaken
-from booking_notifications.users import Connected, LinkRefused
-from booking_notifications.views import BookingNotFound, BookingView, NoticeView
 
 __all__ = [
     "BookingNotFound",

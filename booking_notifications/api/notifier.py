@@ -18,10 +18,11 @@ SDK's and the driver's errors become ``Unavailable`` (``booking_notifications.er
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -30,30 +31,19 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from booking_notifications.api.people import BotUsername, People, bot_username_of
-from booking_notifications.api.results import CancelResult
-from booking_notifications.clock import Clock, utcnow
-from booking_notifications.db.bookings import (
-    add_booking,
-    find_user,
-    quiet_windows,
-    reminder_offsets,
-)
-from booking_notifications.db.migrate import check_schema
-from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
-from booking_notifications.db.session import Sessions, location, make_engine, make_sessions
-from booking_notifications.errors import in_our_words, is_transient
-from booking_notifications.requests import (
+from booking_notifications.api.bookings import add_booking, quiet_windows, reminder_offsets
+from booking_notifications.api.people import PEOPLE_METHODS, BotUsername, People, bot_username_of
+from booking_notifications.api.requests import (
     BookingRequest,
     InvalidBooking,
     check_cancel_reason,
     check_times,
 )
-from booking_notifications.runs import ASK_ONCE, BookingRuns, RunState
-from booking_notifications.settings import Settings
-from booking_notifications.starts import CLOSE_GRACE, RECONCILE_AFTER, Starts
-from booking_notifications.temporal import connect
-from booking_notifications.views import (
+from booking_notifications.api.results import CancelResult
+from booking_notifications.api.runs import ASK_ONCE, BookingRuns, RunState
+from booking_notifications.api.starts import CLOSE_GRACE, RECONCILE_AFTER, Starts
+from booking_notifications.api.temporal import connect
+from booking_notifications.api.views import (
     LIST_LIMIT,
     BookingView,
     NoticeView,
@@ -61,21 +51,40 @@ from booking_notifications.views import (
     get_booking,
     list_notices,
 )
-from booking_notifications.workflows.booking import BookingWorkflow
-from booking_notifications.workflows.types import (
-    BookingReport,
-    NoticeStatus,
-    RescheduleRequest,
+from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.domain import NoticeStatus
+from booking_notifications.db.bookings import find_user
+from booking_notifications.db.migrate import check_schema
+from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
+from booking_notifications.db.session import (
+    Sessions,
+    location,
+    make_engine,
+    make_sessions,
+    sessions_location,
 )
+from booking_notifications.errors import (
+    database_unavailable,
+    in_our_words,
+    is_database_outage,
+    is_transient,
+)
+from booking_notifications.settings import Settings
+from booking_notifications.workflows.booking import BookingWorkflow
+from booking_notifications.workflows.types import BookingReport, RescheduleRequest
 
 
 @in_our_words
-class BookingNotifier(People):
+class BookingNotifier:
     """Booking code's handle on the notice system; open it once and share it.
 
-    Every public call raises ``Unavailable`` (``TemporalUnavailable``, ``DatabaseUnavailable``)
-    rather than the SDK's or the driver's errors when a dependency is down.
+    Bookings are its own methods; the people they notify (connect links, mutes, confirmations)
+    are ``notifier.people``, a ``People`` built on the same sessions, runs and clock. Every
+    public call raises ``Unavailable`` (``TemporalUnavailable``, ``DatabaseUnavailable``) rather
+    than the SDK's or the driver's errors when a dependency is down.
     """
+
+    people: People
 
     def __init__(
         self,
@@ -89,16 +98,36 @@ class BookingNotifier(People):
         clock: Clock = utcnow,
         bot_username: BotUsername | None = None,
     ) -> None:
-        """``clock`` decides what "in the past" means for a new booking and when it is planned;
-        ``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot in
-        connect links."""
-        self._bot_username = bot_username
+        """Build a notifier on a Temporal client and our database; ``from_settings`` does it from
+        the settings.
+
+        Args:
+            client: a connected Temporal client.
+            sessions: sessions on a database migrated to our head revision.
+            task_queue: the task queue the booking workflows run on (the worker's).
+            id_prefix: workflow ids are ``<id_prefix><booking id>``: one prefix per deployment
+                sharing a namespace.
+            retry_for: how long past a notice's latest moment a failing send is retried.
+            engine: disposed by ``close`` when given (the notifier owns it).
+            clock: decides what "in the past" means for a new booking and when it is planned.
+            bot_username: a name, or a coroutine function that asks Telegram, for the bot in
+                connect links; None without a bot (``people.link`` then raises).
+        """
         self._sessions = sessions
-        self._client = client
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
+        self.people = People(sessions, self._runs, self._starts, clock, bot_username)
+
+    if not TYPE_CHECKING:  # typed code gets the new path from the type checker
+
+        def __getattr__(self, name: str) -> object:
+            """Deprecated: ``notifier.link`` and the other people methods are ``notifier.people``'s."""
+            if name in PEOPLE_METHODS:
+                warnings.warn(f"use notifier.people.{name}", DeprecationWarning, stacklevel=2)
+                return getattr(self.people, name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
     async def from_settings(
@@ -106,12 +135,26 @@ class BookingNotifier(People):
     ) -> BookingNotifier:
         """Connect to the database (and Temporal, unless given a client) the settings name.
 
-        ``SchemaMismatch`` when the database lacks our migrations (``booking-notify migrate``)."""
+        Args:
+            settings: the process's settings (``load_settings()``).
+            client: a Temporal client to use instead of connecting to ``TEMPORAL_ADDRESS``.
+
+        Returns:
+            An open notifier that owns its database engine: close it, or use ``async with``.
+
+        Raises:
+            SchemaMismatch: the database lacks our migrations (``booking-notify migrate``).
+            DatabaseUnavailable: the database cannot be reached.
+            TemporalUnavailable: Temporal cannot be reached (a live notifier rides through an
+                outage; a process that starts during one is told at once).
+        """
         engine = make_engine(settings.db_url)
         try:
             await check_schema(engine)
-        except BaseException:
+        except BaseException as err:
             await engine.dispose()
+            if isinstance(err, Exception) and is_database_outage(err):
+                raise database_unavailable(location(engine.url), err) from err
             raise
         client = client or await connect(settings)
         return cls(
@@ -127,13 +170,12 @@ class BookingNotifier(People):
     @property
     def temporal_address(self) -> str:
         """The Temporal frontend this notifier talks to, as messages name it."""
-        return self._client.service_client.config.target_host
+        return self._runs.address
 
     @property
     def database_location(self) -> str:
         """The database server (host:port) or file, as messages name it; never a password."""
-        engine = self._sessions.kw.get("bind")
-        return location(engine.url) if engine is not None else "the configured database"
+        return sessions_location(self._sessions)
 
     async def flush(self) -> None:
         """Wait until what was accepted has reached Temporal: the workflows of bookings
@@ -352,10 +394,17 @@ class BookingNotifier(People):
         )
 
     async def set_reachable(self, chat_id: int, reachable: bool = True) -> bool:
-        """Mark a user reachable again (they unblocked the bot); False when no such user.
+        """Mark a user reachable again (they unblocked the bot), or not.
 
         After Telegram refused a chat (blocked, not found), its later notices are SKIPPED
         without calling Telegram until booking code says the user is back.
+
+        Args:
+            chat_id: the user's Telegram chat.
+            reachable: False marks them unreachable by hand.
+
+        Returns:
+            False when no user has that chat; True otherwise.
         """
         async with self._sessions() as session:
             user = await find_user(session, chat_id=chat_id)
@@ -373,11 +422,23 @@ class BookingNotifier(People):
         return await self._runs.handle(booking_id).query(BookingWorkflow.status)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
-        """Start what a crash kept from starting; see ``Starts.reconcile``."""
+        """Start what a crash kept from starting, and resend cancels their workflow never heard.
+
+        Args:
+            older_than: only bookings committed at least this long ago are touched (younger
+                work belongs to a call still under way).
+
+        Returns:
+            The ids of the bookings it acted on.
+
+        Raises:
+            WorkflowIdTaken: a booking's workflow id is another booking's; it is named, and left
+                alone, after everything else is done.
+        """
         return await self._starts.reconcile(older_than)
 
     def workflow_id(self, booking_id: int) -> str:
-        """The id of the booking's workflow: ``booking-<id>`` by default."""
+        """The id of the booking's workflow (``booking-<id>`` by default), for the Temporal UI."""
         return self._runs.workflow_id(booking_id)
 
     async def _mark_cancelled(

@@ -1,7 +1,8 @@
 """The people a booking notifies, as booking code and the bot see them: connect links, their
 choices (what they mute), and what they do from a reminder (confirm).
 
-A mixin of ``BookingNotifier``: the same object, opened once, serves booking code and the bot.
+``BookingNotifier.people``: built by the notifier with its sessions, runs and clock, so the same
+object, opened once, serves booking code and the bot.
 """
 
 from __future__ import annotations
@@ -13,20 +14,20 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
 
-from booking_notifications import users, views
-from booking_notifications.clock import Clock
+from booking_notifications.api import users, views
+from booking_notifications.api.links import deep_link
+from booking_notifications.api.requests import InvalidBooking, check_chat_id, check_user_ref
+from booking_notifications.api.runs import BookingRuns
+from booking_notifications.api.starts import Starts
+from booking_notifications.api.users import Connected
+from booking_notifications.api.views import BookingCard, BookingNotFound, ChatUser, get_booking
+from booking_notifications.core.clock import Clock
+from booking_notifications.core.topics import Topic, parse_topics
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import User
-from booking_notifications.db.session import Sessions
-from booking_notifications.errors import is_transient
-from booking_notifications.links import deep_link
-from booking_notifications.preferences import Topic, parse_topics
-from booking_notifications.requests import InvalidBooking, check_chat_id, check_user_ref
-from booking_notifications.runs import BookingRuns
+from booking_notifications.db.session import Sessions, sessions_location
+from booking_notifications.errors import in_our_words, is_transient
 from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.starts import Starts
-from booking_notifications.users import Connected
-from booking_notifications.views import BookingCard, BookingNotFound, ChatUser, get_booking
 from booking_notifications.workflows.booking import BookingWorkflow
 
 
@@ -40,6 +41,10 @@ class ConfirmResult(StrEnum):
 
 
 BotUsername = str | Callable[[], Awaitable[str]]
+PEOPLE_METHODS = frozenset(
+    {"link", "connect", "confirm", "muted", "set_muted", "booking_card", "chat_user"}
+)
+"""What ``BookingNotifier`` had of these before they were ``notifier.people``'s."""
 LINK_VALID_FOR = timedelta(hours=24)
 LINK_VALID_FOR_MAX = timedelta(days=30)
 
@@ -66,21 +71,53 @@ def bot_username_of(settings: Settings) -> BotUsername | None:
     return ask
 
 
+@in_our_words
 class People:
-    """Connect links, mutes and confirmations; mixed into ``BookingNotifier``."""
+    """Connect links, mutes and confirmations: ``notifier.people``.
 
-    _sessions: Sessions
-    _runs: BookingRuns
-    _starts: Starts
-    _clock: Clock
-    _bot_username: BotUsername | None
+    Like every call of the API, its calls raise ``Unavailable`` rather than the SDK's or the
+    driver's errors when a dependency is down."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        runs: BookingRuns,
+        starts: Starts,
+        clock: Clock,
+        bot_username: BotUsername | None,
+    ) -> None:
+        """``bot_username`` (a name, or a coroutine function that asks Telegram) names the bot
+        in connect links; ``starts`` follows up what waits for Temporal."""
+        self._sessions = sessions
+        self._runs = runs
+        self._starts = starts
+        self._clock = clock
+        self.bot_username = bot_username
+
+    @property
+    def temporal_address(self) -> str:
+        return self._runs.address
+
+    @property
+    def database_location(self) -> str:
+        return sessions_location(self._sessions)
 
     async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
-        """A deep link (``https://t.me/<bot>?start=<token>``) that connects ``user_ref`` to the
-        Telegram chat of whoever opens it; single use, valid for ``valid_for``.
+        """A link that connects a user known by booking code's key to whoever opens it.
 
         Bookings scheduled for ``user_ref`` meanwhile keep their notices waiting, and those still
         due go out as soon as the person connects.
+
+        Args:
+            user_ref: booking code's own key for the user.
+            valid_for: how long the link works, from 1 minute to 30 days; it works once.
+
+        Returns:
+            ``https://t.me/<bot>?start=<token>``.
+
+        Raises:
+            InvalidBooking: ``user_ref`` or ``valid_for`` is out of bounds.
+            SettingsError: there is no bot to name (``TELEGRAM_BOT_TOKEN``).
         """
         check_user_ref(user_ref)
         if not timedelta(minutes=1) <= valid_for <= LINK_VALID_FOR_MAX:
@@ -93,9 +130,19 @@ class People:
 
     async def connect(self, token: str, *, chat_id: int, telegram_user_id: int) -> Connected:
         """Bind the user of a connect link to the chat it was opened in (the bot calls this on
-        ``/start <token>``); ``LinkRefused`` when the token is unknown, used or expired.
+        ``/start <token>``); notices that waited for the user are released at once.
 
-        Notices that waited for the user are released at once."""
+        Args:
+            token: the link's ``start`` parameter.
+            chat_id: the chat the link was opened in.
+            telegram_user_id: who opened it: only they may act on a reminder in a group chat.
+
+        Returns:
+            Who was connected, and the bookings whose workflows were told.
+
+        Raises:
+            LinkRefused: the token is unknown, used or expired (``reason`` says which).
+        """
         async with self._sessions() as session:
             connected = await users.connect(
                 session,
@@ -111,7 +158,17 @@ class People:
         return connected
 
     async def confirm(self, booking_id: int) -> ConfirmResult:
-        """Record that the owner will be there ("I'll be there" in Telegram)."""
+        """Record that the owner will be there ("I'll be there" in Telegram).
+
+        Args:
+            booking_id: the booking's id.
+
+        Returns:
+            CONFIRMED, or why nothing changed: ALREADY_CONFIRMED, CANCELLED or OVER.
+
+        Raises:
+            BookingNotFound: there is no such booking.
+        """
         async with self._sessions() as session:
             booking = await get_booking(session, booking_id)
             if booking.cancelled_at is not None:
@@ -127,14 +184,39 @@ class People:
     async def muted(
         self, *, user_ref: str | None = None, chat_id: int | None = None
     ) -> frozenset[Topic]:
-        """What the user has muted (by booking code, /settings or /stop)."""
+        """What the user has muted (by booking code, /settings or /stop).
+
+        Args:
+            user_ref: booking code's key for the user, or
+            chat_id: their chat (exactly one of the two).
+
+        Returns:
+            The muted topics.
+
+        Raises:
+            InvalidBooking: neither or both are given.
+            BookingNotFound: there is no such user.
+        """
         async with self._sessions() as session:
             return parse_topics((await self._user(session, user_ref, chat_id)).muted)
 
     async def set_muted(
         self, topics: Iterable[Topic], *, user_ref: str | None = None, chat_id: int | None = None
     ) -> frozenset[Topic]:
-        """Set what the user does not want to receive; cancellations and moves always go out."""
+        """Set what the user does not want to receive; cancellations and moves always go out.
+
+        Args:
+            topics: every topic to mute (the others are received).
+            user_ref: booking code's key for the user, or
+            chat_id: their chat (exactly one of the two).
+
+        Returns:
+            The topics now muted.
+
+        Raises:
+            InvalidBooking: neither or both are given.
+            BookingNotFound: there is no such user.
+        """
         async with self._sessions() as session:
             chosen = users.set_muted(await self._user(session, user_ref, chat_id), topics)
             await session.commit()
@@ -174,9 +256,9 @@ class People:
 
     async def _username(self) -> str:
         """The bot's username, asked of Telegram once."""
-        name = self._bot_username
+        name = self.bot_username
         if name is None:
             raise SettingsError("a connect link names the bot: set TELEGRAM_BOT_TOKEN")
         if not isinstance(name, str):
-            name = self._bot_username = await name()
+            name = self.bot_username = await name()
         return name

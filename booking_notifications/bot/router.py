@@ -22,7 +22,16 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from booking_notifications.actions import (
+from booking_notifications.api import BookingNotifier, CancelResult, ConfirmResult, LinkRefused
+from booking_notifications.api.users import LinkProblem
+from booking_notifications.api.views import BookingCard, ChatUser
+from booking_notifications.channels import Keyboard
+from booking_notifications.channels.telegram import inline_keyboard
+from booking_notifications.channels.telegram_errors import FailedAnswer
+from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.topics import ALL_TOPICS, Topic
+from booking_notifications.texts import bot as texts
+from booking_notifications.texts.actions import (
     BookingAction,
     BookingTap,
     SettingsAction,
@@ -30,13 +39,7 @@ from booking_notifications.actions import (
     Signer,
     stamp_of,
 )
-from booking_notifications.api import BookingNotifier, CancelResult, ConfirmResult, LinkRefused
-from booking_notifications.bot import texts
-from booking_notifications.channels import Keyboard
-from booking_notifications.channels.telegram import inline_keyboard
-from booking_notifications.channels.telegram_errors import FailedAnswer
-from booking_notifications.clock import Clock, utcnow
-from booking_notifications.keyboards import (
+from booking_notifications.texts.keyboards import (
     TOPIC_LABELS,
     booking_keyboard,
     cancel_question_keyboard,
@@ -44,10 +47,7 @@ from booking_notifications.keyboards import (
     settings_keyboard,
     translator,
 )
-from booking_notifications.messages import UNTITLED, format_span, language_of
-from booking_notifications.preferences import ALL_TOPICS, Topic, parse_topics
-from booking_notifications.users import LinkProblem
-from booking_notifications.views import BookingCard, ChatUser
+from booking_notifications.texts.messages import UNTITLED, format_span, language_of
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,19 @@ LINK_REFUSALS = {
 
 
 def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utcnow) -> Router:
-    """The handlers, bound to the notifier they act through and the key that signs buttons."""
+    """The bot's handlers, bound to the notifier they act through and the key that signs buttons.
+
+    Args:
+        notifier: the open notifier the handlers act through: ``notifier.people`` connects
+            chats, records confirmations and mutes; ``notifier.cancel`` cancels (``by="user"``).
+        signer: the key of the buttons' signatures, ``signer_for(settings)``; the worker that
+            delivers the notices must sign with the same one.
+        clock: what "now" is when a tap is judged (a booking that is over refuses it).
+
+    Returns:
+        An aiogram ``Router`` named ``booking_notifications`` for a ``Dispatcher`` to include:
+        ``/start`` (with or without a token), ``/settings``, ``/stop`` and the buttons' taps.
+    """
     router = Router(name="booking_notifications")
     taps = _Taps(notifier, signer, clock)
 
@@ -69,7 +81,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
         assert message.from_user is not None
         t = translator(message.from_user.language_code)
         try:
-            await notifier.connect(
+            await notifier.people.connect(
                 command.args or "",
                 chat_id=message.chat.id,
                 telegram_user_id=message.from_user.id,
@@ -83,7 +95,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
     async def start(message: Message) -> None:
         if (user := await connected_user(message)) is None:
             return
-        if parse_topics(user.muted):
+        if user.muted:
             keyboard = resume_keyboard(signer, message.chat.id, user.language)
             await message.answer(
                 translator(user.language)(texts.PAUSED), reply_markup=inline_keyboard(keyboard)
@@ -93,7 +105,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
 
     async def connected_user(message: Message) -> ChatUser | None:
         """The chat's user; when there is none, the answer says how to connect."""
-        user = await notifier.chat_user(message.chat.id)
+        user = await notifier.people.chat_user(message.chat.id)
         if user is None:
             await message.answer(translator(_code(message))(texts.HOW_TO_CONNECT))
         return user
@@ -102,8 +114,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
     async def settings(message: Message) -> None:
         if (user := await connected_user(message)) is None:
             return
-        muted = parse_topics(user.muted)
-        keyboard = settings_keyboard(signer, muted, message.chat.id, user.language)
+        keyboard = settings_keyboard(signer, user.muted, message.chat.id, user.language)
         await message.answer(
             translator(user.language)(texts.SETTINGS), reply_markup=inline_keyboard(keyboard)
         )
@@ -112,7 +123,7 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
     async def stop(message: Message) -> None:
         if (user := await connected_user(message)) is None:
             return
-        await notifier.set_muted(ALL_TOPICS, chat_id=message.chat.id)
+        await notifier.people.set_muted(ALL_TOPICS, chat_id=message.chat.id)
         await message.answer(translator(user.language)(texts.STOPPED))
 
     @router.callback_query(F.data)
@@ -151,7 +162,7 @@ class _Taps:
     async def _booking(
         self, query: CallbackQuery, message: Message, tap: BookingTap
     ) -> tuple[str, str | None]:
-        card = await self._notifier.booking_card(tap.booking_id)
+        card = await self._notifier.people.booking_card(tap.booking_id)
         if card is None:
             return texts.GONE, None
         language = card.language
@@ -187,7 +198,7 @@ class _Taps:
         return texts.KEPT_ANSWER, language
 
     async def _confirm(self, message: Message, card: BookingCard) -> str:
-        result = await self._notifier.confirm(card.booking_id)
+        result = await self._notifier.people.confirm(card.booking_id)
         if result is ConfirmResult.ALREADY_CONFIRMED:
             return texts.ALREADY_CONFIRMED
         if result is not ConfirmResult.CONFIRMED:
@@ -200,19 +211,19 @@ class _Taps:
     async def _settings(
         self, query: CallbackQuery, message: Message, tap: SettingsTap
     ) -> tuple[str, str | None]:
-        user = await self._notifier.chat_user(message.chat.id)
+        user = await self._notifier.people.chat_user(message.chat.id)
         if user is None or user.owner_id != query.from_user.id:
             return texts.NOT_YOURS, user.language if user else None
-        t, muted = translator(user.language), set(parse_topics(user.muted))
+        t, muted = translator(user.language), set(user.muted)
         if tap.action is SettingsAction.RESUME:
-            await self._notifier.set_muted((), chat_id=message.chat.id)
+            await self._notifier.people.set_muted((), chat_id=message.chat.id)
             await _edit(message, t(texts.RESUMED), ())
             return "", user.language
         if tap.topic not in {topic.value for topic in Topic}:
             return texts.NOT_VALID, user.language
         topic = Topic(tap.topic)
         muted ^= {topic}
-        chosen = await self._notifier.set_muted(muted, chat_id=message.chat.id)
+        chosen = await self._notifier.people.set_muted(muted, chat_id=message.chat.id)
         keyboard = settings_keyboard(self._signer, chosen, message.chat.id, user.language)
         await _edit(message, message.html_text, keyboard)
         state = texts.TOPIC_OFF if topic in chosen else texts.TOPIC_ON

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,15 +23,15 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from yarl import URL
 
-from booking_notifications.actions import signer_for
 from booking_notifications.api import BookingNotifier
 from booking_notifications.bot import BotConflict
 from booking_notifications.bot.router import booking_router
-from booking_notifications.channels import BotIdentity, DeliveryError, Misconfigured
+from booking_notifications.channels import BotIdentity, DeliveryError, Misconfigured, token_secret
 from booking_notifications.channels.telegram import REQUEST_TIMEOUT, TelegramChannel
 from booking_notifications.channels.telegram_errors import FailedAnswer, sort
-from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.supervise import supervised
+from booking_notifications.settings import Settings, SettingsError, derived_key
+from booking_notifications.texts.actions import signer_for
+from booking_notifications.worker.supervise import supervised
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ def webhook_secret(settings: Settings) -> str:
     """WEBHOOK_SECRET, or one derived from the bot token (the same in every process)."""
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
-    mac = hmac.new(token_of(settings).encode(), WEBHOOK_CONTEXT, hashlib.sha256).digest()
+    mac = derived_key(token_of(settings), WEBHOOK_CONTEXT)
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
@@ -126,7 +124,7 @@ def _conflict(err: Exception) -> BotConflict | None:
 
 def _sorted(err: Exception, bot: Bot) -> DeliveryError:
     """Our one-line error for a failed Bot API call (no token, no URL, no body)."""
-    return sort(err, bot.token.partition(":")[2]) or DeliveryError(type(err).__name__)
+    return sort(err, token_secret(bot.token)) or DeliveryError(type(err).__name__)
 
 
 @asynccontextmanager

@@ -1,4 +1,6 @@
-"""Where notices go. A channel sends one text to one chat and sorts its failures.
+"""Where notices go (Telegram through aiogram, the console); imports nothing else of ours.
+
+A channel sends one text to one chat and sorts its failures.
 
 The failures a delivery must tell apart, and what the delivery activity does with each::
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from yarl import URL
 
 MAX_RETRY_AFTER = 86_400.0
 """A day: a longer (or nonsensical) flood-control wait is read as this."""
@@ -91,3 +95,22 @@ class Migrated(DeliveryError):
     def __init__(self, chat_id: int) -> None:
         super().__init__(f"the group became supergroup {chat_id}")
         self.chat_id = chat_id
+
+
+def token_secret(token: str) -> str:
+    """The secret part of a bot token (after the colon): what no message or log may show."""
+    return token.partition(":")[2]
+
+
+def api_url_problem(api_url: str) -> str | None:
+    """Why ``api_url`` cannot be a Bot API base URL (without repeating it: it may hold a
+    password); None when it can."""
+    problem = "TELEGRAM_API_URL is not an http:// or https:// URL with a host"
+    try:
+        url = URL(api_url)
+        _ = url.port  # parsed lazily: a bad port raises here
+    except ValueError:
+        return problem
+    if url.scheme not in ("http", "https") or not url.host or any(c.isspace() for c in api_url):
+        return problem
+    return None

@@ -21,7 +21,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.token import TokenValidationError, validate_token
-from yarl import URL
 
 from booking_notifications.channels import (
     BotIdentity,
@@ -29,6 +28,8 @@ from booking_notifications.channels import (
     Keyboard,
     Misconfigured,
     Unavailable,
+    api_url_problem,
+    token_secret,
 )
 from booking_notifications.channels.telegram_errors import CheckedSession, sort
 
@@ -49,7 +50,7 @@ class TelegramChannel:
         self, token: str, api_url: str | None = None, timeout: float = REQUEST_TIMEOUT
     ) -> None:
         self._bot = make_bot(token, api_url, timeout)
-        self._secret = token.partition(":")[2]
+        self._secret = token_secret(token)
         self._alarmed = False
 
     @property
@@ -110,7 +111,7 @@ def make_bot(token: str, api_url: str | None = None, timeout: float = REQUEST_TI
     failure raised as ``FailedAnswer`` (no body, no URL, no token). ``Misconfigured`` (one line,
     without the token) for a malformed token or URL."""
     url = api_url or DEFAULT_API_URL
-    problem = _token_problem(token) or _url_problem(url)
+    problem = _token_problem(token) or api_url_problem(url)
     if problem is not None:
         raise Misconfigured(problem)
     session = CheckedSession(api=TelegramAPIServer.from_base(url), timeout=timeout)
@@ -147,18 +148,4 @@ def _token_problem(token: str) -> str | None:
             "TELEGRAM_BOT_TOKEN is not a bot token: it looks like 123456:ABC-def "
             "(the bot id, a colon, the secret)"
         )
-    return None
-
-
-def _url_problem(api_url: str) -> str | None:
-    """Why ``api_url`` cannot be a Bot API base URL (without repeating it: it may hold a
-    password); None when it can."""
-    problem = "TELEGRAM_API_URL is not an http:// or https:// URL with a host"
-    try:
-        url = URL(api_url)
-        _ = url.port  # parsed lazily: a bad port raises here
-    except ValueError:
-        return problem
-    if url.scheme not in ("http", "https") or not url.host or any(c.isspace() for c in api_url):
-        return problem
     return None

@@ -1,4 +1,6 @@
-"""``booking-notify``: run the stack, the server or the worker; book, cancel and inspect bookings.
+"""``booking-notify`` (commands, the dev stack, logs); imports anything, and testing/ for fake-telegram only.
+
+Run the stack, the server or the worker; book, cancel and inspect bookings.
 
 Every command ends through ``os._exit`` after flushing its output, so its exit status is always
 the true one: a short-lived process using the Temporal client can otherwise abort at interpreter
@@ -19,8 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
+from booking_notifications.api.requests import InvalidBooking
+from booking_notifications.api.views import BookingNotFound
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
+from booking_notifications.cli.logs import redact_secrets
 from booking_notifications.db.session import location
 from booking_notifications.errors import (
     Unavailable,
@@ -28,10 +33,7 @@ from booking_notifications.errors import (
     is_transient,
     temporal_unavailable,
 )
-from booking_notifications.logs import redact_secrets
-from booking_notifications.requests import InvalidBooking
 from booking_notifications.settings import SettingsError, load_settings
-from booking_notifications.views import BookingNotFound
 
 EXIT_USAGE = 2
 
@@ -57,11 +59,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("temporalio").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from booking_notifications.api.runs import WorkflowIdTaken
     from booking_notifications.bot import BotConflict
     from booking_notifications.channels import DeliveryError, Misconfigured
     from booking_notifications.cli.commands import COMMANDS
     from booking_notifications.db.migrate import SchemaMismatch
-    from booking_notifications.runs import WorkflowIdTaken
     from booking_notifications.worker.assembly import WorkerFailed
 
     try:

@@ -15,15 +15,15 @@ from temporalio.client import Client
 
 from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.api.people import LINK_VALID_FOR
+from booking_notifications.api.temporal import connect
+from booking_notifications.api.views import booking_view, list_notices
 from booking_notifications.channels import BotIdentity
 from booking_notifications.cli import csvfile, inputs
+from booking_notifications.cli.devserver import embedded_temporal, ui_url
 from booking_notifications.cli.output import print_json, print_notices, print_view
 from booking_notifications.db.migrate import check_schema, upgrade
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
-from booking_notifications.devserver import embedded_temporal, ui_url
 from booking_notifications.settings import Settings
-from booking_notifications.temporal import connect
-from booking_notifications.views import booking_view, list_notices
 from booking_notifications.worker.assembly import (
     ensure_reconcile_schedule,
     open_channel,
@@ -174,7 +174,7 @@ async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
     async with await BookingNotifier.from_settings(settings) as notifier:
-        link = await notifier.link(args.user, valid_for=args.valid_for or LINK_VALID_FOR)
+        link = await notifier.people.link(args.user, valid_for=args.valid_for or LINK_VALID_FOR)
     if args.json:
         print_json({"user_ref": args.user, "link": link})
     else:

@@ -39,15 +39,15 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from booking_notifications.cli.inputs import UsageError, booking_request, given
-from booking_notifications.durations import parse_durations
-from booking_notifications.quiet import QuietHours
-from booking_notifications.requests import (
+from booking_notifications.api.requests import (
     BookingRequest,
     check_language,
     check_reminders,
     check_time_zone,
 )
+from booking_notifications.cli.inputs import UsageError, booking_request, given
+from booking_notifications.core.durations import parse_durations
+from booking_notifications.core.quiet import QuietHours
 
 REQUIRED = ("title", "start", "end")
 OWNERS = ("chat_id", "user")

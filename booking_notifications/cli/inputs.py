@@ -9,11 +9,11 @@ import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
-from booking_notifications.durations import parse_duration, parse_durations
-from booking_notifications.requests import DEFAULT_REMINDERS, BookingRequest, check_time_zone
+from booking_notifications.api.requests import DEFAULT_REMINDERS, BookingRequest, check_time_zone
+from booking_notifications.core.domain import NoticeStatus
+from booking_notifications.core.durations import parse_duration, parse_durations
+from booking_notifications.core.wallclock import exists, repeated, skipped
 from booking_notifications.settings import split_host_port
-from booking_notifications.wallclock import exists, repeated, skipped
-from booking_notifications.workflows.types import NoticeStatus
 
 
 class UsageError(Exception):

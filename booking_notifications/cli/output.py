@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from booking_notifications.clock import utc_text, utcnow
-from booking_notifications.views import BookingView, NoticeView
+from booking_notifications.api.views import BookingView, NoticeView
+from booking_notifications.core.clock import utc_text, utcnow
 
 
 def print_view(view: BookingView, *, now: datetime | None = None) -> None:

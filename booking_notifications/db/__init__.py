@@ -1,1 +1,1 @@
-"""Persistence: the SQL mirror of users, bookings and notices."""
+"""Persistence (models, sessions, row helpers, the migration runner); imports core and the workflows' data types."""

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from booking_notifications.workflows.types import NoticeKind, NoticeStatus
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -105,8 +106,8 @@ class User(Timestamps, Base):
     """The Telegram chat notices go to; empty until a user known by ``ref`` connects."""
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     """Who opened the connect link: only they may act on a reminder in a group chat."""
-    muted: Mapped[str] = mapped_column(String(64), default="", server_default="")
-    """The topics the user muted, comma-separated (``preferences.Topic``)."""
+    muted: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """The names of the topics the user muted (``core.topics.Topic``)."""
     name: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
@@ -140,8 +141,8 @@ class Booking(Timestamps, Base):
     title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    reminders: Mapped[str] = mapped_column(String(256), default="", server_default="")
-    """Reminder offsets in seconds, comma-separated, as scheduled (kept to rebuild the workflow)."""
+    reminders: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    """Reminder offsets in seconds, as scheduled (kept to rebuild the workflow)."""
     start_notice: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     end_notice: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     planned_at: Mapped[datetime | None]

@@ -27,6 +27,12 @@ class DatabaseUnreachable(DatabaseUnavailable):
     message names the host and port, never the password."""
 
 
+def sessions_location(sessions: Sessions) -> str:
+    """``location`` of the database that ``sessions`` open sessions on."""
+    engine = sessions.kw.get("bind")
+    return location(engine.url) if engine is not None else "the configured database"
+
+
 def location(url: URL) -> str:
     """Where a database is, for a message: ``host:port`` of a server, the path of a file."""
     if url.get_backend_name() == "sqlite":

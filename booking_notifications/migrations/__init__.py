@@ -1,0 +1,1 @@
+"""Alembic revisions, one reviewed revision per schema change; imports db."""

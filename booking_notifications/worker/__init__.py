@@ -1,1 +1,1 @@
-"""Process entry: settings in, a running worker (and, for ``dev``, the embedded stack) out."""
+"""Process entry (worker assembly, the delivery queue, supervision); imports activities, api, texts, db, channels, settings, workflows."""

@@ -33,7 +33,6 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
-from booking_notifications.actions import signer_for
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
@@ -42,7 +41,8 @@ from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings, SettingsError
-from booking_notifications.supervise import supervised
+from booking_notifications.texts.actions import signer_for
+from booking_notifications.worker.supervise import supervised
 from booking_notifications.workflows.activities import delivery_task_queue
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.reconcile import ReconcileWorkflow

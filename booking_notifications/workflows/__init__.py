@@ -1,1 +1,1 @@
-"""Deterministic orchestration: the booking workflow, its data and its pure planning function."""
+"""Deterministic orchestration (the booking and reconcile workflows, their data, the pure planner); imports only core."""

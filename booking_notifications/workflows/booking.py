@@ -13,14 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from booking_notifications.clock import utc_text
-    from booking_notifications.workflows import activities, limits, plan
+    from booking_notifications.core import limits
+    from booking_notifications.core.clock import utc_text
+    from booking_notifications.core.domain import NoticeStatus
+    from booking_notifications.workflows import activities, plan
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,
@@ -30,14 +34,21 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRequest,
         MirrorRequest,
         Notice,
-        NoticeStatus,
         RescheduleRequest,
     )
 
-"""Why a notice is skipped that waited for its user past its latest moment."""
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the
 database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """The next thing a booking does: ``then``, at ``at`` (None: now); ``summary`` names the timer."""
+
+    at: datetime | None
+    summary: str
+    then: Callable[[], Awaitable[None]]
 
 
 @workflow.defn(name="BookingNotifications")
@@ -71,24 +82,41 @@ class BookingWorkflow:
             self._publish()
         if booking.planned_at is None:  # the API did not write the rows: write them now
             await self._mirror(self._notices)
-        while not self._cancel_requested:
-            notice = plan.next_pending(n for n in self._notices if n.key not in self._held)
-            held = self._first_held()
-            if notice is not None and (held is None or notice.due_at <= held.latest_at):
-                if await self._sleep_until(notice.due_at, f"until {notice.key}"):
-                    await self._fire(notice)
-            elif held is not None:
-                if await self._sleep_until(held.latest_at, f"until {held.key} is too late"):
-                    await self._give_up(held)
-            elif await self._sleep_until(self._booking.ends_at, "until the booking ends"):
-                break
+        while (step := self._next_step()) is not None:
+            if step.at is None or await self._sleep_until(step.at, step.summary):
+                await step.then()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    def _next_step(self) -> _Step | None:
+        """What the booking waits for next, and what it does then; None once nothing is left.
+
+        A cancel winds the booking up at once; else the next notice fires when due, and one held
+        for its user (not connected yet) is given up at its latest moment; with neither, the
+        booking winds up when it ends. After that only what waits for its user (the cancellation,
+        say) keeps the run open. A cancel, a move or a connection ends a wait early."""
+        if self._cancel_requested and not self._finished:
+            return _Step(None, "", self._wind_up)
+        notice = plan.next_pending(n for n in self._notices if n.key not in self._held)
+        waiting = (n for n in self._notices if n.key in self._held)
+        held = min(waiting, key=lambda n: n.latest_at, default=None)  # the first to go stale
+        if notice is not None and (held is None or notice.due_at <= held.latest_at):
+            return _Step(
+                notice.due_at, f"until {notice.key}", functools.partial(self._fire, notice)
+            )
+        if held is not None:
+            summary = f"until {held.key} is too late"
+            return _Step(held.latest_at, summary, functools.partial(self._give_up, held))
+        if not self._finished:
+            return _Step(self._booking.ends_at, "until the booking ends", self._wind_up)
+        return None
+
+    async def _wind_up(self) -> None:
+        """The booking ended or was cancelled: nothing moves it from now on; a cancel is told."""
         async with self._lock:
             self._finished = True
         if self._cancel_requested:
             await self._announce_cancel()
-        await self._settle_held()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status()
 
     @workflow.signal
     def cancel(self) -> None:
@@ -158,17 +186,17 @@ class BookingWorkflow:
 
     async def _sleep_until(self, moment: datetime, summary: str) -> bool:
         """Wait durably until ``moment``; False when a cancel, a move or the user came first."""
-        revision, connections = self._revision, self._connections
+        cancelled, revision, connections = self._cancel_requested, self._revision, self._connections
 
         def changed() -> bool:
             return (
-                self._cancel_requested
+                self._cancel_requested != cancelled
                 or self._revision != revision
                 or self._connections != connections
             )
 
         delay = moment - workflow.now()
-        if delay > timedelta(0) and not self._cancel_requested:
+        if delay > timedelta(0):
             with contextlib.suppress(TimeoutError):  # the moment came
                 await workflow.wait_condition(changed, timeout=delay, timeout_summary=summary)
         return not changed()
@@ -194,37 +222,11 @@ class BookingWorkflow:
                 self._held.add(notice.key)  # its user has not connected: it waits for them
             self._publish()
 
-    def _first_held(self) -> Notice | None:
-        """Of the notices waiting for their user, the one whose latest moment comes first."""
-        held = [n for n in self._notices if n.key in self._held]
-        return min(held, key=lambda n: n.latest_at, default=None)
-
     async def _give_up(self, notice: Notice) -> None:
         """Its latest moment came and its user never connected: skipped, not sent late."""
         self._held.discard(notice.key)
         plan.skip(notice, NOT_CONNECTED)
         await self._mirror([notice])
-
-    async def _settle_held(self) -> None:
-        """After the booking, or its cancel: what still waits for the user (the cancellation
-        itself, say) waits on until they connect or its latest moment passes."""
-        while True:
-            for notice in self._notices:
-                due = notice.status is NoticeStatus.PENDING and notice.due_at <= workflow.now()
-                if due and notice.key not in self._held:
-                    await self._fire(notice)  # released by a connection
-            held = self._first_held()
-            if held is None:
-                return
-            connections = self._connections
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda seen=connections: self._connections != seen,  # type: ignore[misc]
-                    timeout=max(held.latest_at - workflow.now(), timedelta(0)),
-                    timeout_summary=f"until {held.key} is too late",
-                )
-            if self._connections == connections:
-                await self._give_up(held)
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
         request = DeliveryRequest(

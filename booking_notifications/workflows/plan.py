@@ -30,15 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from booking_notifications.clock import utc_text
-from booking_notifications.durations import format_duration
-from booking_notifications.workflows.types import (
-    BookingInput,
-    Notice,
-    NoticeKind,
-    NoticeStatus,
-    QuietWindow,
-)
+from booking_notifications.core.clock import utc_text
+from booking_notifications.core.domain import NoticeKind, NoticeStatus, QuietWindow
+from booking_notifications.core.durations import format_duration
+from booking_notifications.workflows.types import BookingInput, Notice
 
 REMINDER_TOLERANCE_SHARE = 4
 REMINDER_TOLERANCE_MAX = timedelta(hours=1)

@@ -9,45 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-
-class NoticeKind(StrEnum):
-    """What a notice announces."""
-
-    REMINDER = "reminder"
-    START = "start"
-    END = "end"
-    CANCEL = "cancel"
-    MOVED = "moved"
-
-
-class NoticeStatus(StrEnum):
-    """Where a notice stands. PENDING and PROCESSING move on; the others are final."""
-
-    PENDING = "PENDING"
-    PROCESSING = "PROCESSING"
-    SENT = "SENT"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    SKIPPED = "SKIPPED"
-
-    @property
-    def final(self) -> bool:
-        return self not in (NoticeStatus.PENDING, NoticeStatus.PROCESSING)
-
+from booking_notifications.core.domain import NoticeKind, NoticeStatus, QuietWindow
 
 NOT_CONNECTED = "user not connected"
 """Why a notice whose user never connected is skipped: written by the workflow when its latest
 moment passes, and by the delivery activity when it finds it past that moment."""
-
-
-@dataclass
-class QuietWindow:
-    """An interval (UTC) of the user's quiet hours: no reminder lands inside it."""
-
-    starts_at: datetime
-    ends_at: datetime
 
 
 @dataclass
@@ -125,7 +92,11 @@ class DeliveryRequest:
 
 @dataclass
 class DeliveryOutcome:
-    """What became of one delivery: SENT, FAILED or SKIPPED, with the reason or message id."""
+    """What became of one delivery, with the reason or message id.
+
+    SENT, FAILED or SKIPPED when the delivery settled the notice; PENDING when it is held (its
+    user has not connected yet): the workflow keeps the notice and waits for the connection.
+    """
 
     status: NoticeStatus
     reason: str | None = None

@@ -20,10 +20,10 @@ from sqlalchemy.orm import selectinload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 
 REPORTED: list[str] = []
 """The lines reported in this session, for the terminal summary."""

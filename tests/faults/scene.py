@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.requests import BookingRequest
-from booking_notifications.workflows.types import NoticeStatus
+from booking_notifications.api.requests import BookingRequest
+from booking_notifications.core.domain import NoticeStatus
 from tests.faults.figures import NoticeRow, delivery_attempts, notice_rows, status_counts
 from tests.faults.processes import forget_workflows, start_worker
 from tests.support.bookings import booking

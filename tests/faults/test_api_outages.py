@@ -29,12 +29,12 @@ from booking_notifications.api import (
     DatabaseUnavailable,
     TemporalUnavailable,
 )
+from booking_notifications.api.temporal import CORE_LOGGER, runtime
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import make_engine
-from booking_notifications.temporal import CORE_LOGGER, runtime
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.figures import status_counts
 from tests.faults.processes import PostgresCluster, TemporalDevServer
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
 from tests.faults.processes import PostgresCluster, all_asleep
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
 from tests.support.processes import Children

@@ -18,8 +18,8 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.figures import Deliveries, deliveries, plural, report
 from tests.faults.processes import TemporalDevServer, all_asleep, pollers
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly

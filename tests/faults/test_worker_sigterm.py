@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.settings import Settings
-from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.figures import Deliveries, deliveries, plural, report, status_counts
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
 from tests.faults.telegram import SlowTelegram

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.bookings import save_booking
+from booking_notifications.api.temporal import find_binary, register_search_attributes
 from booking_notifications.channels.console import ConsoleChannel
-from booking_notifications.db.bookings import save_booking
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
-from booking_notifications.temporal import find_binary, register_search_attributes
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack
 
@@ -79,9 +79,9 @@ async def waits_for_user(env: WorkflowEnvironment, s: Stack) -> int:
     request = booking(30 * H, now=now, chat_id=None, user_ref="recorded-waiting")
     booking_id = await s.notifier.schedule(request)
     await env.sleep(6 * H + 10 * M)
-    s.notifier._bot_username = "recorded_bot"
-    link = await s.notifier.link("recorded-waiting")
-    await s.notifier.connect(link.rpartition("=")[2], chat_id=9001, telegram_user_id=9001)
+    s.notifier.people.bot_username = "recorded_bot"
+    link = await s.notifier.people.link("recorded-waiting")
+    await s.notifier.people.connect(link.rpartition("=")[2], chat_id=9001, telegram_user_id=9001)
     return booking_id
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from booking_notifications.requests import BookingRequest
+from booking_notifications.api.requests import BookingRequest
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
 """A fixed moment for tests that plan or validate without a clock."""

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
-from booking_notifications.temporal import runtime
+from booking_notifications.api.temporal import runtime
 from tests.support.processes import free_port
 
 QUICK_RETRIES = RetryConfig(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,13 +15,15 @@ from temporalio.testing import WorkflowEnvironment
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel
 from booking_notifications.channels.telegram import TelegramChannel
-from booking_notifications.clock import Clock, utcnow
+from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import running_workers
-from booking_notifications.workflows.types import BookingReport, NoticeStatus
+from booking_notifications.workflows.types import BookingReport
+from tests.support.bookings import booking
 from tests.support.time_skipping import terminate_when_settled
 
 
@@ -31,6 +34,14 @@ class Stack:
     env: WorkflowEnvironment
     task_queue: str
 
+    async def book(
+        self, start_in: timedelta, *args: timedelta, **fields: Any
+    ) -> tuple[int, datetime]:
+        """Schedule ``booking(start_in, ...)`` from the test server's clock: the booking's id,
+        and that moment."""
+        now = await self.env.get_current_time()
+        return await self.notifier.schedule(booking(start_in, *args, now=now, **fields)), now
+
     async def rows(self, booking_id: int) -> dict[str, Notification]:
         async with self.sessions() as session:
             found = await session.scalars(
@@ -39,7 +50,7 @@ class Stack:
             return {row.key: row for row in found}
 
     async def has_rows(self, booking_id: int) -> bool:
-        """Whether the workflow has mirrored its plan yet."""
+        """Whether the booking has its notice rows yet (the API writes them as it schedules)."""
         return bool(await self.rows(booking_id))
 
     async def statuses(self, booking_id: int) -> dict[str, NoticeStatus]:

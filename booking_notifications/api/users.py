@@ -1,4 +1,4 @@
-"""The people notices go to: connecting their Telegram, what they mute, what they confirm.
+"""The people notices go to: connecting their Telegram, and what they mute.
 
 Booking code names a user by chat id or by its own key (``user_ref``); a person names themselves
 by opening a connect link in Telegram, which tells us their chat. These are the rules for that
@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_notifications.api.links import digest, looks_like_token, new_token
+from booking_notifications.core.topics import Topic, topic_names
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import Booking, LinkToken, User
-from booking_notifications.links import digest, looks_like_token, new_token
-from booking_notifications.preferences import Topic, topics_text
-from booking_notifications.workflows.plan import END_TOLERANCE
+from booking_notifications.workflows.plan import CANCEL_TOLERANCE
 
 
 class LinkRefused(Exception):
@@ -94,14 +94,21 @@ async def connect(
         await session.flush()  # the chat id is free before it is given
     user.chat_id, user.telegram_user_id, user.reachable = chat_id, telegram_user_id, True
     # Cancelled bookings too: their cancellation may be what waits for the user (a cancel is
-    # accepted before the end, and its notice is held at most CANCEL_TOLERANCE = END_TOLERANCE).
+    # accepted before the end, and its notice is held at most CANCEL_TOLERANCE after that).
     running = await session.scalars(
-        select(Booking.id).where(Booking.user_id == user.id, Booking.ends_at > now - END_TOLERANCE)
+        select(Booking.id).where(
+            Booking.user_id == user.id, Booking.ends_at > now - CANCEL_TOLERANCE
+        )
     )
     return Connected(user.ref, user.language, list(running))
 
 
-UNSET_USER_FIELDS = {"language": "en", "time_zone": "UTC", "quiet_hours": None, "muted": ""}
+UNSET_USER_FIELDS: dict[str, object] = {
+    "language": "en",
+    "time_zone": "UTC",
+    "quiet_hours": None,
+    "muted": [],
+}
 """A user's settings as a new row has them: a merge keeps the other row's where these remain."""
 
 
@@ -119,5 +126,5 @@ async def _merge(session: AsyncSession, other: User, *, into: User) -> None:
 def set_muted(user: User, topics: Iterable[Topic]) -> frozenset[Topic]:
     """Store the topics ``user`` mutes (in the caller's session); returns them as stored."""
     chosen = frozenset(Topic(t) for t in topics)
-    user.muted = topics_text(chosen)
+    user.muted = topic_names(chosen)
     return chosen

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from booking_notifications.channels import token_secret
 from booking_notifications.settings import Settings
 
 HIDDEN = "[secret]"
@@ -37,7 +38,7 @@ def secrets_of(settings: Settings) -> list[str]:
     """The bot token's secret part, the signing secrets and the database password."""
     found = []
     if settings.telegram_bot_token is not None:
-        found.append(settings.telegram_bot_token.get_secret_value().partition(":")[2])
+        found.append(token_secret(settings.telegram_bot_token.get_secret_value()))
     for secret in (settings.callback_secret, settings.webhook_secret):
         if secret is not None:
             found.append(secret.get_secret_value())

@@ -24,7 +24,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from booking_notifications.db.bookings import workflow_input
+from booking_notifications.api.bookings import workflow_input
 from booking_notifications.db.models import Booking
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
@@ -64,6 +64,11 @@ class BookingRuns:
         self._task_queue = task_queue
         self._id_prefix = id_prefix
         self._retry_for = retry_for
+
+    @property
+    def address(self) -> str:
+        """The Temporal frontend the runs are on, as messages name it."""
+        return self._client.service_client.config.target_host
 
     def workflow_id(self, booking_id: int) -> str:
         """The id of the booking's workflow: ``booking-<id>`` by default."""

@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, selectinload
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from booking_notifications.clock import Clock
+from booking_notifications.api.runs import BookingRuns, WorkflowIdTaken
+from booking_notifications.core.clock import Clock
+from booking_notifications.core.domain import NoticeKind
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions
 from booking_notifications.errors import is_database_outage, is_transient
-from booking_notifications.runs import BookingRuns, WorkflowIdTaken
-from booking_notifications.workflows.types import NoticeKind
 
 log = logging.getLogger(__name__)
 

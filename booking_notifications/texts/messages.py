@@ -47,7 +47,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.core.domain import NoticeKind
 
 TELEGRAM_TEXT_MAX = 4096
 LANGUAGES = ("en", "ru")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from booking_notifications.messages import _
+from booking_notifications.texts.messages import _
 
 CONNECTED = _("✅ Connected: you will get your booking reminders here.")
 LINK_UNKNOWN = _(

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from booking_notifications.wallclock import first_instant, last_instant
-from booking_notifications.workflows.types import QuietWindow
+from booking_notifications.core.domain import QuietWindow
+from booking_notifications.core.wallclock import first_instant, last_instant
 
 _FORM = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*$")
 

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
+from booking_notifications.core.durations import format_duration
+from booking_notifications.core.limits import reminder_problem, times_problem
+from booking_notifications.core.quiet import QuietHours
 from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
-from booking_notifications.durations import format_duration
-from booking_notifications.quiet import QuietHours
-from booking_notifications.workflows.limits import reminder_problem, times_problem
 
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 MAX_REMINDERS = 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.core.domain import NoticeKind
 
 DAY_REMINDER_FROM = 12 * 3600
 """A reminder this many seconds or more before the start is a "day" reminder."""
@@ -40,12 +40,13 @@ def topic_of(kind: NoticeKind, offset_seconds: int | None) -> Topic | None:
     return None
 
 
-def parse_topics(text: str) -> frozenset[Topic]:
-    """The topics stored as ``day_reminders,end``; unknown names (a newer version's) are kept out."""
+def parse_topics(names: Iterable[str]) -> frozenset[Topic]:
+    """The topics stored as ``["day_reminders", "end"]``; unknown names (a newer version's) are
+    kept out."""
     known = {t.value for t in Topic}
-    return frozenset(Topic(name) for name in text.split(",") if name in known)
+    return frozenset(Topic(name) for name in names if name in known)
 
 
-def topics_text(topics: Iterable[Topic]) -> str:
-    """How a set of topics is stored: sorted, comma-separated."""
-    return ",".join(sorted(Topic(t).value for t in topics))
+def topic_names(topics: Iterable[Topic]) -> list[str]:
+    """How a set of topics is stored: their names, sorted."""
+    return sorted(Topic(t).value for t in topics)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from booking_notifications.wallclock import exists, skipped, zone_name
+from booking_notifications.core.wallclock import exists, skipped, zone_name
 
 MAX_AHEAD_YEARS = 1000
 MAX_AHEAD = timedelta(days=MAX_AHEAD_YEARS * 365)

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.temporal import find_binary
 from booking_notifications.settings import Settings
-from booking_notifications.temporal import find_binary
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 
 UI_PORT_OFFSET = 1000

@@ -11,10 +11,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import BookingNotifier, CancelResult
+from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from booking_notifications.workflows.types import NoticeStatus
 from tests.support.bookings import PLAN, booking
 from tests.support.stack import Stack, booking_stack, telegram_channel
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -22,12 +23,15 @@ SENT, SKIPPED, CANCELLED = NoticeStatus.SENT, NoticeStatus.SKIPPED, NoticeStatus
 H = timedelta(hours=1)
 
 
+async def _sent(telegram: FakeTelegram) -> bool:
+    return bool(telegram.sent)
+
+
 async def test_a_booking_two_days_ahead_gets_every_notice_in_order(
     time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(48 * H, 2 * H, now=now, title="Court 3"))
+    booking_id, _ = await s.book(48 * H, 2 * H, title="Court 3")
     report = await s.result(booking_id)
 
     assert await s.statuses(booking_id) == dict.fromkeys(PLAN, SENT)
@@ -61,12 +65,14 @@ async def test_a_reminder_due_a_moment_ago_is_sent_at_once_not_skipped(
 ) -> None:
     """59 minutes ahead: the 1 h reminder is a minute late, within its 15 min tolerance."""
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(59 * timedelta(minutes=1), now=now))
+    booking_id, now = await s.book(59 * timedelta(minutes=1))
+    await eventually(lambda: _sent(telegram))  # in real time: nothing skips Temporal's clock
+    sent_by = await s.env.get_current_time()
     await s.result(booking_id)
     rows = await s.rows(booking_id)
     assert rows["reminder_1h"].status is SENT
     assert rows["reminder_1h"].sent_at is not None
+    assert sent_by - now < timedelta(minutes=1)  # at once, not held until a later moment
     assert (telegram.sent[0].text or "").startswith("⏰")
 
 
@@ -74,8 +80,7 @@ async def test_a_cancel_drops_pending_notices_and_announces_once(
     time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(30 * H, now=now))
+    booking_id, _ = await s.book(30 * H)
     await time_env.sleep(7 * H)  # the 24 h reminder is sent at +6 h
     assert await s.notifier.cancel(booking_id, reason="court <closed>") is CancelResult.CANCELLED
     assert await s.notifier.cancel(booking_id) is CancelResult.ALREADY_CANCELLED  # idempotent
@@ -99,8 +104,7 @@ async def test_a_cancel_after_the_booking_ended_changes_nothing(
     time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
 ) -> None:
     s = time_stack
-    now = await s.env.get_current_time()
-    booking_id = await s.notifier.schedule(booking(2 * H, now=now, reminders=[]))
+    booking_id, _ = await s.book(2 * H, reminders=[])
     await s.result(booking_id)
     before = await s.statuses(booking_id)
     await time_env.sleep(H)  # the workflow is closed; the booking is over
@@ -135,5 +139,6 @@ async def test_a_send_failing_past_its_deadline_is_failed_with_the_reason(
 
     assert row.status is NoticeStatus.FAILED
     assert "gave up" in (row.last_error or "")
-    assert telegram.count(502) >= 5  # retried with backoff, not once
+    assert telegram.count(502) == row.attempts  # one request per attempt, each one a 502
+    assert row.attempts >= 5  # retried with backoff, not once
     assert telegram.sent == []

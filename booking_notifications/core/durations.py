@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from booking_notifications.workflows.limits import MAX_REMINDER
+from booking_notifications.core.limits import MAX_REMINDER
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 MAX_SECONDS = int(MAX_REMINDER.total_seconds())

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_notifications.core.domain import NoticeKind, NoticeStatus
+from booking_notifications.core.topics import Topic, parse_topics
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
-from booking_notifications.workflows.types import NoticeKind, NoticeStatus
 
 LIST_LIMIT = 1000
 
@@ -179,7 +180,7 @@ class ChatUser:
     user_id: int
     owner_id: int | None
     language: str
-    muted: str
+    muted: frozenset[Topic]
 
 
 async def chat_user(sessions: Sessions, chat_id: int) -> ChatUser | None:
@@ -187,7 +188,7 @@ async def chat_user(sessions: Sessions, chat_id: int) -> ChatUser | None:
         user = await find_user(session, chat_id=chat_id)
         if user is None:
             return None
-        return ChatUser(user.id, _owner_id(user), user.language, user.muted)
+        return ChatUser(user.id, _owner_id(user), user.language, parse_topics(user.muted))
 
 
 def _owner_id(user: User) -> int | None:

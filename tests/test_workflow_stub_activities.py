@@ -2,7 +2,7 @@
 
 No database, no HTTP: the stubs record what the workflow asks for (which notice to deliver, when,
 which states to mirror) and answer what a test chooses. Days pass in milliseconds. The end-to-end
-tests (``test_workflow.py`` and others) run the same workflow with the real activities.
+tests (``test_workflow_real_activities.py`` and others) run the same workflow with the real activities.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from booking_notifications.core.domain import NoticeStatus, QuietWindow
 from booking_notifications.workflows.activities import (
     DELIVER_NOTICE,
     MIRROR_NOTICES,
@@ -33,8 +34,6 @@ from booking_notifications.workflows.types import (
     DeliveryOutcome,
     DeliveryRequest,
     MirrorRequest,
-    NoticeStatus,
-    QuietWindow,
     RescheduleRequest,
 )
 from tests.support.bookings import PLAN

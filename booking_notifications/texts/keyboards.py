@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from booking_notifications.actions import BookingAction, SettingsAction, Signer
 from booking_notifications.channels import Keyboard
-from booking_notifications.messages import _, catalogue, language_of
-from booking_notifications.preferences import Topic
-from booking_notifications.workflows.types import NoticeKind
+from booking_notifications.core.domain import NoticeKind
+from booking_notifications.core.topics import Topic
+from booking_notifications.texts.actions import BookingAction, SettingsAction, Signer
+from booking_notifications.texts.messages import _, catalogue, language_of
 
 CONFIRM = _("✅ I'll be there")
 ASK_CANCEL = _("❌ Cancel booking")
