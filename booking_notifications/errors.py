@@ -21,6 +21,7 @@ import functools
 import inspect
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -148,11 +149,21 @@ def database_reason(err: BaseException) -> str:
 C = TypeVar("C", bound=type)
 
 
+@dataclass(frozen=True)
+class Servers:
+    """Where an API object's Temporal and database are, as its messages name them."""
+
+    temporal: str
+    """``host:port`` of the Temporal frontend."""
+    database: str
+    """``host:port`` of the database server, or the path of its file; never a password."""
+
+
 def in_our_words(cls: C) -> C:
     """Wrap every public coroutine method of ``cls`` so that the SDK's and the driver's errors
     for an outage leave it as ``TemporalUnavailable`` / ``DatabaseUnavailable`` (chained).
 
-    Its instances name their servers as ``temporal_address`` and ``database_location``.
+    Its instances name their servers in a ``servers`` attribute (``Servers``).
     """
     for name, method in list(vars(cls).items()):
         if not name.startswith("_") and inspect.iscoroutinefunction(method):
@@ -169,11 +180,11 @@ def _translating(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitab
             raise
         except (RPCError, RuntimeError) as err:
             if isinstance(err, RPCError) or is_transient(err):
-                raise temporal_unavailable(self.temporal_address, err) from err
+                raise temporal_unavailable(self.servers.temporal, err) from err
             raise
         except Exception as err:
             if is_database_outage(err):
-                raise database_unavailable(self.database_location, err) from err
+                raise database_unavailable(self.servers.database, err) from err
             raise
 
     return call

@@ -61,7 +61,6 @@ from booking_notifications.db.session import (
     location,
     make_engine,
     make_sessions,
-    sessions_location,
 )
 from booking_notifications.errors import (
     database_unavailable,
@@ -119,6 +118,7 @@ class BookingNotifier:
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
         self.people = People(sessions, self._runs, self._starts, clock, bot_username)
+        self.servers = self.people.servers
 
     if not TYPE_CHECKING:  # typed code gets the new path from the type checker
 
@@ -166,16 +166,6 @@ class BookingNotifier:
             engine=engine,
             bot_username=bot_username_of(settings),
         )
-
-    @property
-    def temporal_address(self) -> str:
-        """The Temporal frontend this notifier talks to, as messages name it."""
-        return self._runs.address
-
-    @property
-    def database_location(self) -> str:
-        """The database server (host:port) or file, as messages name it; never a password."""
-        return sessions_location(self._sessions)
 
     async def flush(self) -> None:
         """Wait until what was accepted has reached Temporal: the workflows of bookings
@@ -328,24 +318,37 @@ class BookingNotifier:
     ) -> BookingReport:
         """Move a booking; its pending notices follow and its owner is told at once.
 
-        Refused with ``InvalidBooking``, changing nothing, when the end is not after the start,
-        the start has passed, or the booking is cancelled or over. A booking whose workflow never
-        started (a crash after its commit) is started first, then moved.
+        A booking whose workflow never started (a crash after its commit) is started first,
+        then moved. Moving a booking again to the same times changes nothing more, so a move
+        that raised ``TemporalUnavailable`` may always be repeated.
+
+        Returns:
+            The plan as the workflow holds it after the move.
+
+        Raises:
+            InvalidBooking: the end is not after the start, the start has passed, or the booking
+                is cancelled or over ("booking 7 cannot move: ..."); nothing changed.
+            BookingNotFound: no booking has that id.
+            TemporalUnavailable: Temporal cannot be reached; nothing changed.
+            DatabaseUnavailable: the database cannot be reached; nothing changed.
         """
         try:
-            starts_at, ends_at = check_times(starts_at, ends_at, self._clock())
+            return await self._move(booking_id, starts_at, ends_at)
         except InvalidBooking as err:
             raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
+
+    async def _move(self, booking_id: int, starts_at: datetime, ends_at: datetime) -> BookingReport:
+        starts_at, ends_at = check_times(starts_at, ends_at, self._clock())
         async with self._sessions() as session:
             booking = await get_booking(session, booking_id)
         if booking.cancelled_at is not None:
-            raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
+            raise InvalidBooking("the booking is cancelled")
         state = await self._runs.state(booking)
         if state is RunState.NONE and booking.ends_at > self._clock():
             await self._starts.sync_one(booking)
             await self._starts.mark_scheduled([booking])
         elif state is not RunState.RUNNING:
-            raise InvalidBooking(f"booking {booking_id} cannot move: the booking is over")
+            raise InvalidBooking("the booking is over")
         move = RescheduleRequest(
             starts_at,
             ends_at,
@@ -359,17 +362,21 @@ class BookingNotifier:
             )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-            raise InvalidBooking(f"booking {booking_id} cannot move: {message}") from None
+            raise InvalidBooking(
+                cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            ) from None
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
-                raise InvalidBooking(
-                    f"booking {booking_id} cannot move: the booking is over"
-                ) from None
+                raise InvalidBooking("the booking is over") from None
             raise
 
     async def status(self, booking_id: int) -> BookingView:
-        """The booking and its notice rows as SQL has them now."""
+        """The booking and its notice rows as SQL has them now; Temporal is not asked.
+
+        Raises:
+            BookingNotFound: no booking has that id.
+            DatabaseUnavailable: the database cannot be reached.
+        """
         return await booking_view(self._sessions, booking_id)
 
     async def list_notices(
@@ -382,7 +389,12 @@ class BookingNotifier:
         due_until: datetime | None = None,
         limit: int = LIST_LIMIT,
     ) -> list[NoticeView]:
-        """Notices in due order: a user's (by chat id or user_ref), by status, due in a window."""
+        """Notices in due order: a user's (by chat id or user_ref), by status, due in a window;
+        read from SQL, Temporal is not asked.
+
+        Raises:
+            DatabaseUnavailable: the database cannot be reached.
+        """
         return await list_notices(
             self._sessions,
             chat_id=chat_id,

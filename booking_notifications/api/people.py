@@ -26,7 +26,7 @@ from booking_notifications.core.topics import Topic, parse_topics
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import User
 from booking_notifications.db.session import Sessions, sessions_location
-from booking_notifications.errors import in_our_words, is_transient
+from booking_notifications.errors import Servers, in_our_words, is_transient
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.workflows.booking import BookingWorkflow
 
@@ -93,14 +93,7 @@ class People:
         self._starts = starts
         self._clock = clock
         self.bot_username = bot_username
-
-    @property
-    def temporal_address(self) -> str:
-        return self._runs.address
-
-    @property
-    def database_location(self) -> str:
-        return sessions_location(self._sessions)
+        self.servers = Servers(runs.address, sessions_location(sessions))
 
     async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
         """A link that connects a user known by booking code's key to whoever opens it.

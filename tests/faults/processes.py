@@ -33,7 +33,10 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import make_engine
 from tests.support.cli import CLI, cli_env, stack_env
+from tests.support.postgres import unavailable
 from tests.support.processes import Child, Children, free_port
 
 
@@ -240,6 +243,24 @@ class PostgresCluster:
         self.data = self.root / "data"
         self.child: Child | None = None
         self._env = {"PATH": f"{POSTGRES_BIN}:/usr/bin:/bin", "LC_ALL": "C", "TZ": "UTC"}
+
+    @classmethod
+    def required(cls, children: Children) -> PostgresCluster:
+        """A cluster for this test; it must run, so under ``CI=true`` a missing binary fails."""
+        missing = cls.missing()
+        if missing:
+            unavailable(missing, "CI=true: this fault test must run")
+        return cls(children)
+
+    async def migrated(self, database: str) -> str:
+        """Make the cluster, start it, and create a migrated database on it; its URL."""
+        self.init()
+        await self.start()
+        db_url = await self.create_database(database)
+        engine = make_engine(db_url)
+        await upgrade(engine)
+        await engine.dispose()
+        return db_url
 
     @staticmethod
     def missing() -> str | None:

@@ -31,14 +31,11 @@ from booking_notifications.api import (
 )
 from booking_notifications.api.temporal import CORE_LOGGER, runtime
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking
-from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import status_counts
 from tests.faults.processes import PostgresCluster, TemporalDevServer
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
-from tests.support.postgres import unavailable
 from tests.support.processes import Children
 from tests.support.waiting import eventually
 
@@ -169,18 +166,10 @@ async def test_every_call_under_a_live_notifier_tells_the_truth_while_postgres_i
     paced_telegram: FakeTelegram,
     children: Children,
 ) -> None:
-    missing = PostgresCluster.missing()
-    if missing:
-        unavailable(missing, "CI=true: this fault test must run")
-    cluster = PostgresCluster(children)
+    cluster = PostgresCluster.required(children)
     chat = iter(range(CHATS + 100, CHATS + 200))
     try:
-        cluster.init()
-        await cluster.start()
-        db_url = await cluster.create_database("booking_api_outage")
-        engine = make_engine(db_url)
-        await upgrade(engine)
-        await engine.dispose()
+        db_url = await cluster.migrated("booking_api_outage")
         async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
             worker = await scene.start_worker()
             n = scene.stack.notifier

@@ -17,13 +17,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.migrate import upgrade
-from booking_notifications.db.session import make_engine
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
 from tests.faults.processes import PostgresCluster, all_asleep
 from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
-from tests.support.postgres import unavailable
 from tests.support.processes import Child, Children
 from tests.support.waiting import eventually, sleep_until
 
@@ -76,12 +73,9 @@ async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
     paced_telegram: FakeTelegram,
     children: Children,
 ) -> None:
-    missing = PostgresCluster.missing()
-    if missing:
-        unavailable(missing, "CI=true: this fault test must run")
-    cluster = PostgresCluster(children)
+    cluster = PostgresCluster.required(children)
     try:
-        db_url = await _migrated_database(cluster)
+        db_url = await cluster.migrated("booking_faults")
         async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
             worker = await scene.start_worker()
             first_due = await _schedule_asleep(scene)
@@ -105,17 +99,6 @@ async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
     )
     assert f.d.duplicates <= 1  # at most the one send the crash may have caught mid-record
     assert all(r.sent_at is not None and r.sent_at <= r.latest_at for r in rows)
-
-
-async def _migrated_database(cluster: PostgresCluster) -> str:
-    """Make the cluster, start it, and create a migrated database on it; its URL."""
-    cluster.init()
-    await cluster.start()
-    db_url = await cluster.create_database("booking_faults")
-    engine = make_engine(db_url)
-    await upgrade(engine)
-    await engine.dispose()
-    return db_url
 
 
 async def _schedule_asleep(scene: FaultScene) -> datetime:
