@@ -181,11 +181,18 @@ async def test_every_call_under_a_live_notifier_tells_the_truth_while_postgres_i
             with_ref = replace(start_notice_only(LEAD, now=now, chat_id=next(chat)), ref="order-1")
             without_ref = start_notice_only(LEAD, now=now, chat_id=next(chat))
             batch = [start_notice_only(LEAD, now=now, chat_id=next(chat)) for _ in range(2)]
+
+            async def cancel_in_session() -> CancelResult:
+                async with scene.stack.sessions() as session, session.begin():
+                    return await n.cancel(cancelled, session=session)
+
             answers = await asyncio.gather(
                 n.schedule(with_ref),
                 n.schedule(without_ref),
                 n.schedule_many(batch),
                 n.cancel(cancelled),
+                cancel_in_session(),
+                n.reschedule(cancelled, now + 2 * LEAD, now + 3 * LEAD),
                 n.status(cancelled),
                 n.list_notices(),
                 return_exceptions=True,
