@@ -74,7 +74,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
     except (
-        Unavailable,
+        ConnectionError,  # Unavailable, and a port the dev server cannot have
         WorkerFailed,
         SchemaMismatch,
         WorkflowIdTaken,
