@@ -28,7 +28,6 @@ from booking_notifications.cli.inputs import UsageError
 from booking_notifications.cli.logs import redact_secrets
 from booking_notifications.db.session import location
 from booking_notifications.errors import (
-    Unavailable,
     database_unavailable,
     is_transient,
     temporal_unavailable,
