@@ -143,3 +143,29 @@ def quiet_windows(
         return hours.windows(zone, max(since, until - MAX_REMINDER - QUIET_REACH), until)
     due = [until - timedelta(seconds=offset) for offset in reminders]
     return hours.windows_near(zone, due, QUIET_REACH, since, until)
+
+
+async def add_all(
+    session: AsyncSession, requests: Sequence[BookingRequest], now: datetime
+) -> list[tuple[Booking, bool]]:
+    """``add_booking`` for each request, in order; a refused one is named by its number."""
+    added = []
+    for number, request in enumerate(requests, start=1):
+        try:
+            added.append(await add_booking(session, request, now))
+        except InvalidBooking as err:
+            raise InvalidBooking(numbered(number, len(requests), err)) from None
+    return added
+
+
+def numbered(number: int, count: int, err: InvalidBooking) -> str:
+    """A refusal's words, naming the request's number when there are several."""
+    return f"booking {number}: {err}" if count > 1 else str(err)
+
+
+def check_session(session: object) -> None:
+    """Booking code's session must be a SQLAlchemy ``AsyncSession`` on our database."""
+    if not isinstance(session, AsyncSession):
+        raise InvalidBooking(
+            f"session must be a SQLAlchemy AsyncSession, not {type(session).__name__}"
+        )

@@ -24,23 +24,20 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-from booking_notifications.api.bookings import add_booking, quiet_windows, reminder_offsets
+from booking_notifications.api.bookings import add_all, check_session, numbered
+from booking_notifications.api.cancels import Cancels
+from booking_notifications.api.moves import move
 from booking_notifications.api.people import PEOPLE_METHODS, BotUsername, People, bot_username_of
 from booking_notifications.api.requests import (
     BookingRequest,
     InvalidBooking,
-    check_cancel_reason,
-    check_times,
 )
 from booking_notifications.api.results import CancelResult
-from booking_notifications.api.runs import ASK_ONCE, BookingRuns, RunState
+from booking_notifications.api.runs import BookingRuns
 from booking_notifications.api.starts import CLOSE_GRACE, RECONCILE_AFTER, Starts
 from booking_notifications.api.temporal import connect
 from booking_notifications.api.views import (
@@ -55,7 +52,7 @@ from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.migrate import check_schema
-from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
+from booking_notifications.db.models import Booking
 from booking_notifications.db.session import (
     Sessions,
     location,
@@ -63,14 +60,14 @@ from booking_notifications.db.session import (
     make_sessions,
 )
 from booking_notifications.errors import (
+    Servers,
     database_unavailable,
     in_our_words,
     is_database_outage,
-    is_transient,
 )
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.booking import BookingWorkflow
-from booking_notifications.workflows.types import BookingReport, RescheduleRequest
+from booking_notifications.workflows.types import BookingReport
 
 
 @in_our_words
@@ -117,8 +114,13 @@ class BookingNotifier:
         self._engine = engine
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
+        self._cancels = Cancels(self._runs, self._starts, sessions, clock)
         self.people = People(sessions, self._runs, self._starts, clock, bot_username)
-        self.servers = self.people.servers
+
+    @property
+    def servers(self) -> Servers:
+        """Where its Temporal and database are, as its messages name them."""
+        return self.people.servers
 
     if not TYPE_CHECKING:  # typed code gets the new path from the type checker
 
@@ -235,10 +237,10 @@ class BookingNotifier:
             try:
                 checked.append(request.validated(now))
             except InvalidBooking as err:
-                raise InvalidBooking(_numbered(number, len(requests), err)) from None
+                raise InvalidBooking(numbered(number, len(requests), err)) from None
         if session is not None:
-            _check_session(session)
-            added = await _add_all(session, checked, now)
+            check_session(session)
+            added = await add_all(session, checked, now)
             self._starts.after_commit(session, [booking.id for booking, _ in added])
             return [booking.id for booking, _ in added]
         try:
@@ -284,34 +286,7 @@ class BookingNotifier:
             DatabaseUnavailable: the cancel could not be recorded; nothing changed.
             WorkflowIdTaken: the id names another booking's run; nothing changed.
         """
-        reason = check_cancel_reason(reason)
-        if by is not None and not (0 < len(by) <= CANCELLED_BY_MAX and by.isidentifier()):
-            raise InvalidBooking(f"by must be a short word such as 'user', not {by!r}")
-        if session is not None:
-            _check_session(session)
-            booking, result = await self._mark_cancelled(session, booking_id, reason, by)
-            if result is not CancelResult.OVER:
-                self._starts.after_commit(session, [booking_id])
-            return result
-        async with self._sessions() as own:
-            booking, result = await self._mark_cancelled(own, booking_id, reason, by)
-            await own.commit()
-        if result is CancelResult.OVER:
-            return result
-        try:
-            await self._runs.start(booking, cancel=True)
-        except WorkflowAlreadyStartedError:  # it ended meanwhile: nothing to cancel
-            if result is CancelResult.CANCELLED:
-                await self._uncancel(booking_id)
-                return CancelResult.OVER
-            return result
-        except Exception as err:
-            if not is_transient(err):
-                raise
-            self._starts.follow(self._starts.sync, [booking_id])
-            return result
-        await self._starts.mark_scheduled([booking])
-        return result
+        return await self._cancels.cancel(booking_id, reason, by=by, session=session)
 
     async def reschedule(
         self, booking_id: int, starts_at: datetime, ends_at: datetime
@@ -333,42 +308,17 @@ class BookingNotifier:
             DatabaseUnavailable: the database cannot be reached; nothing changed.
         """
         try:
-            return await self._move(booking_id, starts_at, ends_at)
+            return await move(
+                self._runs,
+                self._starts,
+                self._sessions,
+                self._clock,
+                booking_id,
+                starts_at,
+                ends_at,
+            )
         except InvalidBooking as err:
             raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
-
-    async def _move(self, booking_id: int, starts_at: datetime, ends_at: datetime) -> BookingReport:
-        starts_at, ends_at = check_times(starts_at, ends_at, self._clock())
-        async with self._sessions() as session:
-            booking = await get_booking(session, booking_id)
-        if booking.cancelled_at is not None:
-            raise InvalidBooking("the booking is cancelled")
-        state = await self._runs.state(booking)
-        if state is RunState.NONE and booking.ends_at > self._clock():
-            await self._starts.sync_one(booking)
-            await self._starts.mark_scheduled([booking])
-        elif state is not RunState.RUNNING:
-            raise InvalidBooking("the booking is over")
-        move = RescheduleRequest(
-            starts_at,
-            ends_at,
-            quiet_windows(
-                booking.user, starts_at, since=self._clock(), reminders=reminder_offsets(booking)
-            ),
-        )
-        try:
-            return await self._runs.handle(booking_id).execute_update(
-                BookingWorkflow.reschedule, move
-            )
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            raise InvalidBooking(
-                cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-            ) from None
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                raise InvalidBooking("the booking is over") from None
-            raise
 
     async def status(self, booking_id: int) -> BookingView:
         """The booking and its notice rows as SQL has them now; Temporal is not asked.
@@ -430,7 +380,7 @@ class BookingNotifier:
         """The plan as the running workflow holds it (a query), including what the rows lag."""
         async with self._sessions() as session:
             booking = await get_booking(session, booking_id)
-        await self._runs.state(booking)  # the run under its id must be this booking's
+        await self._runs.check_owned(booking)
         return await self._runs.handle(booking_id).query(BookingWorkflow.status)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
@@ -453,72 +403,10 @@ class BookingNotifier:
         """The id of the booking's workflow (``booking-<id>`` by default), for the Temporal UI."""
         return self._runs.workflow_id(booking_id)
 
-    async def _mark_cancelled(
-        self, session: AsyncSession, booking_id: int, reason: str | None, by: str | None
-    ) -> tuple[Booking, CancelResult]:
-        """Record the cancel in ``session`` (not committed) unless the booking is over or
-        already cancelled; the booking (its user loaded) and what the cancel does."""
-        booking = await get_booking(session, booking_id)
-        already = booking.cancelled_at is not None
-        if await self._over(booking):
-            return booking, CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
-        if already:
-            return booking, CancelResult.ALREADY_CANCELLED
-        booking.cancelled_at, booking.cancel_reason = self._clock(), reason
-        booking.cancelled_by = by
-        await session.flush()
-        return booking, CancelResult.CANCELLED
-
-    async def _over(self, booking: Booking) -> bool:
-        """Whether the booking has ended: its workflow's word, or its end time when it never
-        had one or Temporal cannot be asked now (asked once, without the SDK's retries)."""
-        try:
-            state = await self._runs.state(booking, within=ASK_ONCE)
-        except Exception as err:
-            if not is_transient(err):
-                raise
-            state = RunState.NONE
-        if state is RunState.NONE:
-            return booking.ends_at <= self._clock()
-        return state is RunState.CLOSED
-
     async def _write(
         self, requests: Sequence[BookingRequest], now: datetime
     ) -> list[tuple[Booking, bool]]:
         async with self._sessions() as session:
-            added = await _add_all(session, requests, now)
+            added = await add_all(session, requests, now)
             await session.commit()
         return added
-
-    async def _uncancel(self, booking_id: int) -> None:
-        """Undo the row's cancel: its workflow ended before the cancel could reach it."""
-        async with self._sessions() as session:
-            await session.execute(
-                update(Booking)
-                .where(Booking.id == booking_id)
-                .values(cancelled_at=None, cancel_reason=None, cancelled_by=None)
-            )
-            await session.commit()
-
-
-async def _add_all(
-    session: AsyncSession, requests: Sequence[BookingRequest], now: datetime
-) -> list[tuple[Booking, bool]]:
-    added = []
-    for number, request in enumerate(requests, start=1):
-        try:
-            added.append(await add_booking(session, request, now))
-        except InvalidBooking as err:
-            raise InvalidBooking(_numbered(number, len(requests), err)) from None
-    return added
-
-
-def _numbered(number: int, count: int, err: InvalidBooking) -> str:
-    return f"booking {number}: {err}" if count > 1 else str(err)
-
-
-def _check_session(session: object) -> None:
-    if not isinstance(session, AsyncSession):
-        raise InvalidBooking(
-            f"session must be a SQLAlchemy AsyncSession, not {type(session).__name__}"
-        )

@@ -93,7 +93,11 @@ class People:
         self._starts = starts
         self._clock = clock
         self.bot_username = bot_username
-        self.servers = Servers(runs.address, sessions_location(sessions))
+
+    @property
+    def servers(self) -> Servers:
+        """Where its Temporal and database are, as its messages name them."""
+        return Servers(self._runs.address, sessions_location(self._sessions))
 
     async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
         """A link that connects a user known by booking code's key to whoever opens it.

@@ -13,6 +13,7 @@ import enum
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
@@ -112,17 +113,36 @@ class BookingRuns:
                 ),
             )
         except WorkflowAlreadyStartedError:
-            await self.state(booking)  # WorkflowIdTaken unless the run is this booking's
+            await self.check_owned(booking)
             if cancel:
                 raise  # closed: too late to cancel
 
     async def state(self, booking: Booking, *, within: timedelta | None = None) -> RunState:
-        """Whether the booking's workflow never started, runs or has closed.
+        """Whether the booking's workflow never started, runs or has closed; ``WorkflowIdTaken``
+        when the run under its id is another booking's.
+
+        It asks once, without the SDK's retries (for at most ``within``): a caller retries, or
+        has an answer of its own to fall back on while Temporal is unreachable.
+        """
+        info = await self._run_of(booking, within)
+        if info is None:
+            return RunState.NONE
+        if info.status == WorkflowExecutionStatus.RUNNING.value:
+            return RunState.RUNNING
+        return RunState.CLOSED
+
+    async def check_owned(self, booking: Booking) -> None:
+        """``WorkflowIdTaken`` unless the run under the booking's id, if any, is this booking's:
+        before a signal or a query, which reach whatever runs there."""
+        await self._run_of(booking, None)
+
+    async def _run_of(
+        self, booking: Booking, within: timedelta | None
+    ) -> WorkflowExecutionInfo | None:
+        """The run under the booking's id, checked to be this booking's; None when there is none.
 
         Reads the raw description: decoding every search attribute (as ``handle.describe()``
-        does) fails on the time-skipping test server once one has been unset. It asks once,
-        without the SDK's retries (for at most ``within``): a caller retries, or has an answer of
-        its own to fall back on while Temporal is unreachable.
+        does) fails on the time-skipping test server once one has been unset.
         """
         try:
             description = await self._client.workflow_service.describe_workflow_execution(
@@ -134,7 +154,7 @@ class BookingRuns:
             )
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
-                return RunState.NONE
+                return None
             raise
         info = description.workflow_execution_info
         uid = info.memo.fields.get(UID_MEMO)
@@ -148,6 +168,4 @@ class BookingRuns:
                 "(another database on the same Temporal namespace?): set a WORKFLOW_ID_PREFIX of "
                 "its own for each deployment; nothing was scheduled"
             )
-        if info.status == WorkflowExecutionStatus.RUNNING.value:
-            return RunState.RUNNING
-        return RunState.CLOSED
+        return info

@@ -178,7 +178,7 @@ class Starts:
         """
         cancel = booking.cancelled_at is not None
         if cancel:
-            await self._runs.state(booking)  # a signal reaches whatever runs there
+            await self._runs.check_owned(booking)
         await self._runs.start(booking, cancel=cancel)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
