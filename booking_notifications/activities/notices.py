@@ -44,6 +44,7 @@ from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.keyboards import WITH_BUTTONS, booking_keyboard
 from booking_notifications.messages import MessageContext, render
+from booking_notifications.observe.metrics import DeliveryMetrics
 from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import (
     DeliveryOutcome,
@@ -99,12 +100,15 @@ class NoticeActivities:
         channel: Channel,
         clock: Clock = utcnow,
         signer: Signer | None = None,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
-        """``signer`` signs the buttons of reminders and start notices; without it, none."""
+        """``signer`` signs the buttons of reminders and start notices; without it, none.
+        ``metrics`` counts outcomes and errors; without it, nothing is recorded."""
         self._sessions = sessions
         self._channel = channel
         self._clock = clock
         self._signer = signer
+        self._metrics = metrics or DeliveryMetrics()
 
     @activity.defn(name=declared.MIRROR_NOTICES)
     async def mirror(self, request: MirrorRequest) -> None:
@@ -164,6 +168,8 @@ class NoticeActivities:
                 if status is NoticeStatus.SKIPPED:
                     row.status = status
                 await session.commit()
+                if status is NoticeStatus.SKIPPED:
+                    self._metrics.finished(request.kind, status)
                 return DeliveryOutcome(status, reason)
             row.status = NoticeStatus.PROCESSING
             row.attempts += 1
@@ -187,11 +193,14 @@ class NoticeActivities:
         try:
             message_id = await self._send(request.kind, booking, user.language, chat_id, text)
         except RETRIED as err:
+            self._metrics.failed_send(err)
             await self._record(request, NoticeStatus.PROCESSING, str(err))
             raise _retry_later(request, err) from None
         except DeliveryError as err:
+            self._metrics.failed_send(err)
             unreachable = isinstance(err, Unreachable)
             await self._record(request, NoticeStatus.FAILED, str(err), unreachable=unreachable)
+            self._metrics.finished(request.kind, NoticeStatus.FAILED)
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))
         except (
             Exception
@@ -199,6 +208,7 @@ class NoticeActivities:
             reason = f"unexpected {type(err).__name__} while sending"
             await self._record(request, NoticeStatus.PROCESSING, reason)
             raise
+        self._metrics.sent(request.kind, (self._clock() - request.due_at).total_seconds())
         await self._record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
 
@@ -284,6 +294,8 @@ class NoticeActivities:
                     update(User).where(User.id == owner.scalar_subquery()).values(reachable=False)
                 )
             await session.commit()
+        if unreachable:
+            self._metrics.user_unreachable()
 
 
 def _retry_later(request: DeliveryRequest, err: DeliveryError) -> ApplicationError:

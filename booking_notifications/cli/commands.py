@@ -21,6 +21,7 @@ from booking_notifications.cli.output import print_json, print_notices, print_vi
 from booking_notifications.db.migrate import check_schema, upgrade
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.devserver import embedded_temporal, ui_url
+from booking_notifications.observe.exporter import install_exporter
 from booking_notifications.settings import Settings
 from booking_notifications.temporal import connect
 from booking_notifications.views import booking_view, list_notices
@@ -62,10 +63,11 @@ async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
+    exporter = install_exporter(settings)  # before the client: it must use the exporting runtime
     channel = await open_channel(settings)
     client = await _connect(settings)
     await ensure_reconcile_schedule(client, settings)
-    async with running_workers(client, settings, channel):
+    async with running_workers(client, settings, channel, exporter):
         print(
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
             flush=True,
