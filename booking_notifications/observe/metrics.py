@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from temporalio.common import MetricMeter
+from temporalio.common import MetricCounter, MetricMeter
 
 from booking_notifications.channels import (
     DeliveryError,
@@ -44,6 +44,8 @@ web defaults (5 ms to 10 s) would put every outage in one bucket."""
 BUCKETS: Mapping[str, Sequence[float]] = {LATENESS: LATENESS_BUCKETS}
 """Histogram buckets the exporter must use instead of its defaults, by metric name."""
 
+FINAL = (NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKIPPED)
+"""The outcomes a delivery decides (CANCELLED rows are written by the workflow, not here)."""
 ERROR_CLASSES: Sequence[tuple[type[DeliveryError], str]] = (
     (RateLimited, "rate_limited"),
     (Unreachable, "unreachable"),
@@ -82,12 +84,23 @@ class DeliveryMetrics:
         self._unreachable = meter.create_counter(
             UNREACHABLE, "Users marked unreachable (they blocked the bot, their chat is gone)"
         )
+        # Every series starts at 0, so its first increase is a rate and not a series appearing
+        # from nothing (which rate() and increase() read as no change).
+        for kind in NoticeKind:
+            for status in FINAL:
+                self._notice(kind, status).add(0)
+        for _, label in ERROR_CLASSES:
+            self._errors.with_additional_attributes({"error": label}).add(0)
+        self._unreachable.add(0)
+
+    def _notice(self, kind: NoticeKind, status: NoticeStatus) -> MetricCounter:
+        return self._notices.with_additional_attributes(
+            {"kind": kind.value, "status": status.value}
+        )
 
     def finished(self, kind: NoticeKind, status: NoticeStatus) -> None:
         """A notice became SENT, FAILED or SKIPPED."""
-        self._notices.with_additional_attributes({"kind": kind.value, "status": status.value}).add(
-            1
-        )
+        self._notice(kind, status).add(1)
 
     def sent(self, kind: NoticeKind, lateness: float) -> None:
         """Telegram accepted a notice ``lateness`` seconds after it was due."""
