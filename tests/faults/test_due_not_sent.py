@@ -11,6 +11,7 @@ shipped dashboard returns data from it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,7 @@ CHATS = 670_000
 BLOCKED = 679_999
 """One more notice, to a chat that blocked the bot: a Telegram error and a FAILED row for the
 dashboard, and one more overdue notice while delivery is stopped."""
+LATER = timedelta(seconds=3)
 OVERDUE_WITHIN = (due.GRACE + due.EVERY + LEAD).total_seconds() + 30
 SENT = NoticeStatus.SENT
 
@@ -166,6 +168,14 @@ async def test_prometheus_fires_due_not_sent_while_delivery_is_stopped_and_every
                 return "NoticesDueNotSent" not in await prometheus.firing()
 
             await eventually(resolved, within=due.EVERY.total_seconds() + 15)
+            # Steady state: more notices go out while Prometheus watches, so the histograms
+            # (whose series appeared with the first sends) show a rate, as they do in production.
+            now = datetime.now(UTC)
+            await scene.schedule(
+                [start_notice_only(LATER, now=now, chat_id=CHATS + NOTICES + i) for i in range(2)]
+            )
+            await eventually(scene.counted(SENT, NOTICES + 2), within=30)
+            await asyncio.sleep(3)  # a few scrapes
             empty = [
                 (title, expr)
                 for title, expr in dashboard_queries()
