@@ -44,6 +44,7 @@ from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.keyboards import WITH_BUTTONS, booking_keyboard
 from booking_notifications.messages import MessageContext, render
+from booking_notifications.observe.jsonlog import notice_context
 from booking_notifications.observe.metrics import DeliveryMetrics
 from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import (
@@ -140,7 +141,8 @@ class NoticeActivities:
     @activity.defn(name=declared.DELIVER_NOTICE)
     async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         """Send one notice unless it is already final or stale; record what happened."""
-        return await heartbeating(self._deliver(request))
+        with notice_context(request.booking_id, request.key):
+            return await heartbeating(self._deliver(request))
 
     async def _deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         async with self._sessions() as session:
@@ -261,9 +263,7 @@ class NoticeActivities:
                     update(Booking).where(Booking.user_id == user.id).values(user_id=holder.id)
                 )
             await session.commit()
-        log.info(
-            "user %s: their group became supergroup %s; notices go there now", user.id, chat_id
-        )
+        log.info("user %s: their group became a supergroup; notices go there now", user.id)
 
     async def _record(
         self,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
 from booking_notifications.logs import redact_secrets
+from booking_notifications.observe.jsonlog import use_json_logs
 from booking_notifications.requests import InvalidBooking
 from booking_notifications.settings import SettingsError, load_settings
 from booking_notifications.views import BookingNotFound
@@ -59,6 +60,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
+        if settings.log_format == "json":
+            use_json_logs()
         redact_secrets(settings)
         return asyncio.run(COMMANDS[args.command](settings, args))
     except (SettingsError, UsageError, InvalidBooking, BookingNotFound, Misconfigured) as err:
