@@ -48,6 +48,9 @@ def test_a_password_with_an_unescaped_at_sign_is_refused_naming_the_fix() -> Non
         ("DATABASE_URL", "postgresql://bob@db:port/app"),
         ("TEMPORAL_ADDRESS", f"bob:{SECRET}@temporal:7233"),
         ("TEMPORAL_ADDRESS", "http://temporal:7233"),
+        ("METRICS_ADDRESS", "9464"),
+        ("METRICS_ADDRESS", "0.0.0.0:99999"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_an_address_that_cannot_work_is_refused_in_one_line_without_secrets(

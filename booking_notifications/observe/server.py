@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -93,9 +94,8 @@ async def serving(
             await web.TCPSite(runner, host, port).start()
         except OSError as err:
             await runner.cleanup()
-            raise ListenFailed(
-                f"cannot listen on METRICS_ADDRESS {host}:{port}: {err.strerror or err}"
-            ) from None
+            why = os.strerror(err.errno) if err.errno else str(err)
+            raise ListenFailed(f"cannot listen on METRICS_ADDRESS {host}:{port}: {why}") from None
         log.info("metrics and health on http://%s:%s (/metrics, /healthz, /readyz)", host, port)
         try:
             yield
