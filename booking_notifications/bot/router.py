@@ -45,6 +45,7 @@ from booking_notifications.keyboards import (
     translator,
 )
 from booking_notifications.messages import UNTITLED, format_span, language_of
+from booking_notifications.observe.metrics import BotMetrics
 from booking_notifications.preferences import ALL_TOPICS, Topic, parse_topics
 from booking_notifications.users import LinkProblem
 from booking_notifications.views import BookingCard, ChatUser
@@ -59,9 +60,16 @@ LINK_REFUSALS = {
 }
 
 
-def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utcnow) -> Router:
-    """The handlers, bound to the notifier they act through and the key that signs buttons."""
+def booking_router(
+    notifier: BookingNotifier,
+    signer: Signer,
+    clock: Clock = utcnow,
+    metrics: BotMetrics | None = None,
+) -> Router:
+    """The handlers, bound to the notifier they act through and the key that signs buttons;
+    ``metrics`` counts the taps refused (without it, nothing is recorded)."""
     router = Router(name="booking_notifications")
+    counted = metrics or BotMetrics()
     taps = _Taps(notifier, signer, clock)
 
     @router.message(CommandStart(deep_link=True))
@@ -121,10 +129,23 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
         language: str | None = None
         try:
             answer, language = await taps.handle(query)
+            if answer in REFUSED:
+                counted.tap_refused(REFUSED[answer])
         finally:  # every callback is answered, also when refused or when handling failed
             await query.answer(translator(language)(answer) if answer else None)
 
     return router
+
+
+REFUSED = {
+    texts.NOT_VALID: "not_valid",
+    texts.GONE: "gone",
+    texts.NOT_YOURS: "not_yours",
+    texts.MOVED: "moved",
+    texts.OVER: "over",
+    texts.ALREADY_CANCELLED: "already_cancelled",
+}
+"""The answers of a tap that changed nothing, and the ``reason`` label each is counted under."""
 
 
 def _code(message: Message) -> str | None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -45,6 +45,21 @@ def polling(client: Client, queues: Sequence[Polled]) -> Check:
                 return f"Temporal does not answer ({err.status.name})"
             if not any(p.identity == client.identity for p in answer.pollers):
                 return f"not polling task queue {name!r}"
+        return None
+
+    return check
+
+
+def temporal_answers(client: Client) -> Check:
+    """Temporal answers for the client's namespace (for a process that runs no worker)."""
+
+    async def check() -> str | None:
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=client.namespace), timeout=RPC_TIMEOUT
+            )
+        except RPCError as err:
+            return f"Temporal does not answer ({err.status.name})"
         return None
 
     return check

@@ -121,17 +121,20 @@ class BotMetrics:
     def __init__(self, meter: MetricMeter = MetricMeter.noop) -> None:
         self._updates = meter.create_counter(BOT_UPDATES, "Telegram updates the bot handled")
         self._taps_refused = meter.create_counter(
-            BOT_TAPS_REFUSED, "Button taps refused (bad or foreign signature, expired, stale)"
+            BOT_TAPS_REFUSED, "Button taps refused, changing nothing, by reason"
         )
         self._webhook_refused = meter.create_counter(
             BOT_WEBHOOK_REFUSED, "Webhook requests refused (wrong secret token)"
         )
+        self._updates.add(0)
+        self._webhook_refused.add(0)
 
     def update(self) -> None:
         self._updates.add(1)
 
-    def tap_refused(self) -> None:
-        self._taps_refused.add(1)
+    def tap_refused(self, reason: str) -> None:
+        """``reason``: one of a few fixed words (``not_valid``, ``not_yours``, ``moved``, ...)."""
+        self._taps_refused.with_additional_attributes({"reason": reason}).add(1)
 
     def webhook_refused(self) -> None:
         self._webhook_refused.add(1)
