@@ -3,17 +3,20 @@ scraped over HTTP after it delivered a few notices, with the SDK's metrics besid
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.observe import metrics
+from booking_notifications.testing.fake_chats import TelegramUser
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import NoticeStatus
 from tests.faults.processes import TEST_TOKEN
 from tests.faults.scene import fault_scene, start_notice_only, stopped_cleanly
 from tests.support.bookings import booking
+from tests.support.cli import CLI, stack_env
 from tests.support.processes import Children, free_port
 from tests.support.scrape import get, scrape
 from tests.support.waiting import eventually
@@ -23,6 +26,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.backends("sqlite
 LEAD = timedelta(seconds=6)
 CHATS = 660_000
 BLOCKED = 669_999
+USER = TelegramUser(id=661_001, first_name="Ann", language_code="en")
 SENT, FAILED, SKIPPED = NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKIPPED
 
 
@@ -78,4 +82,52 @@ async def test_metrics_after_a_small_run_count_3_sent_1_failed_1_skipped_and_the
         assert secret not in scraped.text
     labels = {key for s in scraped.samples for key in s.labels}
     assert not any("chat" in key or "booking" in key or "title" in key for key in labels), labels
+    assert ready == (200, "ready\n"), ready
+
+
+@pytest.mark.timeout(120)
+async def test_the_bot_counts_updates_and_refused_taps_and_answers_its_health_checks(
+    dev_env: WorkflowEnvironment,
+    db_url: str,
+    task_queue: str,
+    paced_telegram: FakeTelegram,
+    children: Children,
+) -> None:
+    base = f"http://127.0.0.1:{free_port()}"
+    env = stack_env(
+        dev_env.client,
+        db_url,
+        task_queue,
+        TELEGRAM_BOT_TOKEN=paced_telegram.token,
+        TELEGRAM_API_URL=paced_telegram.url,
+        METRICS_ADDRESS=base.removeprefix("http://"),
+    )
+    bot = children.start("bot", [CLI, "bot"], env=env, cwd=children.folder)
+    await bot.wait_for_line("receiving updates by long polling", 60)
+    await paced_telegram.user_says(USER.id, "/start", USER)
+    await paced_telegram.wait_until(lambda: paced_telegram.messages_to(USER.id), 30)
+    reply = paced_telegram.messages_to(USER.id)[0]
+    forged = paced_telegram.queue_update(
+        {
+            "callback_query": {
+                "id": "forged-1",
+                "from": {"id": USER.id, "is_bot": False, "first_name": USER.first_name},
+                "message": reply.to_json(),
+                "chat_instance": "1",
+                "data": "not-our-data",
+            }
+        }
+    )
+    query_id = str(forged["callback_query"]["id"])
+    await paced_telegram.wait_until(lambda: paced_telegram.callback_query(query_id).answered, 30)
+    scraped = await scrape(base)
+    ready = await get(f"{base}/readyz")
+    assert await bot.stop(signal.SIGTERM) == 0, bot.tail()
+
+    assert scraped.value(metrics.BOT_UPDATES + "_total") == 2
+    assert scraped.value(metrics.BOT_TAPS_REFUSED + "_total", reason="not_valid") == 1
+    assert scraped.value(metrics.BOT_TAPS_REFUSED + "_total") == 1
+    assert scraped.find(metrics.BOT_WEBHOOK_REFUSED + "_total")  # there, at 0: no webhook
+    assert scraped.value("temporal_request_total") > 0  # the SDK's, from the bot's client
+    assert str(USER.id) not in scraped.text
     assert ready == (200, "ready\n"), ready
