@@ -39,13 +39,14 @@ Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 
 async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
+    exporter = install_exporter(settings)
     channel = await open_channel(settings, dev=True)
     async with embedded_temporal(settings) as env, AsyncExitStack() as bot:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         await engine.dispose()
         await ensure_reconcile_schedule(env.client, settings)
-        async with running_workers(env.client, settings, channel):
+        async with running_workers(env.client, settings, channel, exporter):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
             if settings.telegram_bot_token is not None:  # a bot: it answers, by long polling
