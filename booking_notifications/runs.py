@@ -31,6 +31,8 @@ from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import BookingReport
 
 UID_MEMO = "booking_uid"
+ASK_ONCE = timedelta(seconds=3)
+"""How long a question whose caller can fall back on SQL may wait for Temporal."""
 
 
 class WorkflowIdTaken(RuntimeError):
@@ -109,18 +111,21 @@ class BookingRuns:
             if cancel:
                 raise  # closed: too late to cancel
 
-    async def state(self, booking: Booking) -> RunState:
+    async def state(self, booking: Booking, *, within: timedelta | None = None) -> RunState:
         """Whether the booking's workflow never started, runs or has closed.
 
         Reads the raw description: decoding every search attribute (as ``handle.describe()``
-        does) fails on the time-skipping test server once one has been unset.
+        does) fails on the time-skipping test server once one has been unset. It asks once,
+        without the SDK's retries (for at most ``within``): a caller retries, or has an answer of
+        its own to fall back on while Temporal is unreachable.
         """
         try:
             description = await self._client.workflow_service.describe_workflow_execution(
                 DescribeWorkflowExecutionRequest(
                     namespace=self._client.namespace,
                     execution=WorkflowExecution(workflow_id=self.workflow_id(booking.id)),
-                )
+                ),
+                timeout=within,
             )
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:

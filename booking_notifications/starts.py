@@ -1,11 +1,15 @@
-"""Starting booking workflows once their rows are committed, and finishing what a crash cut short.
+"""Bringing Temporal in line with committed rows: starting booking workflows, signalling
+cancels, and finishing what a crash or an outage cut short.
 
 Rows are committed before a workflow starts (a workflow must find its rows), so there is always a
-moment when a booking exists in SQL and not yet in Temporal. ``Starts`` closes it three ways:
+moment when a booking exists in SQL and not yet in Temporal. ``Starts`` closes it four ways:
 
 - in our own transaction: commit, then start at once (``start_all``);
 - in booking code's transaction: start once that session commits, forget on rollback
   (``after_commit``: a hook on the session, the starts run in the background);
+- while Temporal is unreachable: what was committed is followed up in the background, retried
+  with backoff until Temporal answers (``follow``), so a call never raises for work that is
+  already accepted;
 - after a crash in between: ``reconcile``, which the worker runs on a Temporal Schedule, starts
   what was committed and never started, and re-signals a cancel that never reached its workflow.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, delete, event, exists, func, select, update
@@ -25,6 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from booking_notifications.clock import Clock
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions
+from booking_notifications.errors import is_database_outage, is_transient
 from booking_notifications.runs import BookingRuns, WorkflowIdTaken
 from booking_notifications.workflows.types import NoticeKind
 
@@ -32,6 +37,10 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY = 16
 """Workflow starts in flight at once for one batch."""
+RETRY_FIRST, RETRY_MAX = 1.0, 30.0
+"""Seconds between the tries of a follow-up while Temporal (or the database) is unreachable."""
+CLOSE_GRACE = 5.0
+"""How long ``close`` lets follow-ups finish before leaving them to ``reconcile``."""
 RECONCILE_AFTER = timedelta(seconds=15)
 """Bookings planned more recently are left to the call that is starting them right now."""
 _PENDING = "booking_notifications.pending_starts"
@@ -50,12 +59,17 @@ class Starts:
     async def start_all(self, added: Sequence[tuple[Booking, bool]]) -> None:
         """Start the workflows of committed bookings (each with ``True`` when this call created
         it); one whose id is another booking's is removed if new, and ``WorkflowIdTaken`` raised
-        once the others are started."""
+        once the others are started. Starts that Temporal is unreachable for are followed up in
+        the background (``follow``): the bookings are accepted, their workflows start later."""
         limit = asyncio.Semaphore(CONCURRENCY)
         taken: list[WorkflowIdTaken] = []
+        later: list[int] = []
 
         async def start(booking: Booking, new: bool) -> Booking | None:
             async with limit:
+                if later:  # Temporal is unreachable: each start would wait out the SDK's retries
+                    later.append(booking.id)
+                    return None
                 try:
                     await self._runs.start(booking)
                 except WorkflowIdTaken as err:
@@ -63,10 +77,22 @@ class Starts:
                     if new:
                         await self._delete(booking.id)
                     return None
+                except Exception as err:
+                    if not is_transient(err):
+                        raise
+                    later.append(booking.id)
+                    return None
                 return booking
 
         started = await asyncio.gather(*(start(b, new) for b, new in added))
-        await self.mark_scheduled([b for b in started if b is not None])
+        if later:
+            log.warning(
+                "%d booking(s) accepted but not started yet (Temporal unreachable); "
+                "starting them in the background",
+                len(later),
+            )
+            self.follow(self.sync, later)
+        await self._mark_or_leave([b for b in started if b is not None])
         if taken:
             raise taken[0]
 
@@ -79,9 +105,81 @@ class Starts:
         pending: dict[Starts, list[int]] = sync.info.setdefault(_PENDING, {})
         pending.setdefault(self, []).extend(booking_ids)
 
-    async def drain(self) -> None:
-        """Wait for the starts that commits set going (on close, or in a test)."""
-        await asyncio.gather(*self._background, return_exceptions=True)
+    async def drain(self, within: float | None = None) -> None:
+        """Wait for the follow-ups under way (on close, or in a test); with ``within``, those
+        still waiting for Temporal after that many seconds are left to ``reconcile``."""
+        if not self._background:
+            return
+        _, left = await asyncio.wait(set(self._background), timeout=within)
+        if left:
+            log.warning(
+                "%d follow-up(s) still waiting for Temporal at close: reconcile finishes them",
+                len(left),
+            )
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+    def follow(
+        self, work: Callable[[Sequence[int]], Awaitable[Sequence[int]]], booking_ids: Sequence[int]
+    ) -> None:
+        """Run ``work(booking_ids)`` in the background until it is done: it returns the ids it
+        could not do yet, and is called again for those, with backoff, while Temporal or the
+        database is unreachable. Anything else is logged and left to ``reconcile``."""
+
+        async def until_done() -> None:
+            ids, delay = booking_ids, RETRY_FIRST
+            while True:
+                try:
+                    ids = await work(ids)
+                    if not ids:
+                        return
+                except Exception as err:
+                    if not (is_transient(err) or is_database_outage(err)):
+                        log.exception("a follow-up failed; reconcile will retry it")
+                        return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+        task = asyncio.get_running_loop().create_task(until_done())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def sync(self, booking_ids: Sequence[int]) -> list[int]:
+        """Bring Temporal in line with the rows of these bookings: start a booking that never
+        started, signal a cancelled one's workflow (starting it cancelled if need be). Returns
+        the ids Temporal could not be reached for; idempotent."""
+        bookings = await self._bookings(Booking.id.in_(booking_ids))
+        done: list[Booking] = []
+        for number, booking in enumerate(bookings):
+            if booking.cancelled_at is None and booking.scheduled_at is not None:
+                continue
+            try:
+                await self.sync_one(booking)
+            except WorkflowIdTaken as err:
+                log.error("booking %d not scheduled: %s", booking.id, err)
+                continue
+            except WorkflowAlreadyStartedError:
+                pass  # its run has closed: the booking is over
+            except Exception as err:
+                if not is_transient(err):
+                    raise
+                await self.mark_scheduled(done)
+                return [b.id for b in bookings[number:]]  # still down: no use trying the rest
+            done.append(booking)
+        await self.mark_scheduled(done)
+        return []
+
+    async def sync_one(self, booking: Booking) -> None:
+        """Start the booking's workflow, or signal its cancel when its row is cancelled.
+
+        ``WorkflowIdTaken`` when the id is another booking's; ``WorkflowAlreadyStartedError`` when
+        a cancel comes after the run closed; the SDK's error while Temporal is unreachable.
+        """
+        cancel = booking.cancelled_at is not None
+        if cancel:
+            await self._runs.state(booking)  # a signal reaches whatever runs there
+        await self._runs.start(booking, cancel=cancel)
 
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
         """Finish what a crash interrupted; returns the ids of the bookings it acted on.
@@ -109,11 +207,9 @@ class Starts:
         )
         taken: list[WorkflowIdTaken] = []
         done = []
-        for booking, cancel in [(b, False) for b in orphans] + [(b, True) for b in cancels]:
+        for booking in orphans + cancels:
             try:
-                if cancel:
-                    await self._runs.state(booking)  # a signal reaches whatever runs there
-                await self._runs.start(booking, cancel=cancel)
+                await self.sync_one(booking)
             except WorkflowIdTaken as err:
                 log.error("booking %d not scheduled: %s", booking.id, err)
                 taken.append(err)
@@ -138,19 +234,15 @@ class Starts:
             )
             await session.commit()
 
-    async def _start_committed(self, booking_ids: Sequence[int]) -> None:
-        """Start what a caller's transaction committed; failures are logged, reconcile retries."""
-        bookings = await self._bookings(
-            Booking.id.in_(booking_ids),
-            Booking.scheduled_at.is_(None),
-            Booking.cancelled_at.is_(None),
-        )
+    async def _mark_or_leave(self, bookings: Sequence[Booking]) -> None:
+        """``mark_scheduled``, unless the database is down: the workflows have started, and
+        reconcile marks them when it finds them running (a start is idempotent)."""
         try:
-            await self.start_all([(b, False) for b in bookings])
-        except Exception:
-            log.exception(
-                "starting committed bookings %s failed; reconcile will retry", booking_ids
-            )
+            await self.mark_scheduled(bookings)
+        except Exception as err:
+            if not is_database_outage(err):
+                raise
+            log.warning("%d started booking(s) not marked yet: %s", len(bookings), err)
 
     async def _bookings(self, *conditions: ColumnElement[bool]) -> list[Booking]:
         """The bookings that meet ``conditions``, with their users (the workflow input needs
@@ -158,11 +250,6 @@ class Starts:
         async with self._sessions() as session:
             query = select(Booking).options(selectinload(Booking.user)).where(*conditions)
             return list(await session.scalars(query.order_by(Booking.id)))
-
-    def _spawn(self, booking_ids: Sequence[int]) -> None:
-        task = asyncio.get_running_loop().create_task(self._start_committed(booking_ids))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _delete(self, booking_id: int) -> None:
         """Remove a booking that was refused before anyone could see it scheduled."""
@@ -175,7 +262,7 @@ class Starts:
 def _after_commit(sync: Session) -> None:
     pending: dict[Starts, list[int]] = sync.info.get(_PENDING, {})
     for starts, booking_ids in pending.items():
-        starts._spawn(booking_ids)
+        starts.follow(starts.sync, list(booking_ids))
     pending.clear()
 
 

@@ -2,19 +2,70 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
+from booking_notifications.errors import is_transient, temporal_unavailable
 from booking_notifications.settings import Settings
 
+CORE_LOGGER = "temporalio.core"
+"""Where the SDK core's own log lines go (its retries, its pollers' errors): Python logging, so
+the host application's configuration decides where they end up, and our redaction applies."""
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured address and namespace."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+_RUNTIME: list[Runtime] = []
+
+
+def runtime(metrics: PrometheusConfig | None = None) -> Runtime:
+    """The process's Temporal runtime, with the SDK core's logs forwarded to ``CORE_LOGGER``.
+
+    The SDK's default runtime writes the core's WARN lines to stdout, past the host's logging.
+    One runtime per process: each runs threads of its own. It is made at the first call;
+    ``metrics`` (``observe.runtime.sdk_prometheus``) makes it export the SDK's metrics and ours,
+    and so must come with that first call, before any client exists.
+    """
+    if not _RUNTIME:
+        logs = LoggingConfig(
+            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+            forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+        )
+        _RUNTIME.append(Runtime(telemetry=TelemetryConfig(logging=logs, metrics=metrics)))
+    elif metrics is not None:
+        raise RuntimeError("metrics must be set before the Temporal runtime is first used")
+    return _RUNTIME[0]
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client for the configured address and namespace, on ``runtime()``.
+
+    Raises:
+        TemporalUnavailable: nothing answers at the address (not with ``lazy``, which connects
+            at the first call instead).
+    """
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            runtime=runtime(),
+            lazy=lazy,
+        )
+    except RuntimeError as err:
+        if is_transient(err):
+            raise temporal_unavailable(settings.temporal_address, err) from err
+        raise
 
 
 def find_binary(name: str, override: Path | None = None) -> Path:

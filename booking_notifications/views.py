@@ -65,6 +65,9 @@ class BookingView:
     user_ref: str | None = None
     connected: bool = True
     """Whether its user has a Telegram chat yet (a user known by ``user_ref`` may not)."""
+    started: bool = True
+    """Whether its workflow has started: False for a booking accepted while Temporal was
+    unreachable (it starts in the background, or by ``reconcile``, once Temporal answers)."""
 
 
 async def get_booking(session: AsyncSession, booking_id: int) -> Booking:
@@ -96,6 +99,7 @@ async def booking_view(sessions: Sessions, booking_id: int) -> BookingView:
         confirmed_at=booking.confirmed_at,
         user_ref=booking.user.ref,
         connected=booking.user.chat_id is not None,
+        started=booking.scheduled_at is not None,
     )
 
 

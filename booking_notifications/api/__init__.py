@@ -13,6 +13,7 @@ links, what they mute, confirmations), ``results.py`` what a call did.
 from booking_notifications.api.notifier import BookingNotifier
 from booking_notifications.api.people import ConfirmResult
 from booking_notifications.api.results import CancelResult
+from booking_notifications.errors import DatabaseUnavailable, TemporalUnavailable, Unavailable
 from booking_notifications.preferences import Topic
 from booking_notifications.requests import BookingRequest, InvalidBooking
 from booking_notifications.runs import WorkflowIdTaken
@@ -27,9 +28,12 @@ __all__ = [
     "CancelResult",
     "ConfirmResult",
     "Connected",
+    "DatabaseUnavailable",
     "InvalidBooking",
     "LinkRefused",
     "NoticeView",
+    "TemporalUnavailable",
     "Topic",
+    "Unavailable",
     "WorkflowIdTaken",
 ]

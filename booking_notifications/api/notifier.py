@@ -9,6 +9,11 @@ Scheduling writes the user, booking and notice rows, then starts workflow ``book
 code that shares our database can pass its own ``AsyncSession``: the rows then commit or roll back
 with its booking, and the workflow starts once that transaction commits. A crash between a commit
 and a start is repaired by ``reconcile``, which the worker runs on a Temporal Schedule.
+
+Every answer is the truth through an outage: a call succeeds, or raises having changed nothing,
+or (``schedule``, ``cancel``) has committed its rows and says so by returning, with the Temporal
+side following in the background (``Starts.follow``). What reaches booking code is ours: the
+SDK's and the driver's errors become ``Unavailable`` (``booking_notifications.errors``).
 """
 
 from __future__ import annotations
@@ -36,16 +41,17 @@ from booking_notifications.db.bookings import (
 )
 from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
-from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.db.session import Sessions, location, make_engine, make_sessions
+from booking_notifications.errors import in_our_words, is_transient
 from booking_notifications.requests import (
     BookingRequest,
     InvalidBooking,
     check_cancel_reason,
     check_times,
 )
-from booking_notifications.runs import BookingRuns, RunState
+from booking_notifications.runs import ASK_ONCE, BookingRuns, RunState
 from booking_notifications.settings import Settings
-from booking_notifications.starts import RECONCILE_AFTER, Starts
+from booking_notifications.starts import CLOSE_GRACE, RECONCILE_AFTER, Starts
 from booking_notifications.temporal import connect
 from booking_notifications.views import (
     LIST_LIMIT,
@@ -63,8 +69,13 @@ from booking_notifications.workflows.types import (
 )
 
 
+@in_our_words
 class BookingNotifier(People):
-    """Booking code's handle on the notice system; open it once and share it."""
+    """Booking code's handle on the notice system; open it once and share it.
+
+    Every public call raises ``Unavailable`` (``TemporalUnavailable``, ``DatabaseUnavailable``)
+    rather than the SDK's or the driver's errors when a dependency is down.
+    """
 
     def __init__(
         self,
@@ -83,6 +94,7 @@ class BookingNotifier(People):
         connect links."""
         self._bot_username = bot_username
         self._sessions = sessions
+        self._client = client
         self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
         self._engine = engine
         self._clock = clock
@@ -112,14 +124,26 @@ class BookingNotifier(People):
             bot_username=bot_username_of(settings),
         )
 
+    @property
+    def temporal_address(self) -> str:
+        """The Temporal frontend this notifier talks to, as messages name it."""
+        return self._client.service_client.config.target_host
+
+    @property
+    def database_location(self) -> str:
+        """The database server (host:port) or file, as messages name it; never a password."""
+        engine = self._sessions.kw.get("bind")
+        return location(engine.url) if engine is not None else "the configured database"
+
     async def flush(self) -> None:
-        """Wait until the workflows of bookings committed in your own session have started
-        (they start in the background once it commits)."""
+        """Wait until what was accepted has reached Temporal: the workflows of bookings
+        committed in your own session, and the starts and cancels that waited for Temporal."""
         await self._starts.drain()
 
     async def close(self) -> None:
-        """Let the starts of committed bookings finish, then release the database."""
-        await self._starts.drain()
+        """Let the follow-ups under way finish (for at most a few seconds: what still waits for
+        Temporal then is left to ``reconcile``), then release the database."""
+        await self._starts.drain(within=CLOSE_GRACE)
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -137,10 +161,24 @@ class BookingNotifier(People):
     async def schedule(
         self, request: BookingRequest, *, session: AsyncSession | None = None
     ) -> int:
-        """Schedule a booking's notices; returns its booking id. Idempotent per ``ref``.
+        """Schedule a booking's notices. Idempotent per ``ref``.
 
-        With ``session`` (booking code's own, on this database) the rows are written in its
-        transaction and the workflow starts after it commits; a rollback leaves nothing.
+        Once this returns, the booking is accepted: its rows are committed, and its workflow is
+        started, or (Temporal unreachable) will be, by this process in the background and else
+        by ``reconcile``. ``status(id).started`` tells which.
+
+        Args:
+            request: the booking; checked before anything is written.
+            session: booking code's own session on this database: the rows are written in its
+                transaction, and the workflow starts after it commits; a rollback leaves nothing.
+
+        Returns:
+            The booking's id.
+
+        Raises:
+            InvalidBooking: the request is refused; nothing was written.
+            DatabaseUnavailable: the rows could not be written; nothing was.
+            WorkflowIdTaken: the id names another booking's run; nothing was scheduled.
         """
         return (await self.schedule_many([request], session=session))[0]
 
@@ -148,7 +186,17 @@ class BookingNotifier(People):
         self, requests: Sequence[BookingRequest], *, session: AsyncSession | None = None
     ) -> list[int]:
         """Schedule many bookings, all or nothing: every one is checked, then all are written in
-        one transaction, then their workflows start."""
+        one transaction, then their workflows start (as ``schedule`` says, in the background
+        while Temporal is unreachable).
+
+        Returns:
+            The bookings' ids, in the order of ``requests``.
+
+        Raises:
+            InvalidBooking: a request is refused (its number is named); nothing was written.
+            DatabaseUnavailable: the rows could not be written; nothing was.
+            WorkflowIdTaken: an id names another booking's run; the others are scheduled.
+        """
         now = self._clock()
         checked = []
         for number, request in enumerate(requests, start=1):
@@ -170,41 +218,68 @@ class BookingNotifier(People):
         return [booking.id for booking, _ in added]
 
     async def cancel(
-        self, booking_id: int, reason: str | None = None, *, by: str | None = None
+        self,
+        booking_id: int,
+        reason: str | None = None,
+        *,
+        by: str | None = None,
+        session: AsyncSession | None = None,
     ) -> CancelResult:
         """Cancel a booking, in any state: before its workflow started, while it sleeps, while a
-        notice is being sent. Its owner gets one cancellation notice and nothing after it.
-        ``by`` records who cancelled when it was not booking code (``"user"``: in Telegram).
+        notice is being sent, while Temporal is unreachable. Its owner gets one cancellation
+        notice and nothing after it.
 
-        Whether the booking is over is its workflow's call (it lives until the booking ends);
-        only a booking that never had a workflow is judged by this process's clock. The row is
-        marked before the workflow hears of it, so a reminder being delivered right now sees
-        the cancel; a retried call signals the workflow again, so a cancel cut short by a crash
-        is completed by the retry (or by ``reconcile``).
+        The cancel is final once its row commits: a reminder being delivered re-reads the row
+        and is skipped, and the workflow hears of it at once, or (Temporal unreachable) from
+        this process in the background and else from ``reconcile``. Whether the booking is over
+        is its workflow's call; when Temporal cannot be asked, and for a booking that never had
+        a workflow, its end time decides. A retried call signals the workflow again.
+
+        Args:
+            booking_id: the booking.
+            reason: told to the owner (one line, at most 256 characters).
+            by: who cancelled, when it was not booking code (``"user"``: in Telegram).
+            session: booking code's own session: the cancel commits or rolls back with its
+                transaction, and the workflow is told after the commit.
+
+        Returns:
+            ``CANCELLED`` (truthy) when this call cancelled it, ``ALREADY_CANCELLED``, or
+            ``OVER`` when the booking has ended (nothing changed).
+
+        Raises:
+            InvalidBooking: a bad reason or ``by``; nothing changed.
+            BookingNotFound: no booking has that id.
+            DatabaseUnavailable: the cancel could not be recorded; nothing changed.
+            WorkflowIdTaken: the id names another booking's run; nothing changed.
         """
         reason = check_cancel_reason(reason)
         if by is not None and not (0 < len(by) <= CANCELLED_BY_MAX and by.isidentifier()):
             raise InvalidBooking(f"by must be a short word such as 'user', not {by!r}")
-        async with self._sessions() as session:
-            booking = await get_booking(session, booking_id)
-            already = booking.cancelled_at is not None
-            state = await self._runs.state(booking)
-            if state is RunState.CLOSED or (
-                state is RunState.NONE and booking.ends_at <= self._clock()
-            ):
-                return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
-            if not already:
-                booking.cancelled_at, booking.cancel_reason = self._clock(), reason
-                booking.cancelled_by = by
-                await session.commit()
+        if session is not None:
+            _check_session(session)
+            booking, result = await self._mark_cancelled(session, booking_id, reason, by)
+            if result is not CancelResult.OVER:
+                self._starts.after_commit(session, [booking_id])
+            return result
+        async with self._sessions() as own:
+            booking, result = await self._mark_cancelled(own, booking_id, reason, by)
+            await own.commit()
+        if result is CancelResult.OVER:
+            return result
         try:
             await self._runs.start(booking, cancel=True)
         except WorkflowAlreadyStartedError:  # it ended meanwhile: nothing to cancel
-            if not already:
+            if result is CancelResult.CANCELLED:
                 await self._uncancel(booking_id)
-            return CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
+                return CancelResult.OVER
+            return result
+        except Exception as err:
+            if not is_transient(err):
+                raise
+            self._starts.follow(self._starts.sync, [booking_id])
+            return result
         await self._starts.mark_scheduled([booking])
-        return CancelResult.ALREADY_CANCELLED if already else CancelResult.CANCELLED
+        return result
 
     async def reschedule(
         self, booking_id: int, starts_at: datetime, ends_at: datetime
@@ -225,7 +300,8 @@ class BookingNotifier(People):
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is cancelled")
         state = await self._runs.state(booking)
         if state is RunState.NONE and booking.ends_at > self._clock():
-            await self._starts.start_all([(booking, False)])
+            await self._starts.sync_one(booking)
+            await self._starts.mark_scheduled([booking])
         elif state is not RunState.RUNNING:
             raise InvalidBooking(f"booking {booking_id} cannot move: the booking is over")
         move = RescheduleRequest(
@@ -303,6 +379,35 @@ class BookingNotifier(People):
     def workflow_id(self, booking_id: int) -> str:
         """The id of the booking's workflow: ``booking-<id>`` by default."""
         return self._runs.workflow_id(booking_id)
+
+    async def _mark_cancelled(
+        self, session: AsyncSession, booking_id: int, reason: str | None, by: str | None
+    ) -> tuple[Booking, CancelResult]:
+        """Record the cancel in ``session`` (not committed) unless the booking is over or
+        already cancelled; the booking (its user loaded) and what the cancel does."""
+        booking = await get_booking(session, booking_id)
+        already = booking.cancelled_at is not None
+        if await self._over(booking):
+            return booking, CancelResult.ALREADY_CANCELLED if already else CancelResult.OVER
+        if already:
+            return booking, CancelResult.ALREADY_CANCELLED
+        booking.cancelled_at, booking.cancel_reason = self._clock(), reason
+        booking.cancelled_by = by
+        await session.flush()
+        return booking, CancelResult.CANCELLED
+
+    async def _over(self, booking: Booking) -> bool:
+        """Whether the booking has ended: its workflow's word, or its end time when it never
+        had one or Temporal cannot be asked now (asked once, without the SDK's retries)."""
+        try:
+            state = await self._runs.state(booking, within=ASK_ONCE)
+        except Exception as err:
+            if not is_transient(err):
+                raise
+            state = RunState.NONE
+        if state is RunState.NONE:
+            return booking.ends_at <= self._clock()
+        return state is RunState.CLOSED
 
     async def _write(
         self, requests: Sequence[BookingRequest], now: datetime

@@ -6,8 +6,7 @@ A mixin of ``BookingNotifier``: the same object, opened once, serves booking cod
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 
@@ -19,11 +18,13 @@ from booking_notifications.clock import Clock
 from booking_notifications.db.bookings import find_user
 from booking_notifications.db.models import User
 from booking_notifications.db.session import Sessions
+from booking_notifications.errors import is_transient
 from booking_notifications.links import deep_link
 from booking_notifications.preferences import Topic, parse_topics
 from booking_notifications.requests import InvalidBooking, check_chat_id, check_user_ref
 from booking_notifications.runs import BookingRuns
 from booking_notifications.settings import Settings, SettingsError
+from booking_notifications.starts import Starts
 from booking_notifications.users import Connected
 from booking_notifications.views import BookingCard, BookingNotFound, ChatUser, get_booking
 from booking_notifications.workflows.booking import BookingWorkflow
@@ -70,6 +71,7 @@ class People:
 
     _sessions: Sessions
     _runs: BookingRuns
+    _starts: Starts
     _clock: Clock
     _bot_username: BotUsername | None
 
@@ -103,9 +105,9 @@ class People:
                 now=self._clock(),
             )
             await session.commit()
-        for booking_id in connected.booking_ids:
-            with contextlib.suppress(RPCError):  # over, or never started: nothing waits there
-                await self._runs.handle(booking_id).signal(BookingWorkflow.user_connected)
+        left = await self._wake(connected.booking_ids)
+        if left:  # Temporal is unreachable: the notices are released once it answers
+            self._starts.follow(self._wake, left)
         return connected
 
     async def confirm(self, booking_id: int) -> ConfirmResult:
@@ -157,6 +159,18 @@ class People:
         if user is None:
             raise BookingNotFound(f"no user {user_ref or chat_id}")
         return user
+
+    async def _wake(self, booking_ids: Sequence[int]) -> list[int]:
+        """Tell these bookings' workflows that their user connected; the ids Temporal could not
+        be reached for."""
+        for number, booking_id in enumerate(booking_ids):
+            try:
+                await self._runs.handle(booking_id).signal(BookingWorkflow.user_connected)
+            except RPCError as err:
+                if is_transient(err):
+                    return list(booking_ids[number:])
+                # NOT_FOUND: over, or never started (it starts knowing the user): nothing waits
+        return []
 
     async def _username(self) -> str:
         """The bot's username, asked of Telegram once."""

@@ -15,10 +15,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError
 
 from booking_notifications.cli import inputs
 from booking_notifications.cli.inputs import UsageError
+from booking_notifications.db.session import location
+from booking_notifications.errors import (
+    Unavailable,
+    database_unavailable,
+    is_transient,
+    temporal_unavailable,
+)
 from booking_notifications.logs import redact_secrets
 from booking_notifications.observe.jsonlog import use_json_logs
 from booking_notifications.requests import InvalidBooking
@@ -49,8 +58,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("temporalio").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from temporalio.service import RPCError
-
     from booking_notifications.bot import BotConflict
     from booking_notifications.channels import DeliveryError, Misconfigured
     from booking_notifications.cli.commands import COMMANDS
@@ -68,7 +75,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"booking-notify: {err}", file=sys.stderr)
         return EXIT_USAGE
     except (
-        ConnectionError,
+        Unavailable,
         WorkerFailed,
         SchemaMismatch,
         WorkflowIdTaken,
@@ -77,12 +84,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     ) as err:
         print(f"booking-notify: {err}", file=sys.stderr)
         return 1
-    except RPCError as err:
-        print(f"booking-notify: Temporal refused: {err.message}", file=sys.stderr)
+    except (RPCError, RuntimeError) as err:  # a Temporal call outside the API's own
+        if not (isinstance(err, RPCError) or is_transient(err)):
+            raise
+        print(
+            f"booking-notify: {temporal_unavailable(settings.temporal_address, err)}",
+            file=sys.stderr,
+        )
         return 1
-    except SQLAlchemyError as err:
-        cause = getattr(err, "orig", None) or err
-        print(f"booking-notify: database error: {cause} ({settings.safe_db_url})", file=sys.stderr)
+    except SQLAlchemyError as err:  # a read of rows outside the API's own
+        where = location(make_url(settings.db_url))
+        print(f"booking-notify: {database_unavailable(where, err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

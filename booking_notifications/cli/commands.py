@@ -69,7 +69,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     exporter = install_exporter(settings)  # before the client: it must use the exporting runtime
     channel = await open_channel(settings)
-    client = await _connect(settings)
+    client = await connect(settings)
     await ensure_reconcile_schedule(client, settings)
     async with running_workers(client, settings, channel, exporter):
         print(
@@ -97,7 +97,7 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
         raise inputs.UsageError("--skip-bad-rows and --encoding go with --from-file")
     else:
         requests = [inputs.booking_request(inputs.given(args), args)]
-    async with await _notifier(settings) as notifier:
+    async with await BookingNotifier.from_settings(settings) as notifier:
         ids = await notifier.schedule_many(requests)
         if args.json:
             print_json({"booking_id": ids if args.from_file else ids[0]})
@@ -110,7 +110,7 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
-    async with await _notifier(settings) as notifier:
+    async with await BookingNotifier.from_settings(settings) as notifier:
         result = await notifier.cancel(args.booking_id, args.reason)
     if args.json:
         print_json({"booking_id": args.booking_id, "cancelled": bool(result), "result": result})
@@ -138,7 +138,7 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_reschedule(settings: Settings, args: argparse.Namespace) -> int:
     starts_at, ends_at = inputs.moment(args.start, args.tz), inputs.moment(args.end, args.tz)
-    async with await _notifier(settings) as notifier:
+    async with await BookingNotifier.from_settings(settings) as notifier:
         await notifier.reschedule(args.booking_id, starts_at, ends_at)
         view = await notifier.status(args.booking_id)
     if args.json:
@@ -169,7 +169,7 @@ async def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
-    async with await _notifier(settings) as notifier:
+    async with await BookingNotifier.from_settings(settings) as notifier:
         scheduled = await notifier.reconcile()
     if args.json:
         print_json({"scheduled": scheduled})
@@ -179,7 +179,7 @@ async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
-    async with await _notifier(settings) as notifier:
+    async with await BookingNotifier.from_settings(settings) as notifier:
         link = await notifier.link(args.user, valid_for=args.valid_for or LINK_VALID_FOR)
     if args.json:
         print_json({"user_ref": args.user, "link": link})
@@ -194,7 +194,7 @@ async def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     listen = inputs.host_port(args.listen) if args.listen else None
     stop = _stop_on_signals()
     exporter = install_exporter(settings)
-    client = await _connect(settings)
+    client = await connect(settings)
     checks = {"temporal": temporal_answers(client)}
     async with (
         endpoints(exporter, checks),
@@ -243,24 +243,6 @@ COMMANDS: dict[str, Command] = {
     "link": cmd_link,
     "bot": cmd_bot,
 }
-
-
-async def _connect(settings: Settings) -> Any:
-    try:
-        return await connect(settings)
-    except RuntimeError as err:
-        raise ConnectionError(
-            f"cannot reach Temporal at {settings.temporal_address}: {err}"
-        ) from None
-
-
-async def _notifier(settings: Settings) -> BookingNotifier:
-    try:
-        return await BookingNotifier.from_settings(settings)
-    except RuntimeError as err:
-        raise ConnectionError(
-            f"cannot reach Temporal at {settings.temporal_address}: {err}"
-        ) from None
 
 
 @asynccontextmanager

@@ -11,6 +11,8 @@ from booking_notifications.views import BookingView, NoticeView
 
 def print_view(view: BookingView, *, now: datetime | None = None) -> None:
     print(f"booking {view.booking_id}: {span(view.starts_at, view.ends_at)}, {state(view, now)}")
+    if not view.started and view.cancelled_at is None:
+        print("  (accepted; its workflow starts as soon as Temporal answers)")
     if not view.notices:
         print("  (notices are being planned: see `booking-notify status` in a moment)")
     for n in view.notices:

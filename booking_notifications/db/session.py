@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,12 +17,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from booking_notifications.errors import DatabaseUnavailable
+
 Sessions = async_sessionmaker[AsyncSession]
 
 
-class DatabaseUnreachable(ConnectionError):
+class DatabaseUnreachable(DatabaseUnavailable):
     """The database server could not be reached (unknown host, refused port, timeout); the
     message names the host and port, never the password."""
+
+
+def location(url: URL) -> str:
+    """Where a database is, for a message: ``host:port`` of a server, the path of a file."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or "memory"
+    return f"{url.host or 'localhost'}:{url.port or 5432}"
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -54,5 +64,5 @@ def _connect_or_say_where(dialect: Any, _record: Any, cargs: Any, cparams: Any) 
         return dialect.connect(*cargs, **cparams)
     except OSError as err:
         where = f"{cparams.get('host', 'localhost')}:{cparams.get('port', 5432)}"
-        reason = err.strerror or str(err) or type(err).__name__
-        raise DatabaseUnreachable(f"cannot reach the database at {where}: {reason}") from None
+        reason = (err.strerror or str(err) or type(err).__name__).lower()
+        raise DatabaseUnreachable(f"the database at {where} is unreachable ({reason})") from None

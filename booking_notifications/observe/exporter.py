@@ -1,9 +1,8 @@
 """What a process with ``METRICS_ADDRESS`` sets up: the exporting runtime, then the endpoints.
 
 ``install_exporter`` runs first, before any Temporal client exists: it makes the process's
-default Temporal runtime one that exports metrics (clients connected without a runtime of their
-own use the default), and returns the ``Exporter`` the worker and the bot record through and
-serve from.
+Temporal runtime (``temporal.runtime``, which every client connects on) one that also exports
+metrics, and returns the ``Exporter`` the worker and the bot record through and serve from.
 """
 
 from __future__ import annotations
@@ -13,11 +12,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from temporalio.common import MetricMeter
-from temporalio.runtime import Runtime
 
-from booking_notifications.observe.runtime import loopback_port, metrics_runtime
+from booking_notifications.observe.runtime import loopback_port, sdk_prometheus
 from booking_notifications.observe.server import Check, serving
 from booking_notifications.settings import Settings, split_host_port
+from booking_notifications.temporal import runtime
 
 
 @dataclass(frozen=True)
@@ -35,16 +34,15 @@ def install_exporter(settings: Settings) -> Exporter | None:
     """With METRICS_ADDRESS set, an exporting default runtime and its ``Exporter``; else None.
 
     Raises:
-        RuntimeError: a Temporal runtime is already the default (a client was made first).
+        RuntimeError: the process's Temporal runtime exists already (a client was made first).
     """
     if settings.metrics_address is None:
         return None
     address = split_host_port(settings.metrics_address)
     assert address is not None  # the setting is validated
     internal = f"127.0.0.1:{loopback_port()}"
-    runtime = metrics_runtime(internal)
-    Runtime.set_default(runtime, error_if_already_set=True)
-    return Exporter(address, f"http://{internal}/metrics", runtime.metric_meter)
+    meter = runtime(metrics=sdk_prometheus(internal)).metric_meter
+    return Exporter(address, f"http://{internal}/metrics", meter)
 
 
 def meter_of(exporter: Exporter | None) -> MetricMeter:

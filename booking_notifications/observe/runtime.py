@@ -4,16 +4,15 @@ The SDK's Prometheus exporter runs an HTTP server of its own that serves only /m
 listens on a loopback port chosen at start, and ``server`` serves its text on ``METRICS_ADDRESS``
 beside the health endpoints: one port for operators, one exposition for Prometheus.
 
-The seam with the rest of the process is ``sdk_prometheus``: the metrics part of a
-``TelemetryConfig``. Whatever builds the process's runtime (log forwarding included) puts it in
-``TelemetryConfig(metrics=...)``; ``metrics_runtime`` is the plain version of that.
+The seam with the rest of the process is ``sdk_prometheus``: the metrics part of the
+``TelemetryConfig`` that ``temporal.runtime`` builds (beside the SDK core's log forwarding).
 """
 
 from __future__ import annotations
 
 import socket
 
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import PrometheusConfig
 
 from booking_notifications.observe.metrics import BUCKETS
 
@@ -40,8 +39,3 @@ def sdk_prometheus(bind_address: str) -> PrometheusConfig:
         durations_as_seconds=True,
         histogram_bucket_overrides=BUCKETS,
     )
-
-
-def metrics_runtime(bind_address: str) -> Runtime:
-    """A runtime exporting its metrics (and ours) on ``bind_address``."""
-    return Runtime(telemetry=TelemetryConfig(metrics=sdk_prometheus(bind_address)))

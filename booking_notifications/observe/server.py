@@ -19,6 +19,8 @@ from contextlib import asynccontextmanager
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from booking_notifications.settings import SettingsError
+
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[str | None]]
@@ -28,8 +30,9 @@ CHECK_TIMEOUT = 3.0
 EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class ListenFailed(ConnectionError):
-    """METRICS_ADDRESS cannot be listened on (taken, or not an address of this host)."""
+class ListenFailed(SettingsError):
+    """METRICS_ADDRESS cannot be listened on (taken, or not an address of this host): a setting
+    to change, one line at start like any other."""
 
 
 async def run_checks(checks: Mapping[str, Check]) -> list[str]:
