@@ -32,8 +32,9 @@ log = logging.getLogger("bench")
 
 TELEGRAM_CAP = 30
 """Telegram's broadcast limit, enforced by the fake server in capped runs."""
-ROUNDED = ("booking-notify", "bare-temporal")
-"""The pair whose uncapped ratio is a target: measured ``Sizes.rounds`` times each."""
+ROUNDED = ("booking-notify", "bare-temporal", "booking-notify-metrics")
+"""The systems whose uncapped ratio is a target (to bare Temporal; with metrics to without):
+measured ``Sizes.rounds`` times each, alternating."""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     between their commit and their start): with the API's 15 s grace, such a booking is picked up
     within 45 s."""
     temporal_cli: Path | None = Field(default=None, alias="TEMPORAL_CLI_PATH")
+    metrics_address: str | None = Field(default=None, alias="METRICS_ADDRESS")
+    """``HOST:PORT`` serving /metrics, /healthz and /readyz (``worker`` and ``bot``); unset, none."""
+    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
+    """``json``: one JSON object a line, for log collectors."""
 
     @field_validator("temporal_address")
     @classmethod
@@ -102,6 +106,15 @@ class Settings(BaseSettings):
             # The value is not repeated: a mistyped one may carry credentials.
             raise ValueError("must be host:port, e.g. 127.0.0.1:7233 (no scheme, no credentials)")
         return value
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if split_host_port(value.strip()) is None:
+            raise ValueError("must be host:port, e.g. 0.0.0.0:9464")
+        return value.strip()
 
     @field_validator("database_url", mode="before")
     @classmethod

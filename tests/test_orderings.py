@@ -50,13 +50,12 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.activities.reasons import WAITING_FOR_USER
 from booking_notifications.api import BookingNotifier, CancelResult, TemporalUnavailable
 from booking_notifications.api.bookings import save_booking
 from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.api.runs import RunState
 from booking_notifications.api.temporal import find_binary, register_search_attributes
-from booking_notifications.core.domain import NoticeKind, NoticeStatus
+from booking_notifications.core.domain import WAITING_FOR_USER, NoticeKind, NoticeStatus
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import make_engine, make_sessions

@@ -50,6 +50,9 @@ def test_a_password_with_an_unescaped_at_sign_is_refused_naming_the_fix() -> Non
         ("TEMPORAL_ADDRESS", "http://temporal:7233"),
         ("TELEGRAM_API_URL", f"ftp://{SECRET}"),
         ("TELEGRAM_API_URL", f"http://exa mple.org/{SECRET}"),  # refused by the channel's check
+        ("METRICS_ADDRESS", "9464"),
+        ("METRICS_ADDRESS", "0.0.0.0:99999"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_an_address_that_cannot_work_is_refused_in_one_line_without_secrets(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,22 @@ async def test_an_unknown_notice_channel_is_one_line_and_exit_2(
 
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "NOTICE_CHANNEL" in err and "'telegram' or 'console'" in err
+
+
+async def test_a_metrics_address_already_taken_is_one_line_and_exit_2(
+    cli_stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {**cli_stack_env, "NOTICE_CHANNEL": "console", "METRICS_ADDRESS": address}
+        code, _, err = await run_cli("worker", env=env, cwd=tmp_path)
+
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        f"booking-notify: cannot listen on METRICS_ADDRESS {address}: Address already in use"
+    )
 
 
 @pytest.mark.parametrize("schema", ["none", "0005"])

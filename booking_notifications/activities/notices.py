@@ -42,6 +42,8 @@ from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.bookings import copy_notice, find_user, notice_row
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
+from booking_notifications.observe.jsonlog import notice_context
+from booking_notifications.observe.metrics import DeliveryMetrics
 from booking_notifications.texts.actions import Signer
 from booking_notifications.texts.keyboards import WITH_BUTTONS, booking_keyboard
 from booking_notifications.texts.messages import MessageContext, render
@@ -94,12 +96,15 @@ class NoticeActivities:
         channel: Channel,
         clock: Clock = utcnow,
         signer: Signer | None = None,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
-        """``signer`` signs the buttons of reminders and start notices; without it, none."""
+        """``signer`` signs the buttons of reminders and start notices; without it, none.
+        ``metrics`` counts outcomes and errors; without it, nothing is recorded."""
         self._sessions = sessions
         self._channel = channel
         self._clock = clock
         self._signer = signer
+        self._metrics = metrics or DeliveryMetrics()
 
     @activity.defn(name=declared.MIRROR_NOTICES)
     async def mirror(self, request: MirrorRequest) -> None:
@@ -131,7 +136,8 @@ class NoticeActivities:
     @activity.defn(name=declared.DELIVER_NOTICE)
     async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         """Send one notice unless it is already final or stale; record what happened."""
-        return await heartbeating(self._deliver(request))
+        with notice_context(request.booking_id, request.key):
+            return await heartbeating(self._deliver(request))
 
     async def _deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         async with self._sessions() as session:
@@ -158,6 +164,8 @@ class NoticeActivities:
                 if verdict.status is NoticeStatus.SKIPPED:
                     row.status = verdict.status
                 await session.commit()
+                if verdict.status is NoticeStatus.SKIPPED:
+                    self._metrics.finished(request.kind, verdict.status)
                 return DeliveryOutcome(verdict.status, verdict.reason)
             row.status = NoticeStatus.PROCESSING
             row.attempts += 1
@@ -181,11 +189,14 @@ class NoticeActivities:
         try:
             message_id = await self._send(request.kind, booking, user.language, chat_id, text)
         except RETRIED as err:
+            self._metrics.failed_send(err)
             await self._record(request, NoticeStatus.PROCESSING, str(err))
             raise _retry_later(request, err) from None
         except DeliveryError as err:
+            self._metrics.failed_send(err)
             unreachable = isinstance(err, Unreachable)
             await self._record(request, NoticeStatus.FAILED, str(err), unreachable=unreachable)
+            self._metrics.finished(request.kind, NoticeStatus.FAILED)
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))
         except (
             Exception
@@ -193,6 +204,7 @@ class NoticeActivities:
             reason = f"unexpected {type(err).__name__} while sending"
             await self._record(request, NoticeStatus.PROCESSING, reason)
             raise
+        self._metrics.sent(request.kind, (self._clock() - request.due_at).total_seconds())
         await self._record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
 
@@ -245,9 +257,7 @@ class NoticeActivities:
                     update(Booking).where(Booking.user_id == user.id).values(user_id=holder.id)
                 )
             await session.commit()
-        log.info(
-            "user %s: their group became supergroup %s; notices go there now", user.id, chat_id
-        )
+        log.info("user %s: their group became a supergroup; notices go there now", user.id)
 
     async def _record(
         self,
@@ -278,6 +288,8 @@ class NoticeActivities:
                     update(User).where(User.id == owner.scalar_subquery()).values(reachable=False)
                 )
             await session.commit()
+        if unreachable:
+            self._metrics.user_unreachable()
 
 
 def _retry_later(request: DeliveryRequest, err: DeliveryError) -> ApplicationError:

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from booking_notifications.core.clock import utc_text
-from booking_notifications.core.domain import NoticeKind, NoticeStatus
+from booking_notifications.core.domain import WAITING_FOR_USER, NoticeKind, NoticeStatus
 from booking_notifications.core.topics import parse_topics, topic_of
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.workflows.types import NOT_CONNECTED, DeliveryRequest
 
-WAITING_FOR_USER = "waiting for the user to connect their Telegram"
 MUTED = "muted by the user"
 TOO_LATE = "too late at send time"
 UNREACHABLE = "user unreachable: their chat refused an earlier notice (blocked or not found)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import shutil
 import sys
@@ -12,6 +11,7 @@ from temporalio.client import Client
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
+    PrometheusConfig,
     Runtime,
     TelemetryConfig,
     TelemetryFilter,
@@ -26,21 +26,26 @@ CORE_LOGGER = "temporalio.core"
 the host application's configuration decides where they end up, and our redaction applies."""
 
 
-@functools.cache
-def runtime() -> Runtime:
+_RUNTIME: list[Runtime] = []
+
+
+def runtime(metrics: PrometheusConfig | None = None) -> Runtime:
     """The process's Temporal runtime, with the SDK core's logs forwarded to ``CORE_LOGGER``.
 
     The SDK's default runtime writes the core's WARN lines to stdout, past the host's logging.
-    One runtime per process: each runs threads of its own.
+    One runtime per process: each runs threads of its own. It is made at the first call;
+    ``metrics`` (``observe.runtime.sdk_prometheus``) makes it export the SDK's metrics and ours,
+    and so must come with that first call, before any client exists.
     """
-    return Runtime(
-        telemetry=TelemetryConfig(
-            logging=LoggingConfig(
-                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-                forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
-            )
+    if not _RUNTIME:
+        logs = LoggingConfig(
+            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+            forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
         )
-    )
+        _RUNTIME.append(Runtime(telemetry=TelemetryConfig(logging=logs, metrics=metrics)))
+    elif metrics is not None:
+        raise RuntimeError("metrics must be set before the Temporal runtime is first used")
+    return _RUNTIME[0]
 
 
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:

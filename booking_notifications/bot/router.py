@@ -30,6 +30,7 @@ from booking_notifications.channels.telegram import inline_keyboard
 from booking_notifications.channels.telegram_errors import FailedAnswer
 from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.topics import ALL_TOPICS, Topic
+from booking_notifications.observe.metrics import BotMetrics
 from booking_notifications.texts import bot as texts
 from booking_notifications.texts.actions import (
     BookingAction,
@@ -59,7 +60,12 @@ LINK_REFUSALS = {
 }
 
 
-def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utcnow) -> Router:
+def booking_router(
+    notifier: BookingNotifier,
+    signer: Signer,
+    clock: Clock = utcnow,
+    metrics: BotMetrics | None = None,
+) -> Router:
     """The bot's handlers, bound to the notifier they act through and the key that signs buttons.
 
     Args:
@@ -68,12 +74,14 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
         signer: the key of the buttons' signatures, ``signer_for(settings)``; the worker that
             delivers the notices must sign with the same one.
         clock: what "now" is when a tap is judged (a booking that is over refuses it).
+        metrics: counts the taps refused (without it, nothing is recorded).
 
     Returns:
         An aiogram ``Router`` named ``booking_notifications`` for a ``Dispatcher`` to include:
         ``/start`` (with or without a token), ``/settings``, ``/stop`` and the buttons' taps.
     """
     router = Router(name="booking_notifications")
+    counted = metrics or BotMetrics()
     taps = _Taps(notifier, signer, clock)
 
     @router.message(CommandStart(deep_link=True))
@@ -132,10 +140,23 @@ def booking_router(notifier: BookingNotifier, signer: Signer, clock: Clock = utc
         language: str | None = None
         try:
             answer, language = await taps.handle(query)
+            if answer in REFUSED:
+                counted.tap_refused(REFUSED[answer])
         finally:  # every callback is answered, also when refused or when handling failed
             await query.answer(translator(language)(answer) if answer else None)
 
     return router
+
+
+REFUSED = {
+    texts.NOT_VALID: "not_valid",
+    texts.GONE: "gone",
+    texts.NOT_YOURS: "not_yours",
+    texts.MOVED: "moved",
+    texts.OVER: "over",
+    texts.ALREADY_CANCELLED: "already_cancelled",
+}
+"""The answers of a tap that changed nothing, and the ``reason`` label each is counted under."""
 
 
 def _code(message: Message) -> str | None:

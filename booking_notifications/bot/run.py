@@ -19,7 +19,6 @@ from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramConflictError
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from yarl import URL
 
@@ -29,6 +28,8 @@ from booking_notifications.bot.router import booking_router
 from booking_notifications.channels import BotIdentity, DeliveryError, Misconfigured, token_secret
 from booking_notifications.channels.telegram import REQUEST_TIMEOUT, TelegramChannel
 from booking_notifications.channels.telegram_errors import FailedAnswer, sort
+from booking_notifications.observe.bot import CountedRequestHandler, count_updates
+from booking_notifications.observe.metrics import BotMetrics
 from booking_notifications.settings import Settings, SettingsError, derived_key
 from booking_notifications.texts.actions import signer_for
 from booking_notifications.worker.supervise import supervised
@@ -86,16 +87,22 @@ async def poll(bot: Bot, dispatcher: Dispatcher) -> None:
 
 
 async def serve_webhook(
-    bot: Bot, dispatcher: Dispatcher, url: str, host: str, port: int, secret: str
+    bot: Bot,
+    dispatcher: Dispatcher,
+    url: str,
+    host: str,
+    port: int,
+    secret: str,
+    metrics: BotMetrics | None = None,
 ) -> web.AppRunner:
     """Listen on ``host:port`` for Telegram's POSTs to ``url``'s path, then register ``url``.
 
     Returns the running server; ``await runner.cleanup()`` stops it (the webhook stays set, so
     Telegram keeps the updates that arrive meanwhile)."""
     app = web.Application()
-    SimpleRequestHandler(dispatcher=dispatcher, bot=bot, secret_token=secret).register(
-        app, path=URL(url).path or "/"
-    )
+    CountedRequestHandler(
+        dispatcher=dispatcher, bot=bot, secret_token=secret, metrics=metrics or BotMetrics()
+    ).register(app, path=URL(url).path or "/")
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -134,6 +141,7 @@ async def running_bot(
     *,
     webhook: str | None = None,
     listen: tuple[str, int] | None = None,
+    metrics: BotMetrics | None = None,
 ) -> AsyncIterator[BotIdentity]:
     """The bot receiving updates for the block: by webhook at ``webhook`` (listening on
     ``listen``), or by long polling. Yields who the bot is (getMe: a refused token stops here).
@@ -143,12 +151,16 @@ async def running_bot(
         identity = await channel.check()
         signer = signer_for(settings)
         assert signer is not None  # there is a token
+        metrics = metrics or BotMetrics()
         dispatcher = Dispatcher()
-        dispatcher.include_router(booking_router(notifier, signer))
+        count_updates(dispatcher, metrics)
+        dispatcher.include_router(booking_router(notifier, signer, metrics=metrics))
         if webhook is not None:
             host, port = listen or ("127.0.0.1", 8080)
             secret = webhook_secret(settings)
-            runner = await serve_webhook(channel.bot, dispatcher, webhook, host, port, secret)
+            runner = await serve_webhook(
+                channel.bot, dispatcher, webhook, host, port, secret, metrics
+            )
             try:
                 yield identity
             finally:

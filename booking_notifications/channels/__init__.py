@@ -8,8 +8,10 @@ The failures a delivery must tell apart, and what the delivery activity does wit
     ├── RateLimited(retry_after)  retry after exactly retry_after seconds (Telegram 429)
     ├── Unreachable(reason)       final: FAILED, no retry (blocked by the user, chat not found)
     ├── Rejected(reason)          final: FAILED, no retry (the message itself was refused)
-    ├── Unavailable(reason)       transient: retried with backoff (network, 5xx, an answer that
-    │                             is not the Bot API's)
+    ├── Unavailable(reason)       transient: retried with backoff (5xx, an answer that is not
+    │   │                         the Bot API's)
+    │   └── NoAnswer(reason)      no answer at all (network error, timeout): the same, told
+    │                             apart for the metrics
     ├── Misconfigured(reason)     the bot cannot work as configured (token refused or malformed,
     │                             wrong Bot API URL): an operator must act; notices are kept and
     │                             retried rarely until then, and the channel raises an alarm
@@ -83,6 +85,10 @@ class Rejected(DeliveryError):
 
 class Unavailable(DeliveryError):
     """The channel did not answer properly; a later attempt may succeed."""
+
+
+class NoAnswer(Unavailable):
+    """The channel's service could not be reached at all (network error, timeout)."""
 
 
 class Misconfigured(DeliveryError):

@@ -38,6 +38,7 @@ from booking_notifications.channels import (
     DeliveryError,
     Migrated,
     Misconfigured,
+    NoAnswer,
     RateLimited,
     Rejected,
     Unavailable,
@@ -115,8 +116,8 @@ def sort(err: Exception, secret: str) -> DeliveryError | None:
     if isinstance(err, TelegramNetworkError):  # aiogram wraps aiohttp's errors and timeouts
         cause = err.__cause__
         if cause is None or isinstance(cause, TimeoutError):
-            return Unavailable("network error: timed out waiting for the Bot API")
-        return Unavailable(f"network error: {type(cause).__name__}")
+            return NoAnswer("network error: timed out waiting for the Bot API")
+        return NoAnswer(f"network error: {type(cause).__name__}")
     if isinstance(err, UnicodeError | LookupError):  # resp.text(), before aiogram sees the body
         return Unavailable("an answer that is not the Bot API's (not text in its charset)")
     return None

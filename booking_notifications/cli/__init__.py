@@ -32,6 +32,7 @@ from booking_notifications.errors import (
     is_transient,
     temporal_unavailable,
 )
+from booking_notifications.observe.jsonlog import use_json_logs
 from booking_notifications.settings import SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -67,6 +68,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
+        if settings.log_format == "json":
+            use_json_logs()
         redact_secrets(settings)
         return asyncio.run(COMMANDS[args.command](settings, args))
     except (SettingsError, UsageError, InvalidBooking, BookingNotFound, Misconfigured) as err:

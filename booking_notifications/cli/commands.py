@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import MetricMeter
 
 from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.api.people import LINK_VALID_FOR
@@ -23,6 +24,9 @@ from booking_notifications.cli.devserver import embedded_temporal, ui_url
 from booking_notifications.cli.output import print_json, print_notices, print_view
 from booking_notifications.db.migrate import check_schema, upgrade
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.observe.exporter import endpoints, install_exporter, meter_of
+from booking_notifications.observe.health import temporal_answers
+from booking_notifications.observe.metrics import BotMetrics
 from booking_notifications.settings import Settings
 from booking_notifications.worker.assembly import (
     ensure_reconcile_schedule,
@@ -35,13 +39,14 @@ Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 
 async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
+    exporter = install_exporter(settings)
     channel = await open_channel(settings, dev=True)
     async with embedded_temporal(settings) as env, AsyncExitStack() as bot:
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         await engine.dispose()
         await ensure_reconcile_schedule(env.client, settings)
-        async with running_workers(env.client, settings, channel):
+        async with running_workers(env.client, settings, channel, exporter):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
             if settings.telegram_bot_token is not None:  # a bot: it answers, by long polling
@@ -62,10 +67,11 @@ async def cmd_server(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
+    exporter = install_exporter(settings)  # before the client: it must use the exporting runtime
     channel = await open_channel(settings)
     client = await connect(settings)
     await ensure_reconcile_schedule(client, settings)
-    async with running_workers(client, settings, channel):
+    async with running_workers(client, settings, channel, exporter):
         print(
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
             flush=True,
@@ -187,8 +193,15 @@ async def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
         raise inputs.UsageError("--webhook and --listen go together")
     listen = inputs.host_port(args.listen) if args.listen else None
     stop = _stop_on_signals()
+    exporter = install_exporter(settings)
     client = await connect(settings)
-    async with _bot(settings, client, webhook=args.webhook, listen=listen) as identity:
+    checks = {"temporal": temporal_answers(client)}
+    async with (
+        endpoints(exporter, checks),
+        _bot(
+            settings, client, webhook=args.webhook, listen=listen, meter=meter_of(exporter)
+        ) as identity,
+    ):
         how = f"by webhook at {args.webhook}" if args.webhook else "by long polling"
         print(f"Bot {identity} receiving updates {how}. Ctrl-C stops it.", flush=True)
         await _until_stopped(stop)
@@ -202,12 +215,17 @@ async def _bot(
     *,
     webhook: str | None = None,
     listen: tuple[str, int] | None = None,
+    meter: MetricMeter = MetricMeter.noop,
 ) -> AsyncIterator[BotIdentity]:
     """The bot, acting through a notifier of its own (aiogram is imported only here)."""
     from booking_notifications.bot.run import running_bot
 
     notifier = await BookingNotifier.from_settings(settings, client)
-    async with notifier, running_bot(settings, notifier, webhook=webhook, listen=listen) as bot:
+    metrics = BotMetrics(meter)
+    async with (
+        notifier,
+        running_bot(settings, notifier, webhook=webhook, listen=listen, metrics=metrics) as bot,
+    ):
         yield bot
 
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.api.temporal import find_binary
+from booking_notifications.api.temporal import find_binary, runtime
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.search import ALL as SEARCH_ATTRIBUTES
 
@@ -35,6 +35,7 @@ async def embedded_temporal(settings: Settings) -> AsyncIterator[WorkflowEnviron
         ui=True,
         ui_port=settings.temporal_port + UI_PORT_OFFSET,
         search_attributes=SEARCH_ATTRIBUTES,
+        runtime=runtime(),  # the process's one: core logs forwarded, metrics when asked for
         dev_server_existing_path=str(find_binary("temporal", settings.temporal_cli)),
         dev_server_database_filename=str(settings.data_dir / "temporal.db"),
         dev_server_extra_args=[

@@ -42,3 +42,9 @@ class QuietWindow:
 
     starts_at: datetime
     ends_at: datetime
+
+
+WAITING_FOR_USER = "waiting for the user to connect their Telegram"
+"""Why a notice is held (PENDING, with this as its last error): its user, known by booking
+code's key, has not connected a Telegram chat yet. Delivery writes it; the due-but-not-sent gauge
+leaves such rows out."""

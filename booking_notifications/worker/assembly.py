@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.client import (
     Client,
     Schedule,
@@ -40,6 +41,10 @@ from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.observe.due import watch_due_not_sent
+from booking_notifications.observe.exporter import Exporter, endpoints, meter_of
+from booking_notifications.observe.health import database, polling
+from booking_notifications.observe.metrics import DeliveryMetrics
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.texts.actions import signer_for
 from booking_notifications.worker.supervise import supervised
@@ -99,10 +104,14 @@ async def open_channel(settings: Settings, *, dev: bool = False) -> Channel:
 
 
 def build_workers(
-    client: Client, settings: Settings, sessions: Sessions, channel: Channel
+    client: Client,
+    settings: Settings,
+    sessions: Sessions,
+    channel: Channel,
+    metrics: DeliveryMetrics | None = None,
 ) -> list[Worker]:
     """The workflow worker (with row writes and reconcile) and the rate-limited delivery worker."""
-    activities = NoticeActivities(sessions, channel, signer=signer_for(settings))
+    activities = NoticeActivities(sessions, channel, signer=signer_for(settings), metrics=metrics)
     notifier = BookingNotifier(
         client,
         sessions,
@@ -135,24 +144,36 @@ def build_workers(
 
 @asynccontextmanager
 async def running_workers(
-    client: Client, settings: Settings, channel: Channel
+    client: Client, settings: Settings, channel: Channel, exporter: Exporter | None = None
 ) -> AsyncIterator[None]:
     """Run both workers for the duration of the block, then shut them down gracefully.
 
     A worker that stops on its own (a fatal poll error, a namespace that does not exist) ends
     the block at once with ``WorkerFailed``: a process that can no longer work must not look
     alive, and for the same reason a database not at our revision stops the start with
-    ``SchemaMismatch``. The channel is closed on the way out.
+    ``SchemaMismatch``. The channel is closed on the way out. With an ``exporter``, the workers
+    record their metrics through it, the due-but-not-sent count runs beside them, and the
+    metrics and health endpoints are served.
     """
     engine = make_engine(settings.db_url)
     try:
         await check_schema(engine)
-        workers = build_workers(client, settings, make_sessions(engine), channel)
+        sessions = make_sessions(engine)
+        meter = meter_of(exporter)
+        workers = build_workers(client, settings, sessions, channel, DeliveryMetrics(meter))
+        work = [w.run() for w in workers]
+        if exporter is not None:
+            work.append(watch_due_not_sent(sessions, meter))
+        queues = [
+            (settings.task_queue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+            (delivery_task_queue(settings.task_queue), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+        ]
+        checks = {"temporal": polling(client, queues), "database": database(engine)}
 
         async def shutdown() -> None:
             await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
 
-        async with supervised([w.run() for w in workers], _failed, stop=shutdown):
+        async with endpoints(exporter, checks), supervised(work, _failed, stop=shutdown):
             yield
     finally:
         await channel.close()

@@ -64,7 +64,7 @@ class FaultScene:
 
     async def schedule(self, requests: Sequence[BookingRequest]) -> None:
         booking_ids = await self.stack.notifier.schedule_many(list(requests))
-        self.workflow_ids = [self.stack.notifier.workflow_id(b) for b in booking_ids]
+        self.workflow_ids += [self.stack.notifier.workflow_id(b) for b in booking_ids]
 
     def counted(self, status: NoticeStatus, count: int) -> Callable[[], Awaitable[bool]]:
         """A check for ``eventually``: whether ``count`` notice rows are in ``status``."""
