@@ -21,7 +21,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.exc import IntegrityError
@@ -184,12 +183,7 @@ class BookingNotifier:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
     async def schedule(

@@ -15,16 +15,8 @@ from collections.abc import Mapping, Sequence
 
 from temporalio.common import MetricCounter, MetricMeter
 
-from booking_notifications.channels import (
-    DeliveryError,
-    Migrated,
-    Misconfigured,
-    NoAnswer,
-    RateLimited,
-    Rejected,
-    Unavailable,
-    Unreachable,
-)
+from booking_notifications import channels
+from booking_notifications.channels import DeliveryError
 from booking_notifications.core.domain import NoticeKind, NoticeStatus
 
 PREFIX = "booking_notify_"
@@ -47,13 +39,13 @@ BUCKETS: Mapping[str, Sequence[float]] = {LATENESS: LATENESS_BUCKETS}
 FINAL = (NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKIPPED)
 """The outcomes a delivery decides (CANCELLED rows are written by the workflow, not here)."""
 ERROR_CLASSES: Sequence[tuple[type[DeliveryError], str]] = (
-    (RateLimited, "rate_limited"),
-    (Unreachable, "unreachable"),
-    (Rejected, "rejected"),
-    (NoAnswer, "network"),
-    (Unavailable, "unavailable"),
-    (Misconfigured, "misconfigured"),
-    (Migrated, "migrated"),
+    (channels.RateLimited, "rate_limited"),
+    (channels.Unreachable, "unreachable"),
+    (channels.Rejected, "rejected"),
+    (channels.NoAnswer, "network"),
+    (channels.Unavailable, "unavailable"),
+    (channels.Misconfigured, "misconfigured"),
+    (channels.Migrated, "migrated"),
 )
 """The ``error`` label of a channel failure: 429, blocked or unknown chat, a refused message, no
 answer at all, a 5xx (or an answer that is not the Bot API's), the token or URL refused. Subclasses

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import REPORTED
+from tests.faults.scene import FaultScene, fault_scene
 from tests.support.processes import Children
 
 
@@ -62,3 +64,17 @@ async def paced_telegram() -> AsyncIterator[FakeTelegram]:
     """The fake Bot API with Telegram's limits: 30 messages/s overall, 1 per second per chat."""
     async with FakeTelegram() as server:
         yield server
+
+
+@pytest_asyncio.fixture
+async def scene(
+    dev_env: WorkflowEnvironment,
+    db_url: str,
+    task_queue: str,
+    children: Children,
+    paced_telegram: FakeTelegram,
+) -> AsyncIterator[FaultScene]:
+    """The API on the dev server and the test's database, sending to ``paced_telegram``; its
+    workflows are forgotten at teardown."""
+    async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as s:
+        yield s

@@ -32,7 +32,9 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.api.temporal import runtime
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from tests.support.cli import CLI, cli_env, stack_env
@@ -209,6 +211,13 @@ class TemporalDevServer:
         ]
         if len(binaries) != 1:
             raise AssertionError(f"our temporal binary is not running\n{child.tail()}")
+
+    async def started(self) -> WorkflowEnvironment:
+        """Start the server; an environment on a client of it (on the process's runtime)."""
+        await self.start()
+        return WorkflowEnvironment.from_client(
+            await Client.connect(self.address, runtime=runtime())
+        )
 
     async def kill(self) -> None:
         """SIGKILL the server, launcher and binary together, and wait until both are gone."""

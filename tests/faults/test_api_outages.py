@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import (
@@ -30,7 +29,7 @@ from booking_notifications.api import (
     DatabaseUnavailable,
     TemporalUnavailable,
 )
-from booking_notifications.api.temporal import CORE_LOGGER, runtime
+from booking_notifications.api.temporal import CORE_LOGGER
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking
 from booking_notifications.testing.fake_telegram import FakeTelegram
@@ -84,9 +83,7 @@ async def test_every_call_under_a_live_notifier_tells_the_truth_while_temporal_i
 ) -> None:
     caplog.set_level(logging.WARNING, logger=CORE_LOGGER)
     server = TemporalDevServer(children, tmp_path / "temporal")
-    await server.start()
-    client = await Client.connect(server.address, runtime=runtime())
-    env = WorkflowEnvironment.from_client(client)
+    env = await server.started()
     chat = iter(range(CHATS, CHATS + 100))
     try:
         async with fault_scene(env, db_url, task_queue, children, paced_telegram.url) as scene:

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.observe import due, metrics
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.processes import start_worker
-from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
+from tests.faults.scene import FaultScene, start_notice_only, stopped_cleanly
 from tests.support.processes import Child, Children, free_port
 from tests.support.prometheus import (
     CONFIG,
@@ -97,39 +96,33 @@ async def _stop_delivery_and_schedule(scene: FaultScene, delivery_address: str) 
 
 @pytest.mark.timeout(240)
 async def test_the_due_not_sent_gauge_rises_while_delivery_is_stopped_and_falls_when_it_returns(
-    dev_env: WorkflowEnvironment,
-    db_url: str,
-    task_queue: str,
+    scene: FaultScene,
     paced_telegram: FakeTelegram,
-    children: Children,
 ) -> None:
     paced_telegram.blocked.add(BLOCKED)
     observer_address = _address()
-    async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
-        try:
-            observer = await _start_observer(scene, observer_address)
-            assert await _gauge_is(observer_address, lambda v: v == 0)()
-            await _stop_delivery_and_schedule(scene, _address())
-            await eventually(
-                _gauge_is(observer_address, lambda v: v == NOTICES + 1), within=OVERDUE_WITHIN
-            )
-            worker = await scene.start_worker()
-            await eventually(scene.counted(SENT, NOTICES), within=60)
-            await eventually(
-                _gauge_is(observer_address, lambda v: v == 0),
-                within=due.EVERY.total_seconds() + 10,
-            )
-            await stopped_cleanly(worker)
-            await stopped_cleanly(observer)
-        finally:
-            await _forget_observer(scene)
+    try:
+        observer = await _start_observer(scene, observer_address)
+        assert await _gauge_is(observer_address, lambda v: v == 0)()
+        await _stop_delivery_and_schedule(scene, _address())
+        await eventually(
+            _gauge_is(observer_address, lambda v: v == NOTICES + 1), within=OVERDUE_WITHIN
+        )
+        worker = await scene.start_worker()
+        await eventually(scene.counted(SENT, NOTICES), within=60)
+        await eventually(
+            _gauge_is(observer_address, lambda v: v == 0),
+            within=due.EVERY.total_seconds() + 10,
+        )
+        await stopped_cleanly(worker)
+        await stopped_cleanly(observer)
+    finally:
+        await _forget_observer(scene)
 
 
 @pytest.mark.timeout(300)
 async def test_prometheus_fires_due_not_sent_while_delivery_is_stopped_and_every_panel_has_data(
-    dev_env: WorkflowEnvironment,
-    db_url: str,
-    task_queue: str,
+    scene: FaultScene,
     paced_telegram: FakeTelegram,
     children: Children,
     tmp_path: Path,
@@ -151,40 +144,39 @@ async def test_prometheus_fires_due_not_sent_while_delivery_is_stopped_and_every
         # The shipped alert waits 5 minutes; the test, 5 seconds.
         override(RULES.read_text(), {"        for: 5m\n": "        for: 5s\n"}),
     )
-    async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
-        try:
-            observer = await _start_observer(scene, observer_address)
-            await _stop_delivery_and_schedule(scene, delivery_address)
-            assert "NoticesDueNotSent" not in await prometheus.firing()
+    try:
+        observer = await _start_observer(scene, observer_address)
+        await _stop_delivery_and_schedule(scene, delivery_address)
+        assert "NoticesDueNotSent" not in await prometheus.firing()
 
-            async def fires() -> bool:
-                return "NoticesDueNotSent" in await prometheus.firing()
+        async def fires() -> bool:
+            return "NoticesDueNotSent" in await prometheus.firing()
 
-            await eventually(fires, within=OVERDUE_WITHIN + 10)
-            worker = await scene.start_worker(METRICS_ADDRESS=delivery_address)
-            await eventually(scene.counted(SENT, NOTICES), within=60)
+        await eventually(fires, within=OVERDUE_WITHIN + 10)
+        worker = await scene.start_worker(METRICS_ADDRESS=delivery_address)
+        await eventually(scene.counted(SENT, NOTICES), within=60)
 
-            async def resolved() -> bool:
-                return "NoticesDueNotSent" not in await prometheus.firing()
+        async def resolved() -> bool:
+            return "NoticesDueNotSent" not in await prometheus.firing()
 
-            await eventually(resolved, within=due.EVERY.total_seconds() + 15)
-            # Steady state: more notices go out while Prometheus watches, so the histograms
-            # (whose series appeared with the first sends) show a rate, as they do in production.
-            now = datetime.now(UTC)
-            await scene.schedule(
-                [start_notice_only(LATER, now=now, chat_id=CHATS + NOTICES + i) for i in range(2)]
-            )
-            await eventually(scene.counted(SENT, NOTICES + 2), within=30)
-            await asyncio.sleep(3)  # a few scrapes
-            empty = [
-                (title, expr)
-                for title, expr in dashboard_queries()
-                if not _finite(await prometheus.query(expr.replace("$__rate_interval", "1m")))
-            ]
-            await stopped_cleanly(worker)
-            await stopped_cleanly(observer)
-        finally:
-            await _forget_observer(scene)
+        await eventually(resolved, within=due.EVERY.total_seconds() + 15)
+        # Steady state: more notices go out while Prometheus watches, so the histograms
+        # (whose series appeared with the first sends) show a rate, as they do in production.
+        now = datetime.now(UTC)
+        await scene.schedule(
+            [start_notice_only(LATER, now=now, chat_id=CHATS + NOTICES + i) for i in range(2)]
+        )
+        await eventually(scene.counted(SENT, NOTICES + 2), within=30)
+        await asyncio.sleep(3)  # a few scrapes
+        empty = [
+            (title, expr)
+            for title, expr in dashboard_queries()
+            if not _finite(await prometheus.query(expr.replace("$__rate_interval", "1m")))
+        ]
+        await stopped_cleanly(worker)
+        await stopped_cleanly(observer)
+    finally:
+        await _forget_observer(scene)
     assert empty == [], "dashboard panels without data"
 
 

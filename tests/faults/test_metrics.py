@@ -14,7 +14,7 @@ from booking_notifications.observe import metrics
 from booking_notifications.testing.fake_chats import TelegramUser
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.processes import TEST_TOKEN
-from tests.faults.scene import fault_scene, start_notice_only, stopped_cleanly
+from tests.faults.scene import FaultScene, start_notice_only, stopped_cleanly
 from tests.support.bookings import booking
 from tests.support.cli import CLI, stack_env
 from tests.support.processes import Children, free_port
@@ -32,30 +32,26 @@ SENT, FAILED, SKIPPED = NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.SKI
 
 @pytest.mark.timeout(120)
 async def test_metrics_after_a_small_run_count_3_sent_1_failed_1_skipped_and_their_lateness(
-    dev_env: WorkflowEnvironment,
-    db_url: str,
-    task_queue: str,
+    scene: FaultScene,
     paced_telegram: FakeTelegram,
-    children: Children,
 ) -> None:
     paced_telegram.blocked.add(BLOCKED)
     base = f"http://127.0.0.1:{free_port()}"
-    async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
-        worker = await scene.start_worker(METRICS_ADDRESS=base.removeprefix("http://"))
-        assert await get(f"{base}/healthz") == (200, "ok\n")
-        now = datetime.now(UTC)
-        await scene.schedule(
-            [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(3)]
-            # Blocked: its start notice FAILS and marks the user unreachable, so its end
-            # notice, two seconds later, is SKIPPED by the delivery.
-            + [booking(LEAD, timedelta(seconds=2), now=now, chat_id=BLOCKED, reminders=[])]
-        )
-        await eventually(scene.counted(SENT, 3), within=60)
-        await eventually(scene.counted(SKIPPED, 1), within=30)
-        await eventually(scene.counted(FAILED, 1), within=5)
-        scraped = await scrape(base)
-        ready = await get(f"{base}/readyz")
-        await stopped_cleanly(worker)
+    worker = await scene.start_worker(METRICS_ADDRESS=base.removeprefix("http://"))
+    assert await get(f"{base}/healthz") == (200, "ok\n")
+    now = datetime.now(UTC)
+    await scene.schedule(
+        [start_notice_only(LEAD, now=now, chat_id=CHATS + i) for i in range(3)]
+        # Blocked: its start notice FAILS and marks the user unreachable, so its end
+        # notice, two seconds later, is SKIPPED by the delivery.
+        + [booking(LEAD, timedelta(seconds=2), now=now, chat_id=BLOCKED, reminders=[])]
+    )
+    await eventually(scene.counted(SENT, 3), within=60)
+    await eventually(scene.counted(SKIPPED, 1), within=30)
+    await eventually(scene.counted(FAILED, 1), within=5)
+    scraped = await scrape(base)
+    ready = await get(f"{base}/readyz")
+    await stopped_cleanly(worker)
 
     notices = metrics.NOTICES + "_total"
     assert scraped.value(notices, kind="start", status="SENT") == 3

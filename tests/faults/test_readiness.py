@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.processes import TemporalDevServer
@@ -28,8 +26,7 @@ async def test_readyz_fails_while_temporal_is_down_and_recovers_after_it(
     tmp_path: Path,
 ) -> None:
     server = TemporalDevServer(children, tmp_path / "temporal")
-    await server.start()
-    env = WorkflowEnvironment.from_client(await Client.connect(server.address))
+    env = await server.started()
     base = f"http://127.0.0.1:{free_port()}"
     try:
         async with fault_scene(env, db_url, task_queue, children, paced_telegram.url) as scene:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
@@ -72,8 +70,7 @@ async def test_a_killed_and_restarted_temporal_server_still_fires_every_notice_o
     tmp_path: Path,
 ) -> None:
     server = TemporalDevServer(children, tmp_path / "temporal")
-    await server.start()
-    env = WorkflowEnvironment.from_client(await Client.connect(server.address))
+    env = await server.started()
     try:
         async with fault_scene(env, db_url, task_queue, children, paced_telegram.url) as scene:
             worker = await scene.start_worker()
