@@ -279,6 +279,30 @@ async def test_a_move_just_before_the_start_is_due_moves_it(
     assert {n.key: n.status for n in report.notices} == {"start": SENT, "moved_1": SENT}
 
 
+async def test_a_move_in_the_workflows_first_task_is_not_undone_when_its_run_begins(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The incident of the Temporal fault test: the server went down before the booking's first
+    workflow task was done, and the retried move reached that task together with the start.
+    Handlers run before ``run`` then; the move's new times and plan must survive it."""
+    async with start_only(time_env, task_queue, with_move=MOVED_BY) as run:
+        new_start = run.starts_at + MOVED_BY
+        await time_env.sleep(START_IN + 2 * MOVED_BY)
+        report = await run.handle.query(BookingWorkflow.status)
+
+    assert run.sql.messages == [
+        ("moved_1", new_start, new_start + LENGTH),
+        ("start", new_start, new_start + LENGTH),
+    ], run.sql.rows
+    assert (report.starts_at, report.ends_at) == (new_start, new_start + LENGTH)
+    assert run.moved is not None
+    assert {n.key: n.status for n in run.moved.notices} == {"start": PENDING, "moved_1": SENT}
+    assert {n.key: (n.status, n.due_at) for n in report.notices} == {
+        "start": (SENT, new_start),
+        "moved_1": (SENT, run.moved.notices[-1].due_at),
+    }
+
+
 async def test_a_cancel_while_the_start_is_being_delivered_waits_for_it_and_is_announced(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -20,8 +20,9 @@ from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest
+from tests.histories.record import moved_in_first_task
 from tests.support.bookings import booking
-from tests.support.stack import booking_stack, telegram_channel
+from tests.support.stack import Stack, booking_stack, telegram_channel
 from tests.support.waiting import eventually
 from tests.test_reschedule_races import moves_accepted
 
@@ -101,3 +102,25 @@ async def test_a_move_while_the_start_is_in_flight_tells_the_user_and_starts_the
         "start.1": (SENT, None),
     }
     assert texts == ["▶", "📅", "▶"]
+
+
+async def test_a_move_in_the_first_task_is_sent_and_the_start_follows_it_end_to_end(
+    time_env: WorkflowEnvironment, time_stack: Stack, telegram: FakeTelegram
+) -> None:
+    """The Temporal fault test's lost booking: its move reached the run's first task with its
+    start. The user is told at once and gets the start at the new time."""
+    s = time_stack
+    booking_id = await moved_in_first_task(time_env, s)
+    report = await s.result(booking_id)
+    rows = await s.rows(booking_id)
+    view = await s.notifier.status(booking_id)
+
+    assert {k: (r.status, r.last_error) for k, r in rows.items()} == {
+        "start": (SENT, None),
+        "end": (SENT, None),
+        "moved_1": (SENT, None),
+    }
+    assert rows["start"].due_at == view.starts_at == report.starts_at
+    assert rows["end"].due_at == view.ends_at == report.ends_at
+    texts = [r.text or "" for r in telegram.sent]
+    assert [t[:1] for t in texts[:2]] == ["📅", "▶"] and len(texts) == 3
