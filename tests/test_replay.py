@@ -5,7 +5,10 @@ after it (and with reschedules), ``v3-*`` on the path every booking takes since 
 the planned rows (``planned_at`` set, no first mirror activity), including a booking cancelled
 before its workflow started (started by the cancel signal); ``v4-*`` since notices wait for a
 user who has not connected their Telegram (released by the ``user_connected`` signal, or skipped
-at their latest moment). Record new ones with ``python -m tests.histories.record vN``
+at their latest moment); ``*-moved-in-first-task``: a move that reached the run's first workflow
+task with its start (update-with-start), handled before ``run``, recorded in v4 by the code that
+then undid it (it must still replay, the ``keep-a-move-made-before-run`` patch unasked) and in v5
+by the patched code. Record new ones with ``python -m tests.histories.record vN``
 whenever the workflow's logic changes, behind ``workflow.patched``.
 """
 
@@ -33,8 +36,9 @@ def test_histories_of_each_version_and_scenario_are_kept() -> None:
         assert f"v2-{scenario}" in names
     for scenario in ("plain", "cancelled", "skipped", "rescheduled", "cancelled-before-start"):
         assert f"v3-{scenario}" in names
-    for scenario in ("waits-for-user", "never-connected"):
+    for scenario in ("waits-for-user", "never-connected", "moved-in-first-task"):
         assert f"v4-{scenario}" in names
+    assert "v5-moved-in-first-task" in names
 
 
 @pytest.mark.parametrize("name", HISTORIES)

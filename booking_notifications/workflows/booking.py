@@ -40,6 +40,11 @@ with workflow.unsafe.imports_passed_through():
 PUBLISH_FIRST = "publish-before-mirror"
 """Patch: show NextNotificationAt before the first row write, so the UI is right even while the
 database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
+MOVE_BEFORE_RUN = "keep-a-move-made-before-run"
+"""Patch: a move that reached the run's first workflow task runs before ``run`` (the SDK applies
+signals and updates before the start); ``run`` used to plan the booking again from its input
+then, undoing the move: the move notice and the start were delivered with the old times and both
+skipped as "booking moved". Asked only when a move came first, so no other run records it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +69,8 @@ class BookingWorkflow:
         # Set before any handler runs: a cancel that started the workflow (signal-with-start)
         # is handled before ``run`` begins and must know when the booking ends.
         self._booking = booking
-        self._notices: list[Notice] = []
+        # Planned here too (pure, no command): a move handled before ``run`` folds into this plan.
+        self._notices = plan.plan_notices(booking, booking.planned_at or workflow.now())
         self._cancel_requested = False
         self._finished = False
         self._revision = 0
@@ -76,8 +82,9 @@ class BookingWorkflow:
 
     @workflow.run
     async def run(self, booking: BookingInput) -> BookingReport:
-        self._booking = booking
-        self._notices = plan.plan_notices(booking, booking.planned_at or workflow.now())
+        if not self._revision or not workflow.patched(MOVE_BEFORE_RUN):
+            self._booking = booking  # as planned in __init__, unless a move came first
+            self._notices = plan.plan_notices(booking, booking.planned_at or workflow.now())
         if workflow.patched(PUBLISH_FIRST):
             self._publish()
         if booking.planned_at is None:  # the API did not write the rows: write them now

@@ -18,13 +18,19 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import selectinload
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
-from booking_notifications.api.bookings import save_booking
+from booking_notifications.api.bookings import save_booking, workflow_input
 from booking_notifications.api.temporal import find_binary, register_search_attributes
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.models import Booking
 from booking_notifications.db.session import make_engine
+from booking_notifications.workflows.booking import BookingWorkflow
+from booking_notifications.workflows.types import RescheduleRequest
 from tests.support.bookings import booking
 from tests.support.stack import Stack, booking_stack
 
@@ -85,6 +91,30 @@ async def waits_for_user(env: WorkflowEnvironment, s: Stack) -> int:
     return booking_id
 
 
+async def moved_in_first_task(env: WorkflowEnvironment, s: Stack) -> int:
+    """Committed, then moved 20 s later by an update that starts its workflow (update-with-start):
+    the move reaches the run's first task with its start and is handled before ``run``."""
+    now = await env.get_current_time()
+    row = await save_booking(s.sessions, booking(10 * M, 30 * M, now=now, reminders=[]), now)
+    async with s.sessions() as session:
+        loaded = await session.get(Booking, row.id, options=[selectinload(Booking.user)])
+        assert loaded is not None
+    start = WithStartWorkflowOperation(
+        BookingWorkflow.run,
+        workflow_input(loaded, timedelta(minutes=5)),
+        id=s.notifier.workflow_id(row.id),
+        task_queue=s.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    new_start = row.starts_at + timedelta(seconds=20)
+    await env.client.execute_update_with_start_workflow(
+        BookingWorkflow.reschedule,
+        RescheduleRequest(new_start, new_start + 30 * M),
+        start_workflow_operation=start,
+    )
+    return row.id
+
+
 async def never_connected(env: WorkflowEnvironment, s: Stack) -> int:
     """Scheduled for a user who never connects: every notice is skipped at its latest moment."""
     now = await env.get_current_time()
@@ -100,6 +130,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cancelled-before-start": cancelled_before_start,
     "waits-for-user": waits_for_user,
     "never-connected": never_connected,
+    "moved-in-first-task": moved_in_first_task,
 }
 
 
@@ -130,5 +161,7 @@ async def record(version: str, scenarios: dict[str, Scenario] = SCENARIOS) -> li
 
 
 if __name__ == "__main__":
-    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "current")):
+    version = sys.argv[1] if len(sys.argv) > 1 else "current"
+    chosen = {n: SCENARIOS[n] for n in sys.argv[2:]} if len(sys.argv) > 2 else SCENARIOS
+    for path in asyncio.run(record(version, chosen)):
         print(path)
