@@ -344,3 +344,23 @@ async def test_a_second_move_while_the_first_ones_notice_is_being_delivered(
     assert {n.key: n.status for n in report.notices} == dict.fromkeys(
         ("start", "moved_1", "moved_2"), SENT
     )
+
+
+async def test_a_move_repeated_to_the_same_times_tells_the_user_once(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A caller who retries a move it was told failed (Temporal applied it, then the answer was
+    lost: ``TemporalUnavailable`` "timed out") gets the plan back, and the user no second
+    "moved" notice."""
+    async with start_only(time_env, task_queue) as run:
+        new_start = run.starts_at + MOVED_BY
+        first = await run.move(new_start)
+        again = await run.move(new_start)
+        report = await run.handle.result()
+
+    assert again == first
+    assert run.sql.messages == [
+        ("moved_1", new_start, new_start + LENGTH),
+        ("start", new_start, new_start + LENGTH),
+    ]
+    assert {n.key: n.status for n in report.notices} == {"start": SENT, "moved_1": SENT}

@@ -45,6 +45,10 @@ MOVE_BEFORE_RUN = "keep-a-move-made-before-run"
 signals and updates before the start); ``run`` used to plan the booking again from its input
 then, undoing the move: the move notice and the start were delivered with the old times and both
 skipped as "booking moved". Asked only when a move came first, so no other run records it."""
+SAME_MOVE = "a-move-to-the-same-times-changes-nothing"
+"""Patch: a move to the times the booking already has (a caller's retry of a move whose answer
+was lost) returns the plan and tells no one; it used to send the user another "moved" notice.
+Asked only for such a move, so no other run records it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +150,11 @@ class BookingWorkflow:
         """Move the booking: pending notices follow, sent reminders re-arm, the user is told."""
         async with self._lock:
             self._refuse_reschedule(request)  # again: the booking may have ended meanwhile
+            times = (request.starts_at, request.ends_at)
+            if times == (self._booking.starts_at, self._booking.ends_at) and workflow.patched(
+                SAME_MOVE
+            ):
+                return self.status()
             now = workflow.now()
             self._revision += 1
             self._booking = dataclasses.replace(
