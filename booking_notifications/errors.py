@@ -62,6 +62,7 @@ _REASONS = (
     ("failed to lookup address", "unknown host"),
     ("TimedOut", "timed out"),
     ("timed out", "timed out"),
+    ("Timeout expired", "timed out"),  # a server that accepts the connection and never answers
     ("Deadline", "timed out"),
     ("ConnectionReset", "connection reset"),
     ("broken pipe", "connection lost"),
