@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from temporalio import activity
 from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
@@ -222,32 +223,22 @@ async def _move_while_start_is_held(
     return run, moved, report
 
 
+@pytest.mark.parametrize(
+    "before_read",
+    [
+        pytest.param(False, id="the old start read its row before the move"),
+        pytest.param(True, id="the old start fired, its delivery not yet reading its row"),
+    ],
+)
 async def test_a_move_while_the_start_is_being_delivered_tells_the_user_and_sends_it_again(
-    time_env: WorkflowEnvironment, task_queue: str
-) -> None:
-    """The old start was read before the move: it goes out, then the move notice, then the new
-    start at the new time."""
-    run, moved, report = await _move_while_start_is_held(time_env, task_queue, before_read=False)
-    new_start = run.starts_at + MOVED_BY
-    assert {n.key: n.status for n in moved.notices}["moved_1"] is SENT  # told at once
-    assert run.sql.messages == [
-        ("start", run.starts_at, run.starts_at + LENGTH),
-        ("moved_1", new_start, new_start + LENGTH),
-        ("start.1", new_start, new_start + LENGTH),
-    ]
-    assert {n.key: n.status for n in report.notices} == {
-        "start": SENT,
-        "moved_1": SENT,
-        "start.1": SENT,
-    }
-
-
-async def test_a_move_after_the_start_was_fired_and_before_its_delivery_read_the_row(
-    time_env: WorkflowEnvironment, task_queue: str
+    time_env: WorkflowEnvironment, task_queue: str, before_read: bool
 ) -> None:
     """The move waits for the delivery in flight (it holds the workflow's lock): the old start,
-    read before the move wrote the new times, goes out as in the case above."""
-    run, moved, report = await _move_while_start_is_held(time_env, task_queue, before_read=True)
+    read before the move wrote the new times, goes out, then the move notice, then the new start
+    at the new time."""
+    run, moved, report = await _move_while_start_is_held(
+        time_env, task_queue, before_read=before_read
+    )
     new_start = run.starts_at + MOVED_BY
     assert {n.key: n.status for n in moved.notices}["moved_1"] is SENT  # told at once
     assert run.sql.messages == [
