@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -109,11 +109,13 @@ def is_database_outage(err: BaseException) -> bool:
     """Whether ``err`` is the database failing (not our statement or our data being wrong)."""
     if isinstance(err, DatabaseUnavailable):
         return True
-    if isinstance(err, IntegrityError):
-        return False
-    # DBAPIError: the driver failed (connection lost, server shutting down, locked); a pool
-    # that waited in vain raises sqlalchemy.exc.TimeoutError.
-    return isinstance(err, (DBAPIError, SQLAlchemyTimeout))
+    # OperationalError / InterfaceError: the server or the connection failed (lost, shutting
+    # down, locked), and any driver error SQLAlchemy saw invalidate its connection; a pool that
+    # waited in vain raises sqlalchemy.exc.TimeoutError. A ProgrammingError or an IntegrityError
+    # is about our statement or our data: not an outage.
+    if isinstance(err, DBAPIError):
+        return err.connection_invalidated or isinstance(err, (OperationalError, InterfaceError))
+    return isinstance(err, SQLAlchemyTimeout)
 
 
 def database_unavailable(where: str, err: BaseException) -> DatabaseUnavailable:

@@ -8,7 +8,7 @@ never answers).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.errors import (
@@ -63,8 +63,10 @@ def test_only_not_now_is_transient() -> None:
 def test_a_database_outage_is_told_from_our_own_mistakes() -> None:
     lost = OperationalError("SELECT 1", {}, ConnectionResetError(104, "Connection reset by peer"))
     ours = IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+    bad_sql = ProgrammingError("SELEC 1", {}, Exception("syntax error"))
 
-    assert is_database_outage(lost) and not is_database_outage(ours)
+    assert is_database_outage(lost)
+    assert not is_database_outage(ours) and not is_database_outage(bad_sql)
     assert str(database_unavailable("db:5432", lost)) == (
         "the database at db:5432 is unreachable (connection reset by peer)"
     )
