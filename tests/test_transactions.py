@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, text
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api.bookings import save_booking
 from booking_notifications.api.requests import InvalidBooking
 from booking_notifications.api.runs import RunState
 from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.errors import is_transient
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
 from tests.support.bookings import booking
@@ -138,7 +140,14 @@ async def test_a_committed_booking_whose_start_died_is_picked_up_within_a_minute
 
 
 async def _started(stack: Stack, booking_id: int) -> bool:
-    return await _state(stack, booking_id) is RunState.RUNNING
+    """Whether it runs; a poll that the loaded dev server answers "operation was canceled" (seen
+    once in CI) is a "not yet", not a failure: the state is asked once, without retries."""
+    try:
+        return await _state(stack, booking_id) is RunState.RUNNING
+    except RPCError as err:
+        if is_transient(err):
+            return False
+        raise
 
 
 async def test_the_latest_call_sets_the_users_zone_and_language_and_can_clear_quiet_hours(
