@@ -183,18 +183,18 @@ async def test_cancel_from_the_reminder_asks_first_then_cancels_once(
         restored = message.text
         await w.tap(message, "❌ Отменить бронь", BOB)
         cancelled = await w.tap(w.fake.message(BOB.id, reminder.message_id), "Да, отменить", BOB)
-        notice = await w.message_with(BOB.id, "❌ Court 3")
+        notice = await w.message_with(BOB.id, "❌ Бронь «Court 3»")
         report = await w.notifier._runs.handle(booking_id).result()
         status = await w.cli("status", str(booking_id))
 
-    assert question[0].startswith("Отменить Court 3 на ")
+    assert question[0].startswith("Отменить бронь «Court 3» на ")
     assert question[1] == ["Да, отменить", "Оставить"]
-    assert kept == "Оставлено." and restored.startswith("👍 Оставлено: Court 3")
-    assert cancelled == "Отменено."
-    assert "отменено" in notice.text and "cancelled in Telegram" in notice.text
+    assert kept == "Бронь сохранена." and restored.startswith("👍 Бронь «Court 3» на ")
+    assert cancelled == "Бронь отменена."
+    assert "отменена" in notice.text and notice.text.endswith("Причина: отмена в Telegram")
     after = [m.text for m in w.fake.messages_to(BOB.id)][-1]
     assert after == notice.text  # nothing after the cancellation notice
-    assert sum(m.text.startswith("❌ Court 3") for m in w.fake.messages_to(BOB.id)) == 1
+    assert sum(m.text.startswith("❌ Бронь «Court 3»") for m in w.fake.messages_to(BOB.id)) == 1
     assert report.cancelled and status["cancelled_by"] == "user"
     assert w.fake.unanswered_callbacks() == []
 

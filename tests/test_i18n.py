@@ -71,7 +71,7 @@ def test_russian_reminders_and_cancellations_say_it_in_russian() -> None:
     reminder = render(NoticeKind.REMINDER, context("ru"), now=START - timedelta(hours=1))
     cancel = render(NoticeKind.CANCEL, context("ru"), now=START)
     assert "Напоминание" in reminder and "через 1 час" in reminder
-    assert "отменено" in cancel and "Причина: снег" in cancel
+    assert "отменена" in cancel and "Причина: снег" in cancel
 
 
 @pytest.mark.parametrize(

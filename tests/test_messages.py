@@ -29,8 +29,8 @@ CTX = MessageContext(
 
 SHOWN_IN = {
     "en": ("Booking #7", "Reason"),
-    "ru": ("Бронирование №7", "Причина"),
-    "ru_RU": ("Бронирование №7", "Причина"),
+    "ru": ("№7", "Причина"),
+    "ru_RU": ("№7", "Причина"),
     "de": ("Booking #7", "Reason"),  # no German catalogue: English
     "ja": ("Booking #7", "Reason"),
 }

@@ -14,7 +14,6 @@ booking's owner, or names a booking that is over, cancelled or moved since the m
 
 from __future__ import annotations
 
-import html
 import logging
 
 from aiogram import F, Router
@@ -48,11 +47,16 @@ from booking_notifications.texts.keyboards import (
     settings_keyboard,
     translator,
 )
-from booking_notifications.texts.messages import UNTITLED, format_span, language_of
+from booking_notifications.texts.messages import (
+    CANCELLED_IN_TELEGRAM,
+    booking_name,
+    format_span,
+    language_of,
+)
 
 log = logging.getLogger(__name__)
 
-CANCEL_REASON = "cancelled in Telegram"
+CANCEL_REASON = CANCELLED_IN_TELEGRAM
 LINK_REFUSALS = {
     LinkProblem.UNKNOWN: texts.LINK_UNKNOWN,
     LinkProblem.USED: texts.LINK_USED,
@@ -253,12 +257,10 @@ class _Taps:
 
 def _about(card: BookingCard, clock: Clock) -> dict[str, str]:
     """The title and the span of a booking, for the texts that name it (HTML-escaped)."""
-    t = translator(card.language)
-    title = (card.title or "").strip() or t(UNTITLED) % {"id": card.booking_id}
     span = format_span(
         card.starts_at, card.ends_at, card.time_zone, language_of(card.language), now=clock()
     )
-    return {"title": f"<b>{html.escape(title)}</b>", "span": span}
+    return {"title": booking_name(card.title, card.booking_id, card.language), "span": span}
 
 
 def _rows(markup: InlineKeyboardMarkup | None) -> Keyboard:

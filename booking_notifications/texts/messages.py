@@ -15,7 +15,8 @@ date's year only when it is not the year of the send moment. All in the user's z
 How long a reminder says is left (``format_time_left``), exact enough to act on:
 
 - seconds round to the nearest minute, a half minute down: a delivery a few seconds late still
-  reads "in 1 day", and the text is never more than 30 s over the truth;
+  reads "in 1 day", and the text is never more than 30 s over the truth (90 s before the start
+  reads "in 1 minute": seconds would be stale by the time the message is read);
 - then the two largest adjacent units are shown, days at most (no weeks: "in 10 days" is what
   one acts on), and what lies below them is dropped, never rounded up: "in 1 hour 30 minutes",
   "in 1 day 2 hours" for 1 d 2 h 59 min, "in 21 hours", "in 6 days";
@@ -67,6 +68,13 @@ TEXTS = {
     NoticeKind.CANCEL: _("❌ %(title)s on %(span)s (%(zone)s) is cancelled."),
 }
 REASON = _("Reason: %(reason)s")
+CANCELLED_IN_TELEGRAM = _("cancelled in Telegram")
+"""The reason the bot records for a cancel tapped in Telegram (English in the row)."""
+OWN_REASONS = frozenset({CANCELLED_IN_TELEGRAM})
+"""Reasons of ours, shown in the user's language; booking code's reasons are shown as given."""
+NAMED = _("%(title)s")
+"""A booking named by its title. Russian quotes it, as the texts put it after "бронь" (a noun
+every participle agrees with: "Бронь «Корт 3» отменена"), whatever the title's own gender."""
 UNTITLED = _("Booking #%(id)s")
 LESS_THAN_A_MINUTE = _("in less than a minute")
 NOW = _("now")
@@ -107,17 +115,30 @@ def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime) -> str:
     """The HTML text of a notice; ``now`` is the send moment (reminders say how long is left)."""
     lang = language_of(ctx.language)
     gettext = catalogue(lang).gettext
-    title = (ctx.title or "").strip() or gettext(UNTITLED) % {"id": ctx.booking_id}
     values = {
-        "title": f"<b>{html.escape(title)}</b>",
+        "title": booking_name(ctx.title, ctx.booking_id, lang),
         "span": format_span(ctx.starts_at, ctx.ends_at, ctx.time_zone, lang, now=now),
         "zone": html.escape(ctx.time_zone),
         "left": format_time_left(ctx.starts_at - now, lang),
     }
     text = gettext(TEXTS[kind]) % values
     if kind is NoticeKind.CANCEL and ctx.cancel_reason:
-        text += "\n" + gettext(REASON) % {"reason": html.escape(ctx.cancel_reason)}
+        reason = ctx.cancel_reason
+        reason = gettext(reason) if reason in OWN_REASONS else reason
+        text += "\n" + gettext(REASON) % {"reason": html.escape(reason)}
     return text
+
+
+def booking_name(title: str | None, booking_id: int, language: str | None) -> str:
+    """A booking as the texts name it, bold and escaped: "Court 3", "«Корт 3»", "Booking #7".
+
+    The title is shown without its surrounding whitespace; a blank one names the booking by id.
+    """
+    gettext = catalogue(language_of(language)).gettext
+    title = (title or "").strip()
+    if not title:
+        return f"<b>{html.escape(gettext(UNTITLED) % {'id': booking_id})}</b>"
+    return gettext(NAMED) % {"title": f"<b>{html.escape(title)}</b>"}
 
 
 def format_time_left(left: timedelta, language: str) -> str:
