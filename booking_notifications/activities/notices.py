@@ -181,6 +181,7 @@ class NoticeActivities:
                     cancel_reason=booking.cancel_reason,
                 ),
                 now=max(now, request.due_at),
+                live=True,  # times as date_time entities: each reader's own zone, a live countdown
             )
             chat_id = user.chat_id
             assert chat_id is not None  # a user with no chat was held or skipped above

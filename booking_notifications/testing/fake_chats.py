@@ -12,7 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from booking_notifications.testing.fake_html import HTMLError, parse_html, utf16_length
+from booking_notifications.testing.fake_html import (
+    ENTITY_TYPES,
+    HTMLError,
+    date_time_problem,
+    parse_html,
+    utf16_length,
+)
 
 Reply = tuple[int, dict[str, Any]]
 MAX_TEXT_LENGTH = 4096
@@ -231,13 +237,21 @@ def flag(value: object) -> bool:
     return value is True or str(value).lower() in ("true", "1")
 
 
-def parse_text(text: object, parse_mode: object) -> tuple[str, list[dict[str, Any]], str | None]:
-    """The visible text, its entities and the parse mode; refused as Telegram refuses it."""
+def parse_text(
+    text: object, parse_mode: object, given: object = None
+) -> tuple[str, list[dict[str, Any]], str | None]:
+    """The visible text, its entities and the parse mode; refused as Telegram refuses it.
+
+    ``given`` is the request's ``entities`` (a JSON array, or already a list), used when there is
+    no parse mode: each must lie inside the text counted in UTF-16 code units.
+    """
     source = "" if text is None else str(text)
     mode = None if parse_mode in (None, "") else str(parse_mode)
     if mode is not None and mode.lower() not in ("html", "markdown", "markdownv2"):
         raise bad_request(f"unsupported parse_mode {mode!r}")
     visible, entities = source, list[dict[str, Any]]()
+    if mode is None and given not in (None, ""):
+        entities = explicit_entities(source, given)
     if mode is not None and mode.lower() == "html":
         try:
             visible, entities = parse_html(source)
@@ -247,6 +261,39 @@ def parse_text(text: object, parse_mode: object) -> tuple[str, list[dict[str, An
     if not visible:
         raise bad_request("message text is empty")
     return visible, entities, mode
+
+
+KNOWN_ENTITIES = {*ENTITY_TYPES.values(), "expandable_blockquote", "custom_emoji", "text_mention"}
+KNOWN_ENTITIES |= {"mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number"}
+
+
+def explicit_entities(text: str, given: object) -> list[dict[str, Any]]:
+    """A request's ``entities`` checked as Telegram checks them: known types, offsets and
+    lengths in UTF-16 code units inside the text, a ``date_time``'s Unix time and format."""
+    if isinstance(given, str):
+        try:
+            given = json.loads(given)
+        except ValueError as exc:
+            raise bad_request("can't parse entities JSON object") from exc
+    if not isinstance(given, list):
+        raise bad_request("can't parse entities: entities must be an Array")
+    size, checked = utf16_length(text), []
+    for entity in given:
+        if not isinstance(entity, dict) or entity.get("type") not in KNOWN_ENTITIES:
+            raise bad_request("can't parse entities: unsupported entity type")
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int):
+            raise bad_request("can't parse entities: offset and length must be integers")
+        if offset < 0 or length <= 0 or offset + length > size:
+            raise bad_request(
+                f"can't parse entities: entity beyond the end of the text at offset {offset}"
+            )
+        if entity["type"] == "date_time":
+            problem = date_time_problem(entity.get("unix_time"), entity.get("date_time_format"))
+            if problem is not None:
+                raise bad_request(f"can't parse entities: {problem}")
+        checked.append(entity)
+    return sorted(checked, key=lambda e: (e["offset"], -e["length"]))
 
 
 def _trimmed(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:

@@ -7,12 +7,13 @@ bot that rebuilds HTML from a message it receives back (``message.html_text``) s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
 HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
-HTML_TAGS |= {"tg-spoiler", "span", "blockquote"}
+HTML_TAGS |= {"tg-spoiler", "span", "blockquote", "tg-time"}
 HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 ENTITY_TYPES = {
     "b": "bold",
@@ -30,10 +31,29 @@ ENTITY_TYPES = {
     "tg-spoiler": "spoiler",
     "span": "spoiler",
     "blockquote": "blockquote",
+    "tg-time": "date_time",
 }
 PRIORITY = {"pre": 11, "code": 20, "text_link": 49, "bold": 90, "italic": 91, "underline": 92}
 PRIORITY |= {"strikethrough": 93, "spoiler": 94, "blockquote": 0, "expandable_blockquote": 0}
+PRIORITY |= {"date_time": 95}
 """How Telegram orders entities that cover the same text (TDLib's type priorities)."""
+
+
+DATE_TIME_FORMAT = re.compile(r"r|w?[dD]?[tT]?")
+"""The grammar of a ``date_time`` entity's format (Bot API 9.5, "Date-time entity formatting"):
+relative ("r") alone, or in this order an optional day of the week, a short or long date and a
+short or long time; empty shows the text as written."""
+
+
+def date_time_problem(unix_time: object, date_time_format: object) -> str | None:
+    """Why a ``date_time`` entity's Unix time or format is refused; None when both are valid."""
+    if isinstance(unix_time, bool) or not isinstance(unix_time, int) or unix_time < 0:
+        return "date_time entity must have a valid Unix time"
+    if date_time_format is not None and (
+        not isinstance(date_time_format, str) or not DATE_TIME_FORMAT.fullmatch(date_time_format)
+    ):
+        return f"invalid date_time format {date_time_format!r}"
+    return None
 
 
 def utf16_length(text: str) -> int:
@@ -84,6 +104,12 @@ class _TelegramHTML(HTMLParser):
             raise HTMLError(
                 f'Tag "span" must have class "tg-spoiler" at byte offset {self._offset()}'
             )
+        if tag == "tg-time":
+            values = dict(attrs)
+            unix = values.get("unix") or ""
+            problem = date_time_problem(int(unix) if unix.isdigit() else None, values.get("format"))
+            if problem is not None:
+                raise HTMLError(f"{problem} at byte offset {self._offset()}")
         self.open_tags.append(_OpenTag(tag, self.length, dict(attrs)))
 
     def handle_endtag(self, tag: str) -> None:
@@ -115,6 +141,10 @@ class _TelegramHTML(HTMLParser):
             entity["url"] = tag.attrs["href"]
         if tag.language:
             entity["language"] = tag.language
+        if kind == "date_time":
+            entity["unix_time"] = int(tag.attrs["unix"] or "")
+            if tag.attrs.get("format"):
+                entity["date_time_format"] = tag.attrs["format"]
         self.entities.append(entity)
 
     def handle_data(self, data: str) -> None:

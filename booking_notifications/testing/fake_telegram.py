@@ -9,6 +9,9 @@ own shapes, so aiogram parses what it would and raises the same exceptions it wo
 * ``getMe`` (``username`` is configurable) and ``sendMessage`` (real-shaped ``Message`` objects
   with their inline keyboards and HTML entities; ids increase per chat, shared with what users
   write there). More methods are entries of ``FakeTelegram.methods``.
+* ``date_time`` entities (Bot API 9.5), as ``<tg-time unix=… format=…>`` in HTML or in an explicit
+  ``entities`` array: the Unix time must be one, the format must follow ``r|w?[dD]?[tT]?``, and
+  explicit offsets and lengths must lie inside the text counted in UTF-16 code units.
 * the two-way bot: ``editMessageText``, ``editMessageReplyMarkup`` and ``answerCallbackQuery``
   over the messages the fake keeps (``fake_chats``); ``getUpdates``, ``setWebhook``,
   ``deleteWebhook`` and ``getWebhookInfo`` over its update queue (``fake_updates``); and the
@@ -489,7 +492,7 @@ class FakeTelegram(PlayingUsers):
 
     def _send_message(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
         chat_id = self._chat(record, params)
-        text, entities, mode = parse_text(record.text, record.parse_mode)
+        text, entities, mode = parse_text(record.text, record.parse_mode, params.get("entities"))
         if len(text) > MAX_TEXT_LENGTH:
             raise bad_request("message is too long")
         markup = parse_reply_markup(params.get("reply_markup"))
@@ -517,7 +520,7 @@ class FakeTelegram(PlayingUsers):
         return self.chats.to_edit(self._chat(record, params), params)
 
     def _edit_message_text(self, record: RecordedRequest, params: dict[str, Any]) -> Reply:
-        text, entities, mode = parse_text(record.text, record.parse_mode)
+        text, entities, mode = parse_text(record.text, record.parse_mode, params.get("entities"))
         markup = parse_reply_markup(params.get("reply_markup"))  # none given removes the keyboard
         message = self._message_to_edit(record, params)
         if len(text) > MAX_TEXT_LENGTH:

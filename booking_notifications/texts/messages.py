@@ -90,6 +90,11 @@ UNITS: dict[Unit, timedelta] = {
 DATE_AND_TIME = "EEE d MMM, HH:mm"
 DATE_YEAR_AND_TIME = "EEE d MMM y, HH:mm"
 TIME = "HH:mm"
+DAY_DATE_AND_TIME = "wDt"
+"""A moment as Telegram shows a ``date_time`` entity: weekday, date and short time."""
+SHORT_TIME = "t"
+RELATIVE = "r"
+"""A ``date_time`` entity shown as a time left ("in 2 hours"), kept current by the client."""
 
 
 @dataclass(frozen=True)
@@ -111,15 +116,20 @@ def language_of(code: str | None) -> str:
     return base if base in LANGUAGES else "en"
 
 
-def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime) -> str:
-    """The HTML text of a notice; ``now`` is the send moment (reminders say how long is left)."""
+def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime, live: bool = False) -> str:
+    """The HTML text of a notice; ``now`` is the send moment (reminders say how long is left).
+
+    ``live`` (what the delivery sends) makes the start, the end and the time left ``date_time``
+    entities (``live_time``); the words a reader sees are the same either way.
+    """
     lang = language_of(ctx.language)
     gettext = catalogue(lang).gettext
+    left = format_time_left(ctx.starts_at - now, lang)
     values = {
         "title": booking_name(ctx.title, ctx.booking_id, lang),
-        "span": format_span(ctx.starts_at, ctx.ends_at, ctx.time_zone, lang, now=now),
+        "span": format_span(ctx.starts_at, ctx.ends_at, ctx.time_zone, lang, now=now, live=live),
         "zone": html.escape(ctx.time_zone),
-        "left": format_time_left(ctx.starts_at - now, lang),
+        "left": live_time(ctx.starts_at, RELATIVE, left) if live else left,
     }
     text = gettext(TEXTS[kind]) % values
     if kind is NoticeKind.CANCEL and ctx.cancel_reason:
@@ -179,11 +189,29 @@ def _in_units(unit: Unit, count: int, lang: str) -> tuple[str, str]:
     return direction, number + words
 
 
+def live_time(at: datetime, date_time_format: str, text: str) -> str:
+    """``text`` as a ``date_time`` entity of the moment ``at`` (Telegram HTML's ``tg-time``).
+
+    A client that knows the entity shows ``at`` in its reader's locale and zone (or, with
+    ``RELATIVE``, as a time left that it keeps current); any other client shows ``text``, which
+    is why ``text`` must already say the same in the user's language and zone.
+    """
+    unix = math.floor(at.timestamp())
+    return f'<tg-time unix="{unix}" format="{date_time_format}">{text}</tg-time>'
+
+
 def format_span(
-    starts_at: datetime, ends_at: datetime, time_zone: str, language: str, *, now: datetime
+    starts_at: datetime,
+    ends_at: datetime,
+    time_zone: str,
+    language: str,
+    *,
+    now: datetime,
+    live: bool = False,
 ) -> str:
     """When a booking is, in the user's zone: the end's date when it ends on another day, and
-    each date's year when it is not the year of ``now`` there."""
+    each date's year when it is not the year of ``now`` there. ``live`` makes the start and the
+    end ``date_time`` entities (``live_time``), their text unchanged."""
     lang = language_of(language)
     zone = ZoneInfo(time_zone)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
@@ -191,10 +219,12 @@ def format_span(
 
     def moment(at: datetime) -> str:
         pattern = DATE_AND_TIME if at.year == this_year else DATE_YEAR_AND_TIME
-        return format_datetime(at, pattern, tzinfo=zone, locale=lang)
+        text = format_datetime(at, pattern, tzinfo=zone, locale=lang)
+        return live_time(at, DAY_DATE_AND_TIME, text) if live else text
 
     if start.date() == end.date():
-        return f"{moment(start)}–{format_time(end, TIME, tzinfo=zone, locale=lang)}"
+        end_time = format_time(end, TIME, tzinfo=zone, locale=lang)
+        return f"{moment(start)}–{live_time(end, SHORT_TIME, end_time) if live else end_time}"
     interval = str(Locale.parse(lang).interval_formats[None])  # the dash and spaces of the locale
     return interval.replace("{0}", moment(start)).replace("{1}", moment(end))
 
