@@ -413,3 +413,45 @@ async def test_a_tap_after_the_booking_is_over_changes_nothing(
     assert over == "This booking is over."
     assert status["cancelled_at"] is None
     assert w.fake.message(ANN.id, reminder.message_id).edits == []
+
+
+@pytest.mark.slow
+async def test_bookings_lists_exactly_mine_and_its_cancel_is_the_final_cancel(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram
+) -> None:
+    async with world(dev_env, db_url, task_queue, fake) as w:
+        await connect(w, ANN, "ann")
+        await connect(w, BOB, "bob")
+        later = await w.book("ann", 7200)
+        await w.book("ann", 3600, "--title", "Sauna")
+        gone = await w.book("ann", 5400, "--title", "Gone")
+        await w.notifier.cancel(gone)
+        await w.book("bob", 3600, "--title", "Bobs court", "--lang", "ru")
+
+        await w.fake.user_says(ANN.id, "/bookings", ANN)
+        listed = await w.message_with(ANN.id, "Your upcoming bookings:")
+        lines, labels = listed.text.split("\n"), [b.text for b in listed.buttons()]
+        confirmed = await w.tap(listed, "1. " + CONFIRM)
+        after_confirm = w.fake.message(ANN.id, listed.message_id).text.split("\n")
+        await w.tap(listed, "2. " + CANCEL)  # the same question and final cancel as a reminder
+        question = w.fake.message(ANN.id, listed.message_id).text
+        cancelled = await w.tap(w.fake.message(ANN.id, listed.message_id), YES)
+        notice = await w.message_with(ANN.id, "❌ Court 3")
+        status = await w.cli("status", str(later))
+        await w.fake.user_says(ANN.id, "/bookings", ANN)
+        again = (await w.message_with(ANN.id, "Your upcoming bookings:")).text.split("\n")
+        await w.fake.user_says(BOB.id, "/bookings", BOB)
+        bobs = await w.message_with(BOB.id, "Ваши предстоящие брони:")
+
+    assert len(lines) == 3 and "Bobs court" not in listed.text and "Gone" not in listed.text
+    assert lines[1].startswith("1. Sauna: ") and lines[1].endswith(", not confirmed yet")
+    assert lines[2].startswith("2. Court 3: ")
+    assert labels == ["1. " + CONFIRM, "1. " + CANCEL, "2. " + CONFIRM, "2. " + CANCEL]
+    assert confirmed == "Thanks, see you there!" and after_confirm[1].endswith(", ✅ confirmed")
+    assert question.startswith("Cancel Court 3 on ")
+    assert cancelled == "Cancelled." and status["cancelled_by"] == "user"
+    assert "is cancelled" in notice.text
+    assert len(again) == 2 and again[1].startswith("1. Sauna: ")
+    assert bobs.text.split("\n")[1].startswith("1. Бронь «Bobs court»: ")
+    assert len(bobs.text.split("\n")) == 2
+    assert w.fake.unanswered_callbacks() == []

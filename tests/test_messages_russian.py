@@ -122,6 +122,9 @@ BOT_TEXTS = {
     texts.OVER: "Эта бронь уже прошла.",
     texts.MOVED: "Бронь уже перенесена: смотрите более позднее сообщение.",
     texts.GONE: "Этой брони больше нет.",
+    texts.BOOKINGS: "Ваши предстоящие брони:",
+    texts.NO_BOOKINGS: "У вас нет предстоящих броней.",
+    texts.BOOKINGS_NOT_YOURS: "Список броней может посмотреть только их владелец.",
     keyboards.CONFIRM: "✅ Я приду",
     keyboards.ASK_CANCEL: "❌ Отменить бронь",
     keyboards.YES_CANCEL: "Да, отменить",
@@ -138,12 +141,20 @@ def test_each_russian_bot_text_reads_as_pinned(source: str) -> None:
 NAMING = {
     texts.ASK_CANCEL: "Отменить бронь «<b>Корт 3</b>» на ср 2 дек., 18:00–19:00?",
     texts.KEPT: "👍 Бронь «<b>Корт 3</b>» на ср 2 дек., 18:00–19:00 остаётся в силе.",
+    texts.BOOKING_CONFIRMED: (
+        "2. Бронь «<b>Корт 3</b>»: ср 2 дек., 18:00–19:00 (Europe/Moscow), ✅ подтверждена"
+    ),
+    texts.BOOKING_UNCONFIRMED: (
+        "2. Бронь «<b>Корт 3</b>»: ср 2 дек., 18:00–19:00 (Europe/Moscow), ещё не подтверждена"
+    ),
+    texts.MORE_BOOKINGS: "Показаны только ближайшие 10.",
 }
 
 
 @pytest.mark.parametrize("source", list(NAMING))
 def test_the_bot_names_a_booking_as_the_notices_do(source: str) -> None:
     about = {"title": booking_name("Корт 3", 7, "ru"), "span": "ср 2 дек., 18:00–19:00"}
+    about |= {"number": "2", "zone": MOSCOW, "count": "10"}
 
     assert ru(source) % about == NAMING[source]
 
@@ -166,7 +177,7 @@ def test_every_topic_is_a_plural_noun_and_its_switch_agrees_with_it(topic: Topic
 
 
 def test_every_russian_text_is_pinned_here() -> None:
-    pinned = {*BOT_TEXTS, texts.ASK_CANCEL, texts.KEPT, texts.TOPIC_ON, texts.TOPIC_OFF}
+    pinned = {*BOT_TEXTS, *NAMING, texts.TOPIC_ON, texts.TOPIC_OFF}
     pinned |= set(keyboards.TOPIC_LABELS.values())
     bot_texts = {v for k, v in vars(texts).items() if k.isupper() and isinstance(v, str)}
     assert bot_texts <= pinned

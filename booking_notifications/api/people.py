@@ -227,6 +227,14 @@ class People:
         """The user a Telegram chat belongs to; None when no one connected it."""
         return await views.chat_user(self._sessions, chat_id)
 
+    async def upcoming(self, chat_id: int) -> list[BookingCard]:
+        """The chat's user's bookings not cancelled nor over, soonest first (``/bookings``):
+        at most ``users.UPCOMING_SHOWN`` + 1, so that the bot can say there are more."""
+        async with self._sessions() as session:
+            ids = await users.upcoming_bookings(session, chat_id, self._clock())
+        cards = [await views.booking_card(self._sessions, booking_id) for booking_id in ids]
+        return [card for card in cards if card is not None]  # None: deleted since
+
     async def _user(self, session: AsyncSession, user_ref: str | None, chat_id: int | None) -> User:
         if (user_ref is None) == (chat_id is None):
             raise InvalidBooking("name the user by user_ref or by chat_id, one of the two")

@@ -128,3 +128,28 @@ def set_muted(user: User, topics: Iterable[Topic]) -> frozenset[Topic]:
     chosen = frozenset(Topic(t) for t in topics)
     user.muted = topic_names(chosen)
     return chosen
+
+
+UPCOMING_SHOWN = 10
+"""How many upcoming bookings ``/bookings`` lists: one message, with a row of buttons each."""
+
+
+async def upcoming_bookings(
+    session: AsyncSession, chat_id: int, now: datetime, limit: int = UPCOMING_SHOWN
+) -> list[int]:
+    """The ids of the chat's user's bookings not cancelled and not over at ``now``, soonest
+    first.
+
+    Only the user whose chat this is: another user's bookings never come, whatever the chat.
+    ``limit + 1`` at most, so a caller can tell there are more than it shows.
+    """
+    return list(
+        await session.scalars(
+            select(Booking.id)
+            .join(Booking.user)
+            .where(User.chat_id == chat_id)
+            .where(Booking.cancelled_at.is_(None), Booking.ends_at > now)
+            .order_by(Booking.starts_at, Booking.id)
+            .limit(limit + 1)
+        )
+    )

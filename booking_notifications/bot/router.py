@@ -2,6 +2,7 @@
 
 - ``/start <token>`` connects the chat to the user of a connect link; ``/start`` alone explains
   how to connect, or offers to resume paused notices;
+- ``/bookings`` lists the person's upcoming bookings with the same buttons (``listing``);
 - ``/settings`` shows a toggle per topic a user may mute; ``/stop`` mutes them all (cancellations
   and moves still come);
 - a tap on a notice's buttons: "I'll be there" records it, "Cancel booking" asks, "Yes, cancel"
@@ -17,16 +18,15 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
 from booking_notifications.api import BookingNotifier, CancelResult, ConfirmResult, LinkRefused
 from booking_notifications.api.users import LinkProblem
 from booking_notifications.api.views import BookingCard, ChatUser
-from booking_notifications.channels import Keyboard
+from booking_notifications.bot.edits import edit, kept_rows
+from booking_notifications.bot.listing import bookings_list
 from booking_notifications.channels.telegram import inline_keyboard
-from booking_notifications.channels.telegram_errors import FailedAnswer
 from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.topics import ALL_TOPICS, Topic
 from booking_notifications.observe.metrics import BotMetrics
@@ -82,7 +82,8 @@ def booking_router(
 
     Returns:
         An aiogram ``Router`` named ``booking_notifications`` for a ``Dispatcher`` to include:
-        ``/start`` (with or without a token), ``/settings``, ``/stop`` and the buttons' taps.
+        ``/start`` (with or without a token), ``/bookings``, ``/settings``, ``/stop`` and the
+        buttons' taps.
     """
     router = Router(name="booking_notifications")
     counted = metrics or BotMetrics()
@@ -130,6 +131,18 @@ def booking_router(
         await message.answer(
             translator(user.language)(texts.SETTINGS), reply_markup=inline_keyboard(keyboard)
         )
+
+    @router.message(Command("bookings"))
+    async def bookings(message: Message) -> None:
+        if (user := await connected_user(message)) is None:
+            return
+        sender = message.from_user.id if message.from_user else None
+        if user.owner_id is not None and sender != user.owner_id:  # a group: the owner only
+            await message.answer(translator(user.language)(texts.BOOKINGS_NOT_YOURS))
+            return
+        cards = await notifier.people.upcoming(message.chat.id)
+        text, keyboard = bookings_list(cards, signer, message.chat.id, user.language, clock())
+        await message.answer(text, reply_markup=inline_keyboard(keyboard))
 
     @router.message(Command("stop"))
     async def stop(message: Message) -> None:
@@ -202,16 +215,22 @@ class _Taps:
         t = translator(language)
         if tap.action is BookingAction.CONFIRM:
             return await self._confirm(message, card), language
+        if tap.action is BookingAction.CONFIRM_IN_LIST:
+            answer = _confirmed(await self._notifier.people.confirm(card.booking_id))
+            cards = await self._notifier.people.upcoming(message.chat.id)
+            now = self._clock()
+            await edit(message, *bookings_list(cards, self._signer, message.chat.id, language, now))
+            return answer, language
         if tap.action is BookingAction.ASK_CANCEL:
             keyboard = cancel_question_keyboard(
                 self._signer, card.booking_id, card.starts_at, message.chat.id, language
             )
-            await _edit(message, t(texts.ASK_CANCEL) % _about(card, self._clock), keyboard)
+            await edit(message, t(texts.ASK_CANCEL) % _about(card, self._clock), keyboard)
             return "", language
         if tap.action is BookingAction.CANCEL:
             result = await self._notifier.cancel(card.booking_id, CANCEL_REASON, by="user")
             if result is CancelResult.CANCELLED:
-                await _edit(message, t(texts.CANCELLED_LINE), ())
+                await edit(message, t(texts.CANCELLED_LINE), ())
                 return texts.CANCELLED, language
             return (
                 texts.OVER if result is CancelResult.OVER else texts.ALREADY_CANCELLED
@@ -219,19 +238,17 @@ class _Taps:
         keyboard = booking_keyboard(
             self._signer, card.booking_id, card.starts_at, message.chat.id, language
         )
-        await _edit(message, t(texts.KEPT) % _about(card, self._clock), keyboard)
+        await edit(message, t(texts.KEPT) % _about(card, self._clock), keyboard)
         return texts.KEPT_ANSWER, language
 
     async def _confirm(self, message: Message, card: BookingCard) -> str:
         result = await self._notifier.people.confirm(card.booking_id)
-        if result is ConfirmResult.ALREADY_CONFIRMED:
-            return texts.ALREADY_CONFIRMED
         if result is not ConfirmResult.CONFIRMED:
-            return texts.OVER if result is ConfirmResult.OVER else texts.ALREADY_CANCELLED
+            return _confirmed(result)
         line = translator(card.language)(texts.CONFIRMED_LINE)
         markup = message.reply_markup
-        await _edit(message, f"{message.html_text}\n\n{line}", _rows(markup))
-        return texts.CONFIRMED
+        await edit(message, f"{message.html_text}\n\n{line}", kept_rows(markup))
+        return _confirmed(result)
 
     async def _settings(
         self, query: CallbackQuery, message: Message, tap: SettingsTap
@@ -242,7 +259,7 @@ class _Taps:
         t, muted = translator(user.language), set(user.muted)
         if tap.action is SettingsAction.RESUME:
             await self._notifier.people.set_muted((), chat_id=message.chat.id)
-            await _edit(message, t(texts.RESUMED), ())
+            await edit(message, t(texts.RESUMED), ())
             return "", user.language
         if tap.topic not in {topic.value for topic in Topic}:
             return texts.NOT_VALID, user.language
@@ -250,9 +267,18 @@ class _Taps:
         muted ^= {topic}
         chosen = await self._notifier.people.set_muted(muted, chat_id=message.chat.id)
         keyboard = settings_keyboard(self._signer, chosen, message.chat.id, user.language)
-        await _edit(message, message.html_text, keyboard)
+        await edit(message, message.html_text, keyboard)
         state = texts.TOPIC_OFF if topic in chosen else texts.TOPIC_ON
         return t(state) % {"topic": t(TOPIC_LABELS[topic])}, user.language
+
+
+def _confirmed(result: ConfirmResult) -> str:
+    """The answer to a tap on "I'll be there"."""
+    if result is ConfirmResult.CONFIRMED:
+        return texts.CONFIRMED
+    if result is ConfirmResult.ALREADY_CONFIRMED:
+        return texts.ALREADY_CONFIRMED
+    return texts.OVER if result is ConfirmResult.OVER else texts.ALREADY_CANCELLED
 
 
 def _about(card: BookingCard, clock: Clock) -> dict[str, str]:
@@ -261,19 +287,3 @@ def _about(card: BookingCard, clock: Clock) -> dict[str, str]:
         card.starts_at, card.ends_at, card.time_zone, language_of(card.language), now=clock()
     )
     return {"title": booking_name(card.title, card.booking_id, card.language), "span": span}
-
-
-def _rows(markup: InlineKeyboardMarkup | None) -> Keyboard:
-    """A message's buttons as (label, data) rows, to keep them through an edit."""
-    if markup is None:
-        return ()
-    return [[(b.text, b.callback_data or "") for b in row] for row in markup.inline_keyboard]
-
-
-async def _edit(message: Message, text: str, keyboard: Keyboard) -> None:
-    """Edit a message's text and buttons; an edit that changes nothing is fine (a double tap)."""
-    try:
-        await message.edit_text(text, reply_markup=inline_keyboard(keyboard))
-    except FailedAnswer as err:
-        if not (isinstance(err.error, TelegramBadRequest) and "not modified" in err.error.message):
-            raise

@@ -27,9 +27,11 @@ DATA_MAX = 64
 
 
 class BookingAction(StrEnum):
-    """The buttons of a reminder or start notice, and the ones the cancel question shows."""
+    """The buttons of a reminder or start notice, of ``/bookings``, and of the cancel question."""
 
     CONFIRM = "c"
+    CONFIRM_IN_LIST = "l"
+    """ "I'll be there" under a ``/bookings`` list: the list is shown again, updated."""
     ASK_CANCEL = "x"
     CANCEL = "y"
     KEEP = "k"

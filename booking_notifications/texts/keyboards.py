@@ -87,3 +87,21 @@ def settings_keyboard(
 
 def resume_keyboard(signer: Signer, chat_id: int, language: str | None) -> Keyboard:
     return [[(translator(language)(RESUME), signer.settings(SettingsAction.RESUME, "", chat_id))]]
+
+
+def bookings_keyboard(
+    signer: Signer,
+    bookings: Iterable[tuple[int, datetime]],
+    chat_id: int,
+    language: str | None,
+) -> Keyboard:
+    """A ``/bookings`` list's buttons: "I'll be there" and "Cancel booking" for each of its
+    ``(booking id, start)``, one row each, numbered as the list is."""
+    t = translator(language)
+    return [
+        [
+            (f"{number}. {t(CONFIRM)}", signer.booking(BookingAction.CONFIRM_IN_LIST, *b, chat_id)),
+            (f"{number}. {t(ASK_CANCEL)}", signer.booking(BookingAction.ASK_CANCEL, *b, chat_id)),
+        ]
+        for number, b in enumerate(bookings, start=1)
+    ]
