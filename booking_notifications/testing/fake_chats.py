@@ -270,11 +270,7 @@ KNOWN_ENTITIES |= {"mention", "hashtag", "cashtag", "bot_command", "url", "email
 def explicit_entities(text: str, given: object) -> list[dict[str, Any]]:
     """A request's ``entities`` checked as Telegram checks them: known types, offsets and
     lengths in UTF-16 code units inside the text, a ``date_time``'s Unix time and format."""
-    if isinstance(given, str):
-        try:
-            given = json.loads(given)
-        except ValueError as exc:
-            raise bad_request("can't parse entities JSON object") from exc
+    given = _decoded(given, "can't parse entities JSON object")
     if not isinstance(given, list):
         raise bad_request("can't parse entities: entities must be an Array")
     size, checked = utf16_length(text), []
@@ -346,11 +342,7 @@ def parse_reply_markup(value: object) -> dict[str, Any] | None:
     """
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise bad_request("can't parse reply keyboard markup JSON object") from exc
+    value = _decoded(value, "can't parse reply keyboard markup JSON object")
     if not isinstance(value, dict):
         raise bad_request("object expected as reply markup")
     rows = value.get("inline_keyboard")
@@ -366,6 +358,16 @@ def parse_reply_markup(value: object) -> dict[str, Any] | None:
             )
         keyboard.append([_inline_button(button) for button in row])
     return {"inline_keyboard": keyboard} if any(keyboard) else None
+
+
+def _decoded(value: object, refusal: str) -> object:
+    """A parameter that is JSON in a form (a string) or already decoded (a JSON body)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise bad_request(refusal) from exc
 
 
 def _message_id(params: dict[str, Any]) -> int:
