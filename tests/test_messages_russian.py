@@ -130,6 +130,7 @@ BOT_TEXTS = {
     keyboards.YES_CANCEL: "Да, отменить",
     keyboards.KEEP: "Оставить",
     keyboards.RESUME: "🔔 Снова присылать уведомления",
+    keyboards.OPEN_BOOKING: "Открыть бронь",
 }
 
 

@@ -45,7 +45,7 @@ from booking_notifications.db.session import Sessions
 from booking_notifications.observe.jsonlog import notice_context
 from booking_notifications.observe.metrics import DeliveryMetrics
 from booking_notifications.texts.actions import Signer
-from booking_notifications.texts.keyboards import WITH_BUTTONS, booking_keyboard
+from booking_notifications.texts.keyboards import WITH_BUTTONS, booking_keyboard, with_page
 from booking_notifications.texts.messages import MessageContext, render
 from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
@@ -212,10 +212,13 @@ class NoticeActivities:
     def _keyboard(
         self, kind: NoticeKind, booking: Booking, chat_id: int, language: str
     ) -> Keyboard:
-        """The buttons a notice carries: none without a signing key (the console, no bot)."""
+        """The buttons a notice carries: none without a signing key (the console, no bot); a
+        reminder's "Open booking" when the booking has a page."""
+        page = booking.url if kind is NoticeKind.REMINDER else None
         if self._signer is None or kind not in WITH_BUTTONS:
-            return ()
-        return booking_keyboard(self._signer, booking.id, booking.starts_at, chat_id, language)
+            return with_page((), page, language)
+        keyboard = booking_keyboard(self._signer, booking.id, booking.starts_at, chat_id, language)
+        return with_page(keyboard, page, language)
 
     async def _send(
         self, kind: NoticeKind, booking: Booking, language: str, chat_id: int, text: str

@@ -75,6 +75,7 @@ async def add_booking(
         ref=request.ref,
         user=user,
         title=request.title,
+        url=request.url,
         starts_at=request.starts_at.astimezone(UTC),
         ends_at=request.ends_at.astimezone(UTC),
         reminders=reminders,

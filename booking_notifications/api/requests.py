@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from yarl import URL
 
 from booking_notifications.core.durations import format_duration
 from booking_notifications.core.limits import reminder_problem, times_problem
 from booking_notifications.core.quiet import QuietHours
-from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX
+from booking_notifications.db.models import CANCEL_REASON_MAX, TITLE_MAX, URL_MAX
 
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 MAX_REMINDERS = 10
@@ -63,6 +64,10 @@ class BookingRequest:
     """The user's local quiet hours, ``22:00-08:00``: reminders are moved out of them. ``None``
     keeps what the user has; ``"none"`` (or ``""``) clears them."""
     ref: str | None = None
+    url: str | None = None
+    """The booking's page in the booking service (``https://…``): reminders carry an "Open
+    booking" button to it, the way to move a booking by the service's own rules. Kept in SQL
+    only, like the title."""
 
     def validated(self, now: datetime) -> BookingRequest:
         """This request as it is to be stored, if every rule holds at ``now``; otherwise
@@ -96,9 +101,27 @@ class BookingRequest:
             if not 0 < len(self.ref) <= 128:
                 raise InvalidBooking("ref must be 1 to 128 characters")
             check_text("ref", self.ref)
+        if self.url is not None:
+            check_url(self.url)
         return dataclasses.replace(
             self, starts_at=starts_at, ends_at=ends_at, title=title, quiet_hours=quiet_hours
         )
+
+
+def check_url(url: object) -> str:
+    """A booking's page: an absolute ``http``/``https`` URL with a host, within ``URL_MAX``
+    characters and free of blanks (what Telegram takes as a URL button)."""
+    if not isinstance(url, str) or not 0 < len(url) <= URL_MAX:
+        raise InvalidBooking(f"url must be 1 to {URL_MAX} characters")
+    check_text("url", url)
+    try:
+        parsed = URL(url)
+        absolute = parsed.scheme in ("http", "https") and bool(parsed.host)
+    except ValueError:
+        absolute = False
+    if not absolute or any(char.isspace() for char in url):
+        raise InvalidBooking(f"url {_shown(url)} is not an http:// or https:// URL with a host")
+    return url
 
 
 def check_chat_id(chat_id: object) -> int:

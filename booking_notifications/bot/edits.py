@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message
 
-from booking_notifications.channels import Keyboard
+from booking_notifications.channels import Keyboard, UrlButton
 from booking_notifications.channels.telegram import inline_keyboard
 from booking_notifications.channels.telegram_errors import FailedAnswer
 
@@ -14,7 +14,10 @@ def kept_rows(markup: InlineKeyboardMarkup | None) -> Keyboard:
     """A message's buttons as (label, data) rows, to keep them through an edit."""
     if markup is None:
         return ()
-    return [[(b.text, b.callback_data or "") for b in row] for row in markup.inline_keyboard]
+    return [
+        [UrlButton(b.text, b.url) if b.url else (b.text, b.callback_data or "") for b in row]
+        for row in markup.inline_keyboard
+    ]
 
 
 async def edit(message: Message, text: str, keyboard: Keyboard) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from yarl import URL
 
@@ -47,7 +47,17 @@ class BotIdentity:
 
 
 Button = tuple[str, str]
-"""A button under a message: its label, and the data its tap sends back to the bot."""
+"""A button under a message: its label, and the data its tap sends back to the bot (or, as a
+``UrlButton``, the page it opens)."""
+
+
+class UrlButton(NamedTuple):
+    """A button that opens a web page instead of sending data back to the bot."""
+
+    label: str
+    url: str
+
+
 Keyboard = Sequence[Sequence[Button]]
 """Rows of buttons."""
 

@@ -28,6 +28,7 @@ from booking_notifications.channels import (
     Keyboard,
     Misconfigured,
     Unavailable,
+    UrlButton,
     api_url_problem,
     token_secret,
 )
@@ -123,12 +124,18 @@ def make_bot(token: str, api_url: str | None = None, timeout: float = REQUEST_TI
 
 
 def inline_keyboard(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
-    """Telegram's inline keyboard for rows of (label, callback data); None for no buttons."""
+    """Telegram's inline keyboard for rows of (label, callback data) and ``UrlButton``s; None
+    for no buttons."""
     if not keyboard:
         return None
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+            [
+                InlineKeyboardButton(text=button.label, url=button.url)
+                if isinstance(button, UrlButton)
+                else InlineKeyboardButton(text=button[0], callback_data=button[1])
+                for button in row
+            ]
             for row in keyboard
         ]
     )

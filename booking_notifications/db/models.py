@@ -45,6 +45,8 @@ NAMING_CONVENTION = {
 
 TITLE_MAX = 256
 CANCEL_REASON_MAX = 512
+URL_MAX = 2048
+"""The longest booking page URL (``BookingRequest.url``) kept."""
 CANCELLED_BY_MAX = 16
 
 
@@ -139,6 +141,8 @@ class Booking(Timestamps, Base):
     ref: Mapped[str | None] = mapped_column(String(128), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("bn_users.id", ondelete="CASCADE"), index=True)
     title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
+    url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    """The booking's page in the booking service, for the reminders' "Open booking" button."""
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     reminders: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from booking_notifications.channels import Keyboard
+from booking_notifications.channels import Keyboard, UrlButton
 from booking_notifications.core.domain import NoticeKind
 from booking_notifications.core.topics import Topic
 from booking_notifications.texts.actions import BookingAction, SettingsAction, Signer
@@ -21,6 +21,7 @@ ASK_CANCEL = _("❌ Cancel booking")
 YES_CANCEL = _("Yes, cancel")
 KEEP = _("Keep it")
 RESUME = _("🔔 Resume notices")
+OPEN_BOOKING = _("Open booking")
 TOPIC_LABELS = {
     Topic.DAY_REMINDERS: _("Reminders a day before"),
     Topic.HOUR_REMINDERS: _("Reminders an hour before"),
@@ -42,6 +43,13 @@ def booking_keyboard(
     """ "I'll be there" and "Cancel booking", for a booking as it starts at ``starts_at``."""
     buttons = ((CONFIRM, BookingAction.CONFIRM), (ASK_CANCEL, BookingAction.ASK_CANCEL))
     return _booking_row(signer, buttons, booking_id, starts_at, chat_id, language)
+
+
+def with_page(keyboard: Keyboard, url: str | None, language: str | None) -> Keyboard:
+    """``keyboard`` with an "Open booking" row below it, to the booking's page when it has one."""
+    if url is None:
+        return keyboard
+    return [*keyboard, [UrlButton(translator(language)(OPEN_BOOKING), url)]]
 
 
 def cancel_question_keyboard(
