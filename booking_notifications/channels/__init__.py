@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from yarl import URL
 
@@ -72,6 +72,19 @@ class Channel(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """A channel that can change a message it sent (Telegram can; a console cannot take back
+    what it printed, but says what it would change)."""
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str | None, keyboard: Keyboard = ()
+    ) -> None:
+        """Show ``text`` (None: keep the text) and ``keyboard`` instead; an edit that changes
+        nothing is done. ``DeliveryError`` as for a send (``Rejected``: too old, deleted)."""
+        ...
 
 
 class DeliveryError(Exception):

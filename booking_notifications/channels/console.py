@@ -34,6 +34,17 @@ class ConsoleChannel:
         )
         return message_id
 
+    async def edit(
+        self, chat_id: int, message_id: int, text: str | None, keyboard: Keyboard = ()
+    ) -> None:
+        """Print what the message would now say (a printed line cannot be changed)."""
+        shown = "its buttons removed" if text is None else html.unescape(_TAG.sub("", text))
+        print(
+            f"notice #{message_id} to chat {chat_id} edited: {shown.replace(chr(10), ' / ')}",
+            file=self._stream or sys.stdout,
+            flush=True,
+        )
+
     async def check(self) -> BotIdentity:
         """The console is always there."""
         return BotIdentity(0, None, "the console")

@@ -27,6 +27,7 @@ from booking_notifications.channels import (
     DeliveryError,
     Keyboard,
     Misconfigured,
+    Rejected,
     Unavailable,
     UrlButton,
     api_url_problem,
@@ -36,6 +37,7 @@ from booking_notifications.channels.telegram_errors import CheckedSession, sort
 
 REQUEST_TIMEOUT = 20
 DEFAULT_API_URL = "https://api.telegram.org"
+NOT_MODIFIED = "message is not modified"
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,27 @@ class TelegramChannel:
                 failure,
             )
         raise failure  # outside the except block: nothing of aiogram's is chained to it
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str | None, keyboard: Keyboard = ()
+    ) -> None:
+        markup = inline_keyboard(keyboard)
+        try:
+            if text is None:
+                await self._bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=markup
+                )
+            else:
+                await self._bot.edit_message_text(
+                    text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                )
+        except Exception as err:  # sorted as a send's failures are
+            failure = self._sorted(err)
+        else:
+            return
+        if isinstance(failure, Rejected) and NOT_MODIFIED in str(failure):
+            return  # already as asked: a retried edit, or a message without buttons
+        raise failure
 
     async def check(self) -> BotIdentity:
         """Ask Telegram who the bot is (getMe): the token and the URL work, or one line says why.

@@ -190,6 +190,10 @@ class Notification(Timestamps, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
+    edited_at: Mapped[datetime | None]
+    """When its message was edited for what became of the booking (or the edit was refused)."""
+    edit_error: Mapped[str | None] = mapped_column(Text)
+    """Why Telegram refused that edit (too old, deleted by the user); None when it was made."""
 
     booking: Mapped[Booking] = relationship(back_populates="notifications")
 

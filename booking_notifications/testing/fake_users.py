@@ -193,6 +193,12 @@ class PlayingUsers:
         self.blocked.discard(self._person(user.id, user).id)
         return self.queue_update(member_update(user, self._sender(), "kicked", "member", _now()))
 
+    def user_deletes(self, chat_id: int, message_id: int) -> None:
+        """A user deletes a message in their chat: the bot's edits of it are "not found" now
+        (Telegram tells a bot nothing of it)."""
+        self.chats.find(chat_id, message_id)  # a test deleting what is not there is wrong
+        del self.chats.messages[chat_id, message_id]
+
     def queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue any update as given, numbered anew: e.g. a tap whose data a test forged.
 

@@ -79,6 +79,11 @@ UNTITLED = _("Booking #%(id)s")
 LESS_THAN_A_MINUTE = _("in less than a minute")
 NOW = _("now")
 
+CANCELLED_MARK = _("❌ Cancelled.")
+"""Below a sent message struck through when its booking is cancelled."""
+MOVED_TO = _("📅 Moved to %(span)s (%(zone)s).")
+"""Below a sent message when its booking has moved."""
+
 MINUTE = timedelta(minutes=1)
 Unit = Literal["day", "hour", "minute"]
 UNITS: dict[Unit, timedelta] = {

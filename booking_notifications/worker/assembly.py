@@ -34,6 +34,7 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
+from booking_notifications.activities.edits import EditActivities
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
@@ -111,7 +112,9 @@ def build_workers(
     metrics: DeliveryMetrics | None = None,
 ) -> list[Worker]:
     """The workflow worker (with row writes and reconcile) and the rate-limited delivery worker."""
-    activities = NoticeActivities(sessions, channel, signer=signer_for(settings), metrics=metrics)
+    signer = signer_for(settings)
+    activities = NoticeActivities(sessions, channel, signer=signer, metrics=metrics)
+    signed = signer is not None  # notices carry buttons, which an edit takes away
     notifier = BookingNotifier(
         client,
         sessions,
@@ -131,7 +134,7 @@ def build_workers(
         Worker(
             client,
             task_queue=delivery_task_queue(settings.task_queue),
-            activities=[activities.deliver],
+            activities=[activities.deliver, EditActivities(sessions, channel, buttons=signed).edit],
             max_task_queue_activities_per_second=settings.delivery_rate,
             max_concurrent_activities=settings.delivery_concurrency,
             # A slow delivery's heartbeats reach the server every 2 s, well inside its 5 s

@@ -12,11 +12,13 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.common import RetryPolicy
 
+from booking_notifications.workflows.edit_types import EditOutcome, EditRequest
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
 MIRROR_NOTICES = "mirror_notices"
 DELIVER_NOTICE = "deliver_notice"
 RECONCILE_BOOKINGS = "reconcile_bookings"
+EDIT_SENT_MESSAGE = "edit_sent_message"
 
 MIRROR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
@@ -32,6 +34,18 @@ DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """A delivery running longer than a second heartbeats; silence this long means its worker died,
 and the send is retried then rather than after the whole attempt timeout."""
+
+EDIT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=8,
+    non_retryable_error_types=["NotFoundError"],
+)
+"""An edit retries through flood control and outages, a few times: an old message that stays as
+it was is a small loss, a booking's run that never ends is not. A delivery worker that does not
+know the edit (an older one during a rolling deploy) fails it with NotFoundError: given up."""
+EDIT_GIVE_UP = timedelta(minutes=10)
 
 
 def delivery_task_queue(task_queue: str) -> str:
@@ -55,3 +69,9 @@ async def deliver_notice(request: DeliveryRequest) -> DeliveryOutcome:
 async def reconcile_bookings() -> list[int]:
     """Start what a crash kept from starting; the ids of the bookings acted on."""
     raise NotImplementedError("declared here, run by activities.reconcile.ReconcileActivities")
+
+
+@activity.defn(name=EDIT_SENT_MESSAGE)
+async def edit_sent_message(request: EditRequest) -> EditOutcome:
+    """Edit the message a notice was sent as, once, for what became of its booking."""
+    raise NotImplementedError("declared here, run by activities.edits.EditActivities")

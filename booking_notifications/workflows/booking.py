@@ -24,31 +24,19 @@ with workflow.unsafe.imports_passed_through():
     from booking_notifications.core import limits
     from booking_notifications.core.clock import utc_text
     from booking_notifications.core.domain import NoticeStatus
-    from booking_notifications.workflows import activities, plan
+    from booking_notifications.workflows import activities, delivery, history, plan
+    from booking_notifications.workflows.edit_types import EditReason
+    from booking_notifications.workflows.patches import MOVE_BEFORE_RUN, PUBLISH_FIRST, SAME_MOVE
     from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,
         BookingInput,
         BookingReport,
         DeliveryOutcome,
-        DeliveryRequest,
         MirrorRequest,
         Notice,
         RescheduleRequest,
     )
-
-PUBLISH_FIRST = "publish-before-mirror"
-"""Patch: show NextNotificationAt before the first row write, so the UI is right even while the
-database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
-MOVE_BEFORE_RUN = "keep-a-move-made-before-run"
-"""Patch: a move that reached the run's first workflow task runs before ``run`` (the SDK applies
-signals and updates before the start); ``run`` used to plan the booking again from its input
-then, undoing the move: the move notice and the start were delivered with the old times and both
-skipped as "booking moved". Asked only when a move came first, so no other run records it."""
-SAME_MOVE = "a-move-to-the-same-times-changes-nothing"
-"""Patch: a move to the times the booking already has (a caller's retry of a move whose answer
-was lost) returns the plan and tells no one; it used to send the user another "moved" notice.
-Asked only for such a move, so no other run records it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +116,8 @@ class BookingWorkflow:
             self._finished = True
         if self._cancel_requested:
             await self._announce_cancel()
+        else:
+            await history.edit_sent(self._id, self._notices, EditReason.OVER, self._times())
 
     @workflow.signal
     def cancel(self) -> None:
@@ -155,7 +145,7 @@ class BookingWorkflow:
                 SAME_MOVE
             ):
                 return self.status()
-            now = workflow.now()
+            now, shown = workflow.now(), self._times()
             self._revision += 1
             self._booking = dataclasses.replace(
                 self._booking,
@@ -171,6 +161,8 @@ class BookingWorkflow:
             await self._mirror([*changed, moved], booking_times=True)
             workflow.upsert_search_attributes([BOOKING_STARTS_AT.value_set(request.starts_at)])
         await self._fire(moved)
+        moves = EditReason.MOVED
+        await history.edit_sent(self._id, self._notices, moves, shown, but=moved.key)
         return self.status()
 
     @reschedule.validator
@@ -188,6 +180,13 @@ class BookingWorkflow:
             raise ApplicationError("the booking is cancelled", non_retryable=True)
         if self._finished or workflow.now() >= self._booking.ends_at:
             raise ApplicationError("the booking is over", non_retryable=True)
+
+    @property
+    def _id(self) -> int:
+        return self._booking.booking_id
+
+    def _times(self) -> tuple[datetime, datetime]:
+        return self._booking.starts_at, self._booking.ends_at
 
     @workflow.query
     def status(self) -> BookingReport:
@@ -245,29 +244,8 @@ class BookingWorkflow:
         await self._mirror([notice])
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
-        request = DeliveryRequest(
-            booking_id=self._booking.booking_id,
-            key=notice.key,
-            kind=notice.kind,
-            due_at=notice.due_at,
-            latest_at=notice.latest_at,
-            starts_at=self._booking.starts_at,
-            ends_at=self._booking.ends_at,
-        )
-        retry_for = timedelta(seconds=self._booking.retry_for)
-        deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for
         try:
-            outcome = await workflow.execute_activity(
-                activities.deliver_notice,
-                request,
-                task_queue=activities.delivery_task_queue(workflow.info().task_queue),
-                start_to_close_timeout=activities.DELIVERY_ATTEMPT_TIMEOUT,
-                heartbeat_timeout=activities.DELIVERY_HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=deadline,
-                retry_policy=activities.DELIVERY_RETRY,
-                summary=f"deliver {notice.key}",
-            )
-            return outcome
+            return await delivery.deliver(self._booking, notice)
         except ActivityError as err:
             failed = DeliveryOutcome(NoticeStatus.FAILED, f"gave up: {err.cause or err}")
             notice.status, notice.reason = failed.status, failed.reason
@@ -283,6 +261,7 @@ class BookingWorkflow:
         self._notices.append(announcement)
         await self._mirror(self._notices)
         await self._fire(announcement)
+        await history.edit_sent(self._id, self._notices, EditReason.CANCELLED, self._times())
 
     async def _mirror(self, notices: list[Notice], *, booking_times: bool = False) -> None:
         """Write notice states (and, after a move, the booking's times) into the rows."""
