@@ -16,9 +16,10 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.testing.fake_chats import StoredMessage
-from booking_notifications.testing.fake_telegram import FakeTelegram
+from booking_notifications.testing.fake_chats import Refusal, Reply, StoredMessage
+from booking_notifications.testing.fake_telegram import FakeTelegram, RecordedRequest
 from booking_notifications.worker.assembly import running_workers
+from booking_notifications.workflows.activities import EDIT_RETRY
 from tests.support.stack import Stack, api_only, settings_for, telegram_channel
 from tests.support.waiting import eventually
 
@@ -192,3 +193,24 @@ async def test_telegram_calls_per_booking_with_edits(
     assert flows["full flow"] == (4, 3)  # the reminders and the start notice lose their buttons
     assert flows["cancelled after 2 reminders"] == (3, 2)
     assert flows["moved after 2 reminders, then its full flow"][1] >= 2
+
+
+async def test_edits_while_telegram_refuses_every_edit_are_given_up_and_the_booking_finishes(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    def down(record: RecordedRequest, params: dict[str, object]) -> Reply:
+        raise Refusal(502, "Bad Gateway")
+
+    async with signed_stack(time_env, db_url, task_queue, telegram) as s:
+        booking_id, _ = await s.book(3 * H, chat_id=4505, reminders=[2 * H])
+        await time_env.sleep(H + 30 * M)
+        await sent(s, booking_id, "reminder_2h")
+        telegram.methods["editMessageText"] = down
+        await s.notifier.cancel(booking_id)
+        report = await s.result(booking_id)
+        rows = await s.rows(booking_id)
+
+    tries = [r for r in telegram.requests if r.method == "editMessageText" and r.chat_id == 4505]
+    assert report.cancelled and rows["cancel"].status is NoticeStatus.SENT
+    assert len(tries) == EDIT_RETRY.maximum_attempts  # retried, a bounded number of times
+    assert rows["reminder_2h"].edited_at is None  # never edited: the message stays as it was

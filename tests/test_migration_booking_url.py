@@ -37,6 +37,7 @@ async def test_0009_adds_the_url_and_takes_it_away_keeping_every_booking(
     engine = make_engine(empty_db_url)
     uid, chat = uuid.uuid4().hex, 9_000_000 + uuid.uuid4().int % 1_000_000
     try:
+        await downgrade(engine)  # PostgreSQL's test database is shared: left migrated by others
         await upgrade(engine, "0007")
         async with engine.begin() as conn:
             await conn.execute(
