@@ -61,7 +61,7 @@ def test_a_reminder_has_its_time_left_relative_and_its_start_and_end_as_moments(
     ]
 
     assert live == [
-        ("in 1 hour", UNIX_START, "r"),
+        ("starts in 1 hour", UNIX_START, "r"),
         ("Wed 2 Dec, 18:00", UNIX_START, "wDt"),
         ("19:00", UNIX_START + 3600, "t"),
     ]
@@ -148,6 +148,6 @@ async def test_a_reminder_carries_a_date_time_entity_of_the_bookings_start(
     start = [e for e in live if e.get("date_time_format") == "wDt"]
     assert len(relative) == 1 and len(start) == 1, json.dumps(reminder.to_json())
     assert relative[0]["unix_time"] == start[0]["unix_time"] == starts_at
-    assert utf16_slice(reminder.text, relative[0]) == "in 2 hours"
+    assert utf16_slice(reminder.text, relative[0]) == "starts in 2 hours"
     assert utf16_slice(reminder.text, start[0]) in reminder.text
     assert "<tg-time" in (telegram.sent_to(4301)[0].text or "")  # sent as Telegram HTML

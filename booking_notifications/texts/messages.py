@@ -61,12 +61,15 @@ def _(message: str) -> str:
 
 
 TEXTS = {
-    NoticeKind.REMINDER: _("⏰ Reminder: %(title)s starts %(left)s: %(span)s (%(zone)s)."),
+    NoticeKind.REMINDER: _("⏰ Reminder: %(title)s %(starts_in)s: %(span)s (%(zone)s)."),
     NoticeKind.START: _("▶️ %(title)s starts now: %(span)s (%(zone)s)."),
     NoticeKind.END: _("✅ %(title)s has ended (%(span)s, %(zone)s)."),
     NoticeKind.MOVED: _("📅 %(title)s has moved: now %(span)s (%(zone)s)."),
     NoticeKind.CANCEL: _("❌ %(title)s on %(span)s (%(zone)s) is cancelled."),
 }
+STARTS_IN = _("starts %(left)s")
+"""A reminder's time left, verb included: the live relative time is this whole phrase, so an app
+that shows its own ("in 2 hours", "через 2 часа") in its place reads "Court 3 in 2 hours"."""
 REASON = _("Reason: %(reason)s")
 CANCELLED_IN_TELEGRAM = _("cancelled in Telegram")
 """The reason the bot records for a cancel tapped in Telegram (English in the row)."""
@@ -129,12 +132,12 @@ def render(kind: NoticeKind, ctx: MessageContext, *, now: datetime, live: bool =
     """
     lang = language_of(ctx.language)
     gettext = catalogue(lang).gettext
-    left = format_time_left(ctx.starts_at - now, lang)
+    starts_in = gettext(STARTS_IN) % {"left": format_time_left(ctx.starts_at - now, lang)}
     values = {
         "title": booking_name(ctx.title, ctx.booking_id, lang),
         "span": format_span(ctx.starts_at, ctx.ends_at, ctx.time_zone, lang, now=now, live=live),
         "zone": html.escape(ctx.time_zone),
-        "left": live_time(ctx.starts_at, RELATIVE, left) if live else left,
+        "starts_in": live_time(ctx.starts_at, RELATIVE, starts_in) if live else starts_in,
     }
     text = gettext(TEXTS[kind]) % values
     if kind is NoticeKind.CANCEL and ctx.cancel_reason:
