@@ -40,7 +40,7 @@ class ConsoleChannel:
         """Print what the message would now say (a printed line cannot be changed)."""
         shown = "its buttons removed" if text is None else html.unescape(_TAG.sub("", text))
         print(
-            f"notice #{message_id} to chat {chat_id} edited: {shown.replace(chr(10), ' / ')}",
+            f"edit of message {message_id} in chat {chat_id}: {shown.replace(chr(10), ' / ')}",
             file=self._stream or sys.stdout,
             flush=True,
         )
