@@ -1,6 +1,7 @@
 """Where notices go (Telegram through aiogram, the console); imports nothing else of ours.
 
-A channel sends one text to one chat and sorts its failures.
+A channel sends one text to one chat and sorts its failures; an ``Editor`` also changes what it
+sent (a booking cancelled, moved or over since), with the same failures.
 
 The failures a delivery must tell apart, and what the delivery activity does with each::
 
