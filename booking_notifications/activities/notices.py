@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -40,6 +41,7 @@ from booking_notifications.channels import (
 from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.domain import NoticeKind, NoticeStatus
 from booking_notifications.db.bookings import copy_notice, find_user, notice_row
+from booking_notifications.db.events import EventType, emit, iso, notice_event
 from booking_notifications.db.models import Booking, Notification, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.observe.jsonlog import notice_context
@@ -63,6 +65,10 @@ in time goes out within these five minutes. The channel raises the alarm in the 
 MIGRATIONS_FOLLOWED = 2
 """A group becomes a supergroup once; more hops within one delivery mean something is wrong."""
 RETRIED = (RateLimited, Unavailable, Misconfigured, Migrated)
+OUTCOME_EVENTS = {
+    NoticeStatus.SENT: EventType.NOTICE_SENT,
+    NoticeStatus.FAILED: EventType.NOTICE_FAILED,
+}
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,17 @@ class NoticeActivities:
                 booking = await session.get(Booking, request.booking_id)
                 if booking is None:
                     raise ApplicationError(f"no booking {request.booking_id}")
+                if (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
+                    emit(
+                        session,
+                        EventType.BOOKING_MOVED,
+                        at=self._clock(),
+                        booking_id=booking.id,
+                        data={
+                            "starts_at": iso(request.starts_at),
+                            "ends_at": iso(request.ends_at),
+                        },
+                    )
                 booking.starts_at, booking.ends_at = request.starts_at, request.ends_at
             rows = {
                 row.key: row
@@ -127,10 +144,22 @@ class NoticeActivities:
             }
             for notice in request.notices:
                 row = rows.get(notice.key)
+                was = None if row is None else row.status
                 if row is None:
                     session.add(notice_row(request.booking_id, notice))
                 elif row.status not in (NoticeStatus.SENT, NoticeStatus.FAILED):
                     copy_notice(notice, row)
+                else:
+                    continue
+                if notice.status is NoticeStatus.SKIPPED and was is not NoticeStatus.SKIPPED:
+                    self._event(
+                        session,
+                        EventType.NOTICE_SKIPPED,
+                        request.booking_id,
+                        notice.key,
+                        notice.kind,
+                        reason=notice.reason,
+                    )
             await session.commit()
 
     @activity.defn(name=declared.DELIVER_NOTICE)
@@ -163,6 +192,14 @@ class NoticeActivities:
                 row.last_error = verdict.reason
                 if verdict.status is NoticeStatus.SKIPPED:
                     row.status = verdict.status
+                    self._event(
+                        session,
+                        EventType.NOTICE_SKIPPED,
+                        booking.id,
+                        row.key,
+                        row.kind,
+                        reason=verdict.reason,
+                    )
                 await session.commit()
                 if verdict.status is NoticeStatus.SKIPPED:
                     self._metrics.finished(request.kind, verdict.status)
@@ -207,6 +244,19 @@ class NoticeActivities:
         self._metrics.sent(request.kind, (self._clock() - request.due_at).total_seconds())
         await self._record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
+
+    def _event(
+        self,
+        session: AsyncSession,
+        type: EventType,
+        booking_id: int,
+        key: str,
+        kind: NoticeKind,
+        reason: str | None = None,
+    ) -> None:
+        """Note a notice's event on ``session``: written with the row's change, or not at all."""
+        at = self._clock()
+        notice_event(session, type, at=at, booking_id=booking_id, key=key, kind=kind, reason=reason)
 
     def _keyboard(
         self, kind: NoticeKind, booking: Booking, chat_id: int, language: str
@@ -282,10 +332,27 @@ class NoticeActivities:
                 .where(Notification.key == request.key)
                 .values(**values)
             )
+            if status in OUTCOME_EVENTS:
+                self._event(
+                    session,
+                    OUTCOME_EVENTS[status],
+                    request.booking_id,
+                    request.key,
+                    request.kind,
+                    error,
+                )
             if unreachable:
                 owner = select(Booking.user_id).where(Booking.id == request.booking_id)
                 await session.execute(
                     update(User).where(User.id == owner.scalar_subquery()).values(reachable=False)
+                )
+                self._event(
+                    session,
+                    EventType.USER_UNREACHABLE,
+                    request.booking_id,
+                    request.key,
+                    request.kind,
+                    reason=error,
                 )
             await session.commit()
         if unreachable:

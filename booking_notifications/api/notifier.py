@@ -27,8 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
+from booking_notifications.api import events
 from booking_notifications.api.bookings import add_all, check_session, numbered
 from booking_notifications.api.cancels import Cancels
+from booking_notifications.api.events import EventView
 from booking_notifications.api.moves import move
 from booking_notifications.api.people import PEOPLE_METHODS, BotUsername, People, bot_username_of
 from booking_notifications.api.requests import (
@@ -348,6 +350,40 @@ class BookingNotifier:
             due_until=due_until,
             limit=limit,
         )
+
+    async def events(
+        self, after: int = 0, limit: int = 100, *, failed: bool = False
+    ) -> list[EventView]:
+        """What happened, in commit order: the events written with each change (see README,
+        "Events"). Page on with the ``seq`` of the last one; no event is skipped or repeated.
+
+        Args:
+            after: the ``seq`` of the last event already handled (0 for the oldest kept).
+            limit: at most this many (1 to 1000).
+            failed: only events whose webhook delivery finally failed.
+
+        Returns:
+            The events, each with where its webhook delivery stands.
+
+        Raises:
+            InvalidBooking: ``after`` or ``limit`` is out of range.
+            DatabaseUnavailable: the database cannot be reached.
+        """
+        return await events.page(self._sessions, after, limit, failed=failed)
+
+    async def redeliver(
+        self, seqs: Sequence[int], *, retry_for: timedelta = timedelta(hours=24)
+    ) -> int:
+        """Send events to the webhook again (a receiver lost them, or they finally failed).
+
+        Args:
+            seqs: the events' ``seq``.
+            retry_for: how long they are retried from now if they do not get through.
+
+        Returns:
+            How many of them were queued again (unknown ones are left out).
+        """
+        return await events.redeliver(self._sessions, seqs, self._clock(), retry_for)
 
     async def set_reachable(self, chat_id: int, reachable: bool = True) -> bool:
         """Mark a user reachable again (they unblocked the bot), or not.

@@ -24,6 +24,7 @@ from booking_notifications.api.views import BookingCard, BookingNotFound, ChatUs
 from booking_notifications.core.clock import Clock
 from booking_notifications.core.topics import Topic, parse_topics
 from booking_notifications.db.bookings import find_user
+from booking_notifications.db.events import EventType, emit
 from booking_notifications.db.models import User
 from booking_notifications.db.session import Sessions, sessions_location
 from booking_notifications.errors import Servers, in_our_words, is_transient
@@ -175,6 +176,9 @@ class People:
             if booking.confirmed_at is not None:
                 return ConfirmResult.ALREADY_CONFIRMED
             booking.confirmed_at = self._clock()
+            emit(
+                session, EventType.BOOKING_CONFIRMED, at=booking.confirmed_at, booking_id=booking.id
+            )
             await session.commit()
         return ConfirmResult.CONFIRMED
 

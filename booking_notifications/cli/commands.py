@@ -29,6 +29,7 @@ from booking_notifications.observe.health import temporal_answers
 from booking_notifications.observe.metrics import BotMetrics
 from booking_notifications.settings import Settings
 from booking_notifications.worker.assembly import (
+    ensure_events_relay,
     ensure_reconcile_schedule,
     open_channel,
     running_workers,
@@ -46,6 +47,7 @@ async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
         await upgrade(engine)
         await engine.dispose()
         await ensure_reconcile_schedule(env.client, settings)
+        await ensure_events_relay(env.client, settings)
         async with running_workers(env.client, settings, channel, exporter):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
@@ -71,6 +73,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     channel = await open_channel(settings)
     client = await connect(settings)
     await ensure_reconcile_schedule(client, settings)
+    await ensure_events_relay(client, settings)
     async with running_workers(client, settings, channel, exporter):
         print(
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",

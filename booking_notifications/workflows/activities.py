@@ -17,6 +17,7 @@ from booking_notifications.workflows.types import DeliveryOutcome, DeliveryReque
 MIRROR_NOTICES = "mirror_notices"
 DELIVER_NOTICE = "deliver_notice"
 RECONCILE_BOOKINGS = "reconcile_bookings"
+RELAY_EVENTS = "relay_events"
 
 MIRROR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
@@ -32,6 +33,11 @@ DELIVERY_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """A delivery running longer than a second heartbeats; silence this long means its worker died,
 and the send is retried then rather than after the whole attempt timeout."""
+
+
+def events_task_queue(task_queue: str) -> str:
+    """The webhook relay has its own queue: a receiver that is down never holds a notice's slot."""
+    return f"{task_queue}-events"
 
 
 def delivery_task_queue(task_queue: str) -> str:
@@ -55,3 +61,9 @@ async def deliver_notice(request: DeliveryRequest) -> DeliveryOutcome:
 async def reconcile_bookings() -> list[int]:
     """Start what a crash kept from starting; the ids of the bookings acted on."""
     raise NotImplementedError("declared here, run by activities.reconcile.ReconcileActivities")
+
+
+@activity.defn(name=RELAY_EVENTS)
+async def relay_events(run_for: float) -> None:
+    """Send pending events to the webhook for ``run_for`` seconds; prune old ones."""
+    raise NotImplementedError("declared here, run by activities.events.EventRelay")
