@@ -29,6 +29,7 @@ from temporalio import activity
 from booking_notifications.api.events import event_view
 from booking_notifications.channels.webhook import NotDelivered, Refused, WebhookSender
 from booking_notifications.core.clock import Clock, utcnow
+from booking_notifications.core.durations import format_duration
 from booking_notifications.db.models import Event
 from booking_notifications.db.session import Sessions
 from booking_notifications.workflows import activities as declared
@@ -134,7 +135,7 @@ class EventRelay:
         )
 
     def _expired_reason(self) -> str:
-        return f"not delivered within {self._retry_for} (EVENTS_RETRY_FOR)"
+        return f"not delivered within {format_duration(self._retry_for)} (EVENTS_RETRY_FOR)"
 
     async def _deliver(self, event: Event) -> None:
         """One attempt, and its outcome written to the row."""

@@ -80,9 +80,10 @@ def signed_headers(secret: str, event_id: str, at: datetime, body: str) -> dict[
 class WebhookSender:
     """POSTs signed events to one URL over one connection pool."""
 
-    def __init__(self, url: str, secret: str) -> None:
+    def __init__(self, url: str, secret: str, timeout: aiohttp.ClientTimeout = TIMEOUT) -> None:
         self._url = url
         self._secret = secret
+        self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
     async def send(self, event_id: str, body: str, at: datetime) -> None:
@@ -95,7 +96,7 @@ class WebhookSender:
                 await answer.content.read(MAX_ANSWER)  # the rest is dropped with the connection
                 status, retry_after = answer.status, answer.headers.get("Retry-After")
         except TimeoutError:
-            raise NotDelivered("no answer within 10 s") from None
+            raise NotDelivered(f"no answer within {self._timeout.total:g} s") from None
         except aiohttp.ClientError as err:
             raise NotDelivered(f"cannot reach the receiver ({type(err).__name__})") from None
         if 200 <= status < 300:
@@ -108,7 +109,7 @@ class WebhookSender:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=TIMEOUT,
+                timeout=self._timeout,
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 connector=aiohttp.TCPConnector(limit=16),
