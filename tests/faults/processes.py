@@ -143,8 +143,8 @@ async def all_asleep(client: Client, workflow_ids: list[str]) -> bool:
 
 
 async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: str) -> None:
-    """Terminate the test's workflows (they would sleep until their bookings end) and delete the
-    reconcile Schedule its workers created; whatever is already gone is fine."""
+    """Terminate the test's workflows (they would sleep until their bookings end) and the events
+    relay, and delete the reconcile Schedule its workers created; whatever is gone is fine."""
     limit = asyncio.Semaphore(16)
 
     async def one(workflow_id: str) -> None:
@@ -152,7 +152,7 @@ async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: 
             with contextlib.suppress(RPCError):
                 await client.get_workflow_handle(workflow_id).terminate("fault test over")
 
-    await asyncio.gather(*(one(w) for w in workflow_ids))
+    await asyncio.gather(*(one(w) for w in [*workflow_ids, f"{prefix}events"]))
     with contextlib.suppress(RPCError):
         await client.get_schedule_handle(f"{prefix}reconcile").delete()
 
