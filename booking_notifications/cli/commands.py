@@ -20,10 +20,12 @@ from booking_notifications.api.temporal import connect
 from booking_notifications.api.views import booking_view, list_notices
 from booking_notifications.channels import BotIdentity
 from booking_notifications.cli import csvfile, inputs
+from booking_notifications.cli.database import database_only
 from booking_notifications.cli.devserver import embedded_temporal, ui_url
+from booking_notifications.cli.events import cmd_events
 from booking_notifications.cli.output import print_json, print_notices, print_view
-from booking_notifications.db.migrate import check_schema, upgrade
-from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import make_engine
 from booking_notifications.observe.exporter import endpoints, install_exporter, meter_of
 from booking_notifications.observe.health import temporal_answers
 from booking_notifications.observe.metrics import BotMetrics
@@ -130,7 +132,7 @@ CANCEL_OUTCOMES = {
 
 
 async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    async with _rows(settings) as sessions:
+    async with database_only(settings) as sessions:
         view = await booking_view(sessions, args.booking_id)
     if args.json:
         print_json(asdict(view))
@@ -154,7 +156,7 @@ async def cmd_reschedule(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    async with _rows(settings) as sessions:
+    async with database_only(settings) as sessions:
         notices = await list_notices(
             sessions,
             chat_id=args.chat_id,
@@ -245,18 +247,8 @@ COMMANDS: dict[str, Command] = {
     "reconcile": cmd_reconcile,
     "link": cmd_link,
     "bot": cmd_bot,
+    "events": cmd_events,
 }
-
-
-@asynccontextmanager
-async def _rows(settings: Settings) -> AsyncIterator[Sessions]:
-    """The database alone: reading rows needs no Temporal, so it works while Temporal is down."""
-    engine = make_engine(settings.db_url)
-    try:
-        await check_schema(engine)
-        yield make_sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 def _stop_on_signals() -> asyncio.Event:
