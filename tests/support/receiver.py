@@ -32,10 +32,13 @@ class Arrival:
 
 @dataclass
 class Receiver:
-    """Answers ``status`` (with ``headers``) to every POST, or what ``answer`` says per request."""
+    """Answers ``status`` (with ``headers``) to every POST after ``delay`` seconds, or what
+    ``answer`` says per request; ``in_flight`` counts the requests it holds."""
 
     secret: str = SECRET
     status: int = 204
+    delay: float = 0.0
+    in_flight: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     answer: Callable[[Arrival], web.StreamResponse | None] | None = None
     arrivals: list[Arrival] = field(default_factory=list)
@@ -62,6 +65,12 @@ class Receiver:
             verified = False
         arrival = Arrival(headers, body, verified, self.status)
         self.arrivals.append(arrival)
+        if self.delay:
+            self.in_flight += 1
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
         special = self.answer(arrival) if self.answer is not None else None
         if special is not None:
             arrival.answered = special.status
