@@ -205,6 +205,16 @@ class LinkToken(Timestamps, Base):
     user: Mapped[User] = relationship()
 
 
+PENDING = "delivered_at IS NULL AND failed_at IS NULL"
+"""An event the webhook relay has yet to deliver: the few it looks at twice a second, kept in
+partial indexes of their own while the delivered ones pile up for the retention's 30 days."""
+PENDING_INDEXES = {
+    "ix_bn_events_pending": ("seq",),
+    "ix_bn_events_pending_stream": ("stream", "seq"),
+}
+"""The relay's look: the oldest pending events, and whether one is behind another in its stream."""
+
+
 class Event(Base):
     """Something that happened, written in the transaction of the change it reports (an outbox).
 
@@ -216,7 +226,10 @@ class Event(Base):
 
     __tablename__ = "bn_events"
     __table_args__ = (
-        Index("ix_bn_events_stream_seq", "stream", "seq"),
+        *(
+            Index(name, *columns, postgresql_where=text(PENDING), sqlite_where=text(PENDING))
+            for name, columns in PENDING_INDEXES.items()
+        ),
         Index("ix_bn_events_occurred_at", "occurred_at"),
         {"sqlite_autoincrement": True},  # a seq is never reused, even after pruning
     )

@@ -9,6 +9,13 @@ from alembic import op
 revision: str = "0008"
 down_revision: str | None = "0007"
 
+PENDING = "delivered_at IS NULL AND failed_at IS NULL"
+"""The events the relay has yet to deliver: partial indexes keep its look at them cheap."""
+PENDING_INDEXES = {
+    "ix_bn_events_pending": ["seq"],
+    "ix_bn_events_pending_stream": ["stream", "seq"],
+}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -33,11 +40,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("uid", name=op.f("uq_bn_events_uid")),
         sqlite_autoincrement=True,
     )
-    op.create_index("ix_bn_events_stream_seq", "bn_events", ["stream", "seq"])
+    for name, columns in PENDING_INDEXES.items():
+        op.create_index(
+            name,
+            "bn_events",
+            columns,
+            postgresql_where=sa.text(PENDING),
+            sqlite_where=sa.text(PENDING),
+        )
     op.create_index("ix_bn_events_occurred_at", "bn_events", ["occurred_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_bn_events_occurred_at", table_name="bn_events")
-    op.drop_index("ix_bn_events_stream_seq", table_name="bn_events")
+    for name in PENDING_INDEXES:
+        op.drop_index(name, table_name="bn_events")
     op.drop_table("bn_events")
