@@ -32,6 +32,7 @@ from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.durations import format_duration
 from booking_notifications.db.models import Event
 from booking_notifications.db.session import Sessions
+from booking_notifications.observe.metrics import EventMetrics
 from booking_notifications.workflows import activities as declared
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ class EventRelay:
         retry_for: timedelta,
         retention: timedelta,
         clock: Clock = utcnow,
+        metrics: EventMetrics | None = None,
     ) -> None:
         """Without a ``sender`` (no ``EVENTS_WEBHOOK_URL``) the relay only prunes: the events
-        stay readable as rows."""
+        stay readable as rows. ``metrics`` counts attempts and watches the oldest pending."""
+        self._metrics = metrics or EventMetrics()
         self._sessions = sessions
         self._sender = sender
         self._retry_for = retry_for
@@ -108,7 +111,7 @@ class EventRelay:
         """The oldest pending event of each stream, when its attempt is due."""
         earlier = aliased(Event)
         async with self._sessions() as session:
-            await session.execute(
+            expired = await session.execute(
                 update(Event)
                 .where(pending(), self._closed(Event, now))
                 .values(
@@ -117,6 +120,12 @@ class EventRelay:
                 )
             )
             await session.commit()
+            if count := int(getattr(expired, "rowcount", 0) or 0):
+                self._metrics.attempt("expired", count)
+            oldest = await session.scalar(
+                select(Event.occurred_at).where(pending()).order_by(Event.seq).limit(1)
+            )
+            self._metrics.oldest_pending(0.0 if oldest is None else (now - oldest).total_seconds())
             blocked = exists().where(
                 earlier.stream == Event.stream,
                 earlier.seq < Event.seq,
@@ -148,10 +157,13 @@ class EventRelay:
         except Refused as err:
             log.warning("event %s (%s) refused: %s; not retried", view.id, view.type, err)
             values |= {"failed_at": self._clock(), "last_error": str(err)}
+            self._metrics.attempt("refused")
         except NotDelivered as err:
             values |= self._retry(event, err)
+            self._metrics.attempt("expired" if "failed_at" in values else "retried")
         else:
             values |= {"delivered_at": self._clock(), "last_error": None}
+            self._metrics.attempt("delivered")
         async with self._sessions() as session:
             await session.execute(update(Event).where(Event.seq == event.seq).values(**values))
             await session.commit()

@@ -48,7 +48,7 @@ from booking_notifications.db.session import Sessions, make_engine, make_session
 from booking_notifications.observe.due import watch_due_not_sent
 from booking_notifications.observe.exporter import Exporter, endpoints, meter_of
 from booking_notifications.observe.health import database, polling
-from booking_notifications.observe.metrics import DeliveryMetrics
+from booking_notifications.observe.metrics import DeliveryMetrics, EventMetrics
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.texts.actions import signer_for
 from booking_notifications.worker.supervise import supervised
@@ -115,6 +115,7 @@ def build_workers(
     channel: Channel,
     metrics: DeliveryMetrics | None = None,
     sender: WebhookSender | None = None,
+    event_metrics: EventMetrics | None = None,
 ) -> list[Worker]:
     """The workflow worker (with row writes and reconcile), the rate-limited delivery worker,
     and the events worker (the webhook relay, through ``sender`` when there is one)."""
@@ -123,6 +124,7 @@ def build_workers(
         sender,
         retry_for=settings.events_retry_for,
         retention=settings.events_retention,
+        metrics=event_metrics,
     )
     activities = NoticeActivities(sessions, channel, signer=signer_for(settings), metrics=metrics)
     notifier = BookingNotifier(
@@ -194,7 +196,9 @@ async def running_workers(
         sessions = make_sessions(engine)
         meter = meter_of(exporter)
         sender = webhook_sender(settings)
-        workers = build_workers(client, settings, sessions, channel, DeliveryMetrics(meter), sender)
+        workers = build_workers(
+            client, settings, sessions, channel, DeliveryMetrics(meter), sender, EventMetrics(meter)
+        )
         work = [w.run() for w in workers]
         if exporter is not None:
             work.append(watch_due_not_sent(sessions, meter))

@@ -20,10 +20,13 @@ import pytest
 from booking_notifications.activities.events import IN_FLIGHT
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.events import EventType, emit
+from booking_notifications.observe import metrics
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import deliveries, report
 from tests.faults.scene import FaultScene, start_notice_only, stopped_cleanly
+from tests.support.processes import free_port
 from tests.support.receiver import SECRET, Receiver
+from tests.support.scrape import scrape
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -104,14 +107,20 @@ async def _backlog(scene: FaultScene) -> None:
 async def test_a_5xx_storm_at_the_receiver_does_not_delay_notices(
     scene: FaultScene, paced_telegram: FakeTelegram
 ) -> None:
+    base = f"http://127.0.0.1:{free_port()}"
     async with Receiver() as receiver:
-        worker = await scene.start_worker(**webhook(receiver))
+        worker = await scene.start_worker(
+            **webhook(receiver), METRICS_ADDRESS=base.removeprefix("http://")
+        )
         healthy = await _lateness(scene, paced_telegram, CHATS + 1000)
+        await eventually(lambda: _counted(base, "delivered", NOTICES), within=30)
+        calm = await scrape(base)
         receiver.status = 503
         await _backlog(scene)
         storm_from = len(receiver.arrivals)
         storm = await _lateness(scene, paced_telegram, CHATS + 2000)
         storm_requests = len(receiver.arrivals) - storm_from
+        stormy = await scrape(base)
         await stopped_cleanly(worker)
 
     figures = {
@@ -132,6 +141,16 @@ async def test_a_5xx_storm_at_the_receiver_does_not_delay_notices(
     )
     assert len(healthy) == len(storm) == NOTICES  # every notice sent in both phases
     assert storm_requests > 0  # the storm was real: the relay kept trying
+    attempts = metrics.WEBHOOK_ATTEMPTS + "_total"
+    assert calm.value(attempts, outcome="delivered") == NOTICES
+    assert calm.value(attempts, outcome="retried") == 0
+    assert stormy.value(attempts, outcome="retried") > 0
+    assert stormy.value(metrics.EVENTS_OLDEST_PENDING) > 1  # what the alert watches
+
+
+async def _counted(base: str, outcome: str, count: int) -> bool:
+    scraped = await scrape(base)
+    return scraped.value(metrics.WEBHOOK_ATTEMPTS + "_total", outcome=outcome) >= count
 
 
 async def _lateness(scene: FaultScene, telegram: FakeTelegram, chats: int) -> list[float]:
