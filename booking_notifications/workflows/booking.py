@@ -22,11 +22,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core import limits
-    from booking_notifications.core.clock import utc_text
     from booking_notifications.core.domain import NoticeStatus
-    from booking_notifications.workflows import activities, plan
+    from booking_notifications.workflows import activities, plan, visibility
     from booking_notifications.workflows.patches import MOVE_BEFORE_RUN, PUBLISH_FIRST, SAME_MOVE
-    from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
+    from booking_notifications.workflows.search import BOOKING_STARTS_AT
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,
         BookingInput,
@@ -233,7 +232,15 @@ class BookingWorkflow:
         await self._mirror([notice])
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
-        request = DeliveryRequest.of(self._booking, notice)
+        request = DeliveryRequest(
+            booking_id=self._booking.booking_id,
+            key=notice.key,
+            kind=notice.kind,
+            due_at=notice.due_at,
+            latest_at=notice.latest_at,
+            starts_at=self._booking.starts_at,
+            ends_at=self._booking.ends_at,
+        )
         retry_for = timedelta(seconds=self._booking.retry_for)
         deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for
         try:
@@ -280,20 +287,5 @@ class BookingWorkflow:
         self._publish()
 
     def _publish(self) -> None:
-        """Keep the NextNotificationAt search attribute and the UI's current details current."""
-        upcoming = plan.next_pending(self._notices)
-        next_at = upcoming.due_at if upcoming else None
-        if next_at != self._next_published:
-            self._next_published = next_at
-            update = (
-                NEXT_NOTIFICATION_AT.value_set(next_at)
-                if next_at
-                else NEXT_NOTIFICATION_AT.value_unset()
-            )
-            workflow.upsert_search_attributes([update])
-        lines = [
-            f"- **{n.key}** due {utc_text(n.due_at)}: {n.status}"
-            + (f" ({n.reason})" if n.reason else "")
-            for n in self._notices
-        ]
-        workflow.set_current_details("\n".join(lines))
+        """Keep what the Temporal UI shows of the run current."""
+        self._next_published = visibility.publish(self._notices, self._next_published)

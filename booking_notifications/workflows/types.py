@@ -89,19 +89,6 @@ class DeliveryRequest:
     starts_at: datetime
     ends_at: datetime
 
-    @classmethod
-    def of(cls, booking: BookingInput, notice: Notice) -> DeliveryRequest:
-        """The request for one of the booking's notices, at the booking's present times."""
-        return cls(
-            booking_id=booking.booking_id,
-            key=notice.key,
-            kind=notice.kind,
-            due_at=notice.due_at,
-            latest_at=notice.latest_at,
-            starts_at=booking.starts_at,
-            ends_at=booking.ends_at,
-        )
-
 
 @dataclass
 class DeliveryOutcome:
