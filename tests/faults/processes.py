@@ -207,8 +207,12 @@ class TemporalDevServer:
             raise AssertionError(f"our temporal binary is not running\n{child.tail()}")
 
     async def started(self) -> WorkflowEnvironment:
-        """Start the server; an environment on a client of it (on the process's runtime)."""
+        """Start the server; an environment on a client of it."""
         await self.start()
+        return await self.environment()
+
+    async def environment(self) -> WorkflowEnvironment:
+        """An environment on a new client of the server (on the process's runtime)."""
         return WorkflowEnvironment.from_client(
             await Client.connect(self.address, runtime=runtime())
         )
