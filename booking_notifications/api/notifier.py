@@ -18,6 +18,7 @@ SDK's and the driver's errors become ``Unavailable`` (``booking_notifications.er
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Self
@@ -27,8 +28,8 @@ from temporalio.client import Client
 
 from booking_notifications.api import events
 from booking_notifications.api.cancels import Cancels
+from booking_notifications.api.database import open_checked
 from booking_notifications.api.deprecations import people_method
-from booking_notifications.api.events import EventView
 from booking_notifications.api.moves import move
 from booking_notifications.api.people import BotUsername, People, bot_username_of
 from booking_notifications.api.reader import BookingReader
@@ -40,9 +41,8 @@ from booking_notifications.api.starts import CLOSE_GRACE, RECONCILE_AFTER, Start
 from booking_notifications.api.temporal import connect
 from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.db.bookings import find_user
-from booking_notifications.db.migrate import check_schema
-from booking_notifications.db.session import Sessions, location, make_engine, make_sessions
-from booking_notifications.errors import database_unavailable, in_our_words, is_database_outage
+from booking_notifications.db.session import Sessions, make_sessions
+from booking_notifications.errors import in_our_words
 from booking_notifications.settings import Settings
 from booking_notifications.workflows.types import BookingReport
 
@@ -91,6 +91,7 @@ class BookingNotifier(BookingReader):
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
         self._cancels = Cancels(self._runs, self._starts, sessions, clock)
+        self._move = functools.partial(move, self._runs, self._starts, sessions, clock)
         self.people = People(sessions, self._runs, self._starts, clock, bot_username)
 
     if not TYPE_CHECKING:  # typed code gets the new path from the type checker
@@ -115,14 +116,7 @@ class BookingNotifier(BookingReader):
             TemporalUnavailable: Temporal cannot be reached (a live notifier rides through an
                 outage; a process that starts during one is told at once).
         """
-        engine = make_engine(settings.db_url)
-        try:
-            await check_schema(engine)
-        except BaseException as err:
-            await engine.dispose()
-            if isinstance(err, Exception) and is_database_outage(err):
-                raise database_unavailable(location(engine.url), err) from err
-            raise
+        engine = await open_checked(settings.db_url)
         client = client or await connect(settings)
         return cls(
             client,
@@ -250,37 +244,9 @@ class BookingNotifier(BookingReader):
             DatabaseUnavailable: the database cannot be reached; nothing changed.
         """
         try:
-            return await move(
-                self._runs,
-                self._starts,
-                self._sessions,
-                self._clock,
-                booking_id,
-                starts_at,
-                ends_at,
-            )
+            return await self._move(booking_id, starts_at, ends_at)
         except InvalidBooking as err:
             raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
-
-    async def events(
-        self, after: int = 0, limit: int = 100, *, failed: bool = False
-    ) -> list[EventView]:
-        """What happened, in commit order: the events written with each change (see README,
-        "Events"). Page on with the ``seq`` of the last one; no event is skipped or repeated.
-
-        Args:
-            after: the ``seq`` of the last event already handled (0 for the oldest kept).
-            limit: at most this many (1 to 1000).
-            failed: only events whose webhook delivery finally failed.
-
-        Returns:
-            The events, each with where its webhook delivery stands.
-
-        Raises:
-            InvalidBooking: ``after`` or ``limit`` is out of range.
-            DatabaseUnavailable: the database cannot be reached.
-        """
-        return await events.page(self._sessions, after, limit, failed=failed)
 
     async def redeliver(
         self, seqs: Sequence[int], *, retry_for: timedelta = timedelta(hours=24)

@@ -1,5 +1,5 @@
 """``BookingReader``: the read side of ``BookingNotifier`` (which is one): a booking and its
-notices as the rows have them, and the plan its running workflow holds.
+notices as the rows have them, the plan its running workflow holds, and the events.
 
 A read changes nothing, so it is safe to retry; the rows' reads never ask Temporal.
 """
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from booking_notifications.api import views
+from booking_notifications.api import events, views
+from booking_notifications.api.events import EventView
 from booking_notifications.api.runs import BookingRuns
 from booking_notifications.api.views import LIST_LIMIT, BookingView, NoticeView, get_booking
 from booking_notifications.core.domain import NoticeStatus
@@ -20,7 +21,7 @@ from booking_notifications.workflows.types import BookingReport
 
 @in_our_words
 class BookingReader:
-    """Reads bookings and their notices, on the notifier's sessions and runs.
+    """Reads bookings, their notices and the events, on the notifier's sessions and runs.
 
     Like every call of the API, its calls raise ``Unavailable`` rather than the SDK's or the
     driver's errors when a dependency is down.
@@ -69,6 +70,26 @@ class BookingReader:
             due_until=due_until,
             limit=limit,
         )
+
+    async def events(
+        self, after: int = 0, limit: int = 100, *, failed: bool = False
+    ) -> list[EventView]:
+        """What happened, in commit order: the events written with each change (see README,
+        "Events"). Page on with the ``seq`` of the last one; no event is skipped or repeated.
+
+        Args:
+            after: the ``seq`` of the last event already handled (0 for the oldest kept).
+            limit: at most this many (1 to 1000).
+            failed: only events whose webhook delivery finally failed.
+
+        Returns:
+            The events, each with where its webhook delivery stands.
+
+        Raises:
+            InvalidBooking: ``after`` or ``limit`` is out of range.
+            DatabaseUnavailable: the database cannot be reached.
+        """
+        return await events.page(self._sessions, after, limit, failed=failed)
 
     async def live_plan(self, booking_id: int) -> BookingReport:
         """The plan as the running workflow holds it (a query), including what the rows lag."""
