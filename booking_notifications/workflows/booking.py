@@ -22,10 +22,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core import limits
-    from booking_notifications.core.clock import utc_text
     from booking_notifications.core.domain import NoticeStatus
-    from booking_notifications.workflows import activities, plan
-    from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
+    from booking_notifications.workflows import activities, plan, visibility
+    from booking_notifications.workflows.patches import MOVE_BEFORE_RUN, PUBLISH_FIRST, SAME_MOVE
+    from booking_notifications.workflows.search import BOOKING_STARTS_AT
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,
         BookingInput,
@@ -36,19 +36,6 @@ with workflow.unsafe.imports_passed_through():
         Notice,
         RescheduleRequest,
     )
-
-PUBLISH_FIRST = "publish-before-mirror"
-"""Patch: show NextNotificationAt before the first row write, so the UI is right even while the
-database is down. Runs recorded before it (tests/histories/v1-*) replay without it."""
-MOVE_BEFORE_RUN = "keep-a-move-made-before-run"
-"""Patch: a move that reached the run's first workflow task runs before ``run`` (the SDK applies
-signals and updates before the start); ``run`` used to plan the booking again from its input
-then, undoing the move: the move notice and the start were delivered with the old times and both
-skipped as "booking moved". Asked only when a move came first, so no other run records it."""
-SAME_MOVE = "a-move-to-the-same-times-changes-nothing"
-"""Patch: a move to the times the booking already has (a caller's retry of a move whose answer
-was lost) returns the plan and tells no one; it used to send the user another "moved" notice.
-Asked only for such a move, so no other run records it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,7 +244,7 @@ class BookingWorkflow:
         retry_for = timedelta(seconds=self._booking.retry_for)
         deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for
         try:
-            outcome = await workflow.execute_activity(
+            return await workflow.execute_activity(
                 activities.deliver_notice,
                 request,
                 task_queue=activities.delivery_task_queue(workflow.info().task_queue),
@@ -267,7 +254,6 @@ class BookingWorkflow:
                 retry_policy=activities.DELIVERY_RETRY,
                 summary=f"deliver {notice.key}",
             )
-            return outcome
         except ActivityError as err:
             failed = DeliveryOutcome(NoticeStatus.FAILED, f"gave up: {err.cause or err}")
             notice.status, notice.reason = failed.status, failed.reason
@@ -301,20 +287,5 @@ class BookingWorkflow:
         self._publish()
 
     def _publish(self) -> None:
-        """Keep the NextNotificationAt search attribute and the UI's current details current."""
-        upcoming = plan.next_pending(self._notices)
-        next_at = upcoming.due_at if upcoming else None
-        if next_at != self._next_published:
-            self._next_published = next_at
-            update = (
-                NEXT_NOTIFICATION_AT.value_set(next_at)
-                if next_at
-                else NEXT_NOTIFICATION_AT.value_unset()
-            )
-            workflow.upsert_search_attributes([update])
-        lines = [
-            f"- **{n.key}** due {utc_text(n.due_at)}: {n.status}"
-            + (f" ({n.reason})" if n.reason else "")
-            for n in self._notices
-        ]
-        workflow.set_current_details("\n".join(lines))
+        """Keep what the Temporal UI shows of the run current."""
+        self._next_published = visibility.publish(self._notices, self._next_published)
