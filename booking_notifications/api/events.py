@@ -8,7 +8,7 @@ last event it handled and asks for what came after. ``seq`` is the commit order 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,22 +58,17 @@ class EventView:
         }
 
 
+ROW_NAMES = {"timestamp": "occurred_at", "notice": "notice_key"}
+"""The view's fields that the row names otherwise; the rest have the row's names."""
+
+
 def event_view(row: Event) -> EventView:
-    return EventView(
-        id=events.public_id(row),
-        seq=row.seq,
-        type=row.type,
-        timestamp=row.occurred_at,
-        booking_id=row.booking_id,
-        booking_ref=row.booking_ref,
-        user_ref=row.user_ref,
-        notice=row.notice_key,
-        data=dict(row.data),
-        attempts=row.attempts,
-        delivered_at=row.delivered_at,
-        failed_at=row.failed_at,
-        last_error=row.last_error,
-    )
+    values = {
+        f.name: getattr(row, ROW_NAMES.get(f.name, f.name))
+        for f in fields(EventView)
+        if f.name != "id"
+    }
+    return EventView(id=events.public_id(row), **values | {"data": dict(row.data)})
 
 
 async def page(sessions: Sessions, after: int, limit: int, *, failed: bool) -> list[EventView]:
