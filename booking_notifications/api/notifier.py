@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
-from booking_notifications.api import events
 from booking_notifications.api.cancels import Cancels
 from booking_notifications.api.database import open_checked
 from booking_notifications.api.deprecations import people_method
@@ -36,7 +35,7 @@ from booking_notifications.api.reader import BookingReader
 from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.api.results import CancelResult
 from booking_notifications.api.runs import BookingRuns
-from booking_notifications.api.schedules import schedule_all
+from booking_notifications.api.schedules import Progress, schedule_all
 from booking_notifications.api.starts import CLOSE_GRACE, RECONCILE_AFTER, Starts
 from booking_notifications.api.temporal import connect
 from booking_notifications.core.clock import Clock, utcnow
@@ -86,7 +85,7 @@ class BookingNotifier(BookingReader):
             bot_username: a name, or a coroutine function that asks Telegram, for the bot in
                 connect links; None without a bot (``people.link`` then raises).
         """
-        super().__init__(sessions, BookingRuns(client, task_queue, id_prefix, retry_for))
+        super().__init__(sessions, BookingRuns(client, task_queue, id_prefix, retry_for), clock)
         self._engine = engine
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
@@ -171,11 +170,19 @@ class BookingNotifier(BookingReader):
         return (await self.schedule_many([request], session=session))[0]
 
     async def schedule_many(
-        self, requests: Sequence[BookingRequest], *, session: AsyncSession | None = None
+        self,
+        requests: Sequence[BookingRequest],
+        *,
+        session: AsyncSession | None = None,
+        progress: Progress | None = None,
     ) -> list[int]:
         """Schedule many bookings, all or nothing: every one is checked, then all are written in
         one transaction, then their workflows start (as ``schedule`` says, in the background
         while Temporal is unreachable).
+
+        Args:
+            progress: called as ``progress(stage, done, total)`` when the requests are checked,
+                written and as each workflow starts (``checked``, ``written``, ``started``).
 
         Returns:
             The bookings' ids, in the order of ``requests``.
@@ -185,7 +192,9 @@ class BookingNotifier(BookingReader):
             DatabaseUnavailable: the rows could not be written; nothing was.
             WorkflowIdTaken: an id names another booking's run; the others are scheduled.
         """
-        return await schedule_all(self._starts, self._sessions, self._clock, requests, session)
+        return await schedule_all(
+            self._starts, self._sessions, self._clock, requests, session, progress
+        )
 
     async def cancel(
         self,
@@ -247,20 +256,6 @@ class BookingNotifier(BookingReader):
             return await self._move(booking_id, starts_at, ends_at)
         except InvalidBooking as err:
             raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
-
-    async def redeliver(
-        self, seqs: Sequence[int], *, retry_for: timedelta = timedelta(hours=24)
-    ) -> int:
-        """Send events to the webhook again (a receiver lost them, or they finally failed).
-
-        Args:
-            seqs: the events' ``seq``.
-            retry_for: how long they are retried from now if they do not get through.
-
-        Returns:
-            How many of them were queued again (unknown ones are left out).
-        """
-        return await events.redeliver(self._sessions, seqs, self._clock(), retry_for)
 
     async def set_reachable(self, chat_id: int, reachable: bool = True) -> bool:
         """Mark a user reachable again (they unblocked the bot), or not.

@@ -1,17 +1,20 @@
 """``BookingReader``: the read side of ``BookingNotifier`` (which is one): a booking and its
-notices as the rows have them, the plan its running workflow holds, and the events.
+notices as the rows have them, the plan its running workflow holds, and the events (read, or
+queued for the webhook again).
 
 A read changes nothing, so it is safe to retry; the rows' reads never ask Temporal.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from booking_notifications.api import events, views
 from booking_notifications.api.events import EventView
 from booking_notifications.api.runs import BookingRuns
 from booking_notifications.api.views import LIST_LIMIT, BookingView, NoticeView, get_booking
+from booking_notifications.core.clock import Clock
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.session import Sessions, sessions_location
 from booking_notifications.errors import Servers, in_our_words
@@ -27,9 +30,10 @@ class BookingReader:
     driver's errors when a dependency is down.
     """
 
-    def __init__(self, sessions: Sessions, runs: BookingRuns) -> None:
+    def __init__(self, sessions: Sessions, runs: BookingRuns, clock: Clock) -> None:
         self._sessions = sessions
         self._runs = runs
+        self._clock = clock
 
     @property
     def servers(self) -> Servers:
@@ -90,6 +94,20 @@ class BookingReader:
             DatabaseUnavailable: the database cannot be reached.
         """
         return await events.page(self._sessions, after, limit, failed=failed)
+
+    async def redeliver(
+        self, seqs: Sequence[int], *, retry_for: timedelta = timedelta(hours=24)
+    ) -> int:
+        """Send events to the webhook again (a receiver lost them, or they finally failed).
+
+        Args:
+            seqs: the events' ``seq``.
+            retry_for: how long they are retried from now if they do not get through.
+
+        Returns:
+            How many of them were queued again (unknown ones are left out).
+        """
+        return await events.redeliver(self._sessions, seqs, self._clock(), retry_for)
 
     async def live_plan(self, booking_id: int) -> BookingReport:
         """The plan as the running workflow holds it (a query), including what the rows lag."""

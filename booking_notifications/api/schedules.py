@@ -7,7 +7,7 @@ in the background while Temporal is unreachable (``Starts.start_all``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,10 @@ from booking_notifications.core.clock import Clock
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import Sessions
 
+Progress = Callable[[str, int, int], None]
+"""Told how far a batch got: the stage (``checked``, ``written``, ``started``), how many of the
+total have passed it, and the total."""
+
 
 async def schedule_all(
     starts: Starts,
@@ -27,8 +31,10 @@ async def schedule_all(
     clock: Clock,
     requests: Sequence[BookingRequest],
     session: AsyncSession | None,
+    progress: Progress | None = None,
 ) -> list[int]:
     """See ``BookingNotifier.schedule_many``; the bookings' ids, in the order of ``requests``."""
+    tell = progress or _silent
     now = clock()
     checked = []
     for number, request in enumerate(requests, start=1):
@@ -36,6 +42,7 @@ async def schedule_all(
             checked.append(request.validated(now))
         except InvalidBooking as err:
             raise InvalidBooking(numbered(number, len(requests), err)) from None
+    tell("checked", len(checked), len(requests))
     if session is not None:
         check_session(session)
         added = await add_all(session, checked, now)
@@ -46,8 +53,13 @@ async def schedule_all(
     except IntegrityError:
         # A concurrent call created the same user (or ref) first; now we find and reuse it.
         added = await _write(sessions, checked, now)
-    await starts.start_all(added)
+    tell("written", len(added), len(requests))
+    await starts.start_all(added, lambda done: tell("started", done, len(added)))
     return [booking.id for booking, _ in added]
+
+
+def _silent(_stage: str, _done: int, _total: int) -> None:
+    """No one asked how far the batch got."""
 
 
 async def _write(

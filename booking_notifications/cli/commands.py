@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from booking_notifications.cli.database import database_only
 from booking_notifications.cli.devserver import embedded_temporal, ui_url
 from booking_notifications.cli.events import cmd_events
 from booking_notifications.cli.output import print_json, print_notices, print_view
+from booking_notifications.cli.progress import FileProgress
 from booking_notifications.db.migrate import upgrade
 from booking_notifications.db.session import make_engine
 from booking_notifications.observe.exporter import endpoints, install_exporter, meter_of
@@ -102,8 +104,13 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
         raise inputs.UsageError("--skip-bad-rows and --encoding go with --from-file")
     else:
         requests = [inputs.booking_request(inputs.given(args), args)]
+    shown = args.from_file is not None and not args.json and sys.stdout.isatty()
+    progress = FileProgress(sys.stdout, len(requests)) if shown else None
     async with await BookingNotifier.from_settings(settings) as notifier:
-        ids = await notifier.schedule_many(requests)
+        ids = await notifier.schedule_many(requests, progress=progress)
+        if progress is not None:
+            print("\n" + progress.summary(ids))
+            return 0
         if args.json:
             print_json({"booking_id": ids if args.from_file else ids[0]})
             return 0
