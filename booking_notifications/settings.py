@@ -156,8 +156,8 @@ class Settings(BaseSettings):
     @field_validator("events_webhook_secret")
     @classmethod
     def _events_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
+        if value is None or not value.get_secret_value().strip():
+            return None  # as unset (compose passes an empty value): the URL then needs one
         problem = secret_problem(value.get_secret_value().strip())
         if problem is not None:
             raise ValueError(problem)
