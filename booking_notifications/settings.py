@@ -43,6 +43,9 @@ TEMPORAL_VARIABLES = {
     "TEMPORAL_TLS_CLIENT_KEY_PATH": "temporal_tls_client_key",
     "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "temporal_tls_server_ca",
     "TEMPORAL_TLS_SERVER_NAME": "temporal_tls_server_name",
+    "TEMPORAL_TLS_CLIENT_CERT_DATA": "temporal_tls_client_cert_data",
+    "TEMPORAL_TLS_CLIENT_KEY_DATA": "temporal_tls_client_key_data",
+    "TEMPORAL_TLS_SERVER_CA_CERT_DATA": "temporal_tls_server_ca_data",
 }
 """Temporal's environment configuration variables that we read as settings (and so from .env),
 then hand to ``temporalio.envconfig`` as its environment."""
@@ -94,6 +97,20 @@ class Settings(BaseSettings):
         default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_PATH"
     )
     temporal_tls_server_name: str | None = Field(default=None, alias="TEMPORAL_TLS_SERVER_NAME")
+    temporal_tls_client_cert_data: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_CERT_DATA"
+    )
+    """The PEM itself instead of a path (a secret store's variable)."""
+    temporal_tls_client_key_data: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_KEY_DATA"
+    )
+    temporal_tls_server_ca_data: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_DATA"
+    )
+    temporal_tls_no_host_check: bool = Field(
+        default=False, alias="TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"
+    )
+    """The CLI's; the Python SDK cannot, so it is refused rather than ignored."""
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, alias="TEMPORAL_TASK_QUEUE")
     workflow_id_prefix: str = Field(
         default="booking-", min_length=1, max_length=64, alias="WORKFLOW_ID_PREFIX"
@@ -171,6 +188,11 @@ class Settings(BaseSettings):
             self.temporal_address = profile.address
         if "temporal_namespace" not in self.model_fields_set and profile.namespace:
             self.temporal_namespace = profile.namespace
+        if self.temporal_tls_no_host_check:
+            raise ValueError(
+                "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported here: set "
+                "TEMPORAL_TLS_SERVER_NAME to a name the server's certificate holds"
+            )
         if profile.api_key and profile.tls is not None and profile.tls.disabled:
             raise ValueError(
                 "TEMPORAL_API_KEY needs TLS: with TEMPORAL_TLS=false (or tls.disabled in the "
@@ -313,6 +335,8 @@ def client_profile(settings: Settings) -> ClientConfigProfile:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         env[variable] = str(value).lower() if isinstance(value, bool) else str(value)
+    # gRPC headers have no fixed names: TEMPORAL_GRPC_META_<NAME> from the process environment.
+    env.update((k, v) for k, v in os.environ.items() if k.startswith("TEMPORAL_GRPC_META_"))
     source = None
     if settings.temporal_config_file is not None:
         source = Path(settings.temporal_config_file.get_secret_value()).expanduser()

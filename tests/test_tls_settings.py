@@ -11,6 +11,7 @@ from temporalio.service import TLSConfig
 
 from booking_notifications.api.tls import connect_options
 from booking_notifications.settings import Settings, SettingsError, load_settings, setting_names
+from tests.support.tls import Certificates, tools
 
 API_KEY = "cloud-key-s3cr3t"
 PROFILE = f"""
@@ -151,3 +152,56 @@ def test_no_view_of_the_settings_shows_the_api_key_or_the_tls_paths(
         connect_options(settings)  # the files are not there: named by variable, not by path
     assert "TEMPORAL_TLS_SERVER_CA_CERT_PATH: no such file" in str(caught.value)
     assert "team-secrets" not in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    tools(proxy=False)
+    return Certificates.make(tmp_path_factory.mktemp("tls"))
+
+
+def test_the_pem_itself_in_a_variable_works_and_is_checked_like_a_file(
+    monkeypatch: pytest.MonkeyPatch, certificates: Certificates
+) -> None:
+    c = certificates
+    given = {
+        "TEMPORAL_TLS_CLIENT_CERT_DATA": c.client_cert.read_text(),
+        "TEMPORAL_TLS_CLIENT_KEY_DATA": c.client_key.read_text(),
+        "TEMPORAL_TLS_SERVER_CA_CERT_DATA": c.ca.read_text(),
+    }
+    tls = connect_options(load(monkeypatch, **given))["tls"]
+    assert isinstance(tls, TLSConfig) and tls.client_cert == c.client_cert.read_bytes()
+
+    given["TEMPORAL_TLS_CLIENT_KEY_DATA"] = c.stranger_key.read_text()
+    with pytest.raises(SettingsError) as caught:
+        connect_options(load(monkeypatch, **given))
+    message = str(caught.value)
+    assert "TEMPORAL_TLS_CLIENT_KEY_DATA: not the key of TEMPORAL_TLS_CLIENT_CERT_DATA" in message
+    assert "PRIVATE KEY" not in message
+
+
+def test_a_profile_key_is_named_when_the_file_gives_the_path(
+    monkeypatch: pytest.MonkeyPatch, certificates: Certificates, tmp_path: Path
+) -> None:
+    config = tmp_path / "temporal.toml"
+    config.write_text(
+        "[profile.prod.tls]\n"
+        f'client_cert_path = "{certificates.client_cert}"\n'
+        f'client_key_path = "{tmp_path / "gone.key"}"\n'
+    )
+    settings = load(monkeypatch, TEMPORAL_CONFIG_FILE=str(config), TEMPORAL_PROFILE="prod")
+
+    with pytest.raises(SettingsError) as caught:
+        connect_options(settings)
+    assert str(caught.value) == (
+        "bad setting tls.client_key_path of Temporal profile 'prod': no such file"
+    )
+
+
+def test_disabling_host_verification_is_refused_not_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(monkeypatch, TEMPORAL_TLS_DISABLE_HOST_VERIFICATION="true")
+
+    assert "TEMPORAL_TLS_SERVER_NAME" in str(caught.value)

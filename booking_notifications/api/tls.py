@@ -23,11 +23,12 @@ from temporalio.service import TLSConfig
 from booking_notifications.settings import Settings, SettingsError
 
 _FILES = {
-    "server_root_ca_cert": ("temporal_tls_server_ca", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "server_ca_cert"),
-    "client_cert": ("temporal_tls_client_cert", "TEMPORAL_TLS_CLIENT_CERT_PATH", "client_cert"),
-    "client_private_key": ("temporal_tls_client_key", "TEMPORAL_TLS_CLIENT_KEY_PATH", "client_key"),
+    "server_root_ca_cert": ("temporal_tls_server_ca", "TEMPORAL_TLS_SERVER_CA_CERT", "server_ca_cert"),
+    "client_cert": ("temporal_tls_client_cert", "TEMPORAL_TLS_CLIENT_CERT", "client_cert"),
+    "client_private_key": ("temporal_tls_client_key", "TEMPORAL_TLS_CLIENT_KEY", "client_key"),
 }  # fmt: skip
-"""For each of the profile's TLS sources: our setting, its variable, and its key in the TOML."""
+"""For each of the profile's TLS sources: our setting (``_data`` for the PEM itself), its
+variable (``_PATH`` or ``_DATA``), and its key in the TOML (``_path`` or ``_data``)."""
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
@@ -83,12 +84,17 @@ def _tls(settings: Settings, profile: ClientConfigProfile) -> bool | TLSConfig:
 
 
 def _name(settings: Settings, attribute: str) -> str:
-    """How a message names a TLS source: our variable when it is set, else the profile key."""
+    """How a message names a TLS source: our variable when it is set (or when nothing sets the
+    source at all), else the profile key."""
     field, variable, toml_key = _FILES[attribute]
-    if getattr(settings, field) is not None:
-        return variable
-    profile = settings.temporal_profile or "default"
-    return f"tls.{toml_key} of Temporal profile {profile!r}"
+    if getattr(settings, f"{field}_data") is not None:
+        return f"{variable}_DATA"
+    tls = settings.temporal_connection().tls
+    given = None if tls is None else getattr(tls, attribute)
+    if getattr(settings, field) is not None or given is None:
+        return f"{variable}_PATH"
+    kind = "path" if isinstance(given, Path) else "data"
+    return f"tls.{toml_key}_{kind} of Temporal profile {settings.temporal_profile or 'default'!r}"
 
 
 def _problem(text: str) -> SettingsError:

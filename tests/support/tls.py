@@ -28,19 +28,14 @@ STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 INSTALL = "apt-get install nginx-light libnginx-mod-stream openssl"
 
 
-def tools() -> str:
-    """The nginx binary, once openssl and the stream module are there too; skipped without
-    them (failed under ``CI=true``, where the TLS tests must run)."""
+def tools(*, proxy: bool = True) -> str:
+    """The nginx binary, once openssl and the stream module are there too (with ``proxy=False``:
+    openssl alone); skipped without them, failed under ``CI=true``, where the TLS tests run."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    missing = [
-        what
-        for what, present in (
-            ("openssl", shutil.which("openssl") is not None),
-            ("nginx", Path(nginx).is_file()),
-            (str(STREAM_MODULE), STREAM_MODULE.is_file()),
-        )
-        if not present
-    ]
+    needed = [("openssl", shutil.which("openssl") is not None)]
+    if proxy:
+        needed += [("nginx", Path(nginx).is_file()), (str(STREAM_MODULE), STREAM_MODULE.is_file())]
+    missing = [what for what, present in needed if not present]
     if missing:
         unavailable(f"no {', '.join(missing)} ({INSTALL})", "CI=true: the TLS tests must run")
     return nginx
