@@ -28,17 +28,20 @@ STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 INSTALL = "apt-get install nginx-light libnginx-mod-stream openssl"
 
 
-def tools(*, proxy: bool = True) -> str:
-    """The nginx binary, once openssl and the stream module are there too (with ``proxy=False``:
-    openssl alone); skipped without them, failed under ``CI=true``, where the TLS tests run."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+def tools(*, proxy: bool = True, nginx: bool = False) -> str:
+    """The nginx binary, once what the test needs is there: openssl, and with ``proxy`` nginx and
+    its stream module (with ``nginx`` alone: nginx's HTTP proxy). Skipped without them, failed
+    under ``CI=true``, where these tests must run."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
     needed = [("openssl", shutil.which("openssl") is not None)]
+    if proxy or nginx:
+        needed.append(("nginx", Path(binary).is_file()))
     if proxy:
-        needed += [("nginx", Path(nginx).is_file()), (str(STREAM_MODULE), STREAM_MODULE.is_file())]
+        needed.append((str(STREAM_MODULE), STREAM_MODULE.is_file()))
     missing = [what for what, present in needed if not present]
     if missing:
-        unavailable(f"no {', '.join(missing)} ({INSTALL})", "CI=true: the TLS tests must run")
-    return nginx
+        unavailable(f"no {', '.join(missing)} ({INSTALL})", "CI=true: these tests must run")
+    return binary
 
 
 def _openssl(*args: str, folder: Path) -> None:
