@@ -205,3 +205,19 @@ def test_disabling_host_verification_is_refused_not_ignored(
         load(monkeypatch, TEMPORAL_TLS_DISABLE_HOST_VERIFICATION="true")
 
     assert "TEMPORAL_TLS_SERVER_NAME" in str(caught.value)
+
+
+def test_a_dot_env_file_configures_temporal_like_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config_file: Path
+) -> None:
+    for name in setting_names():
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        f"TEMPORAL_CONFIG_FILE={config_file}\nTEMPORAL_PROFILE=prod\nTEMPORAL_NAMESPACE=other\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+
+    assert settings.temporal_address == "acme.a1b2c.tmprl.cloud:7233"
+    assert settings.temporal_namespace == "other"
+    assert connect_options(settings)["api_key"] == API_KEY
