@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.settings import Settings
-from tests.faults.figures import deliveries, plural, report
+from tests.faults.figures import deliveries, plural, report, status_counts
 from tests.faults.scene import fault_scene, start_notice_only, stopped_cleanly
 from tests.faults.telegram import SlowTelegram
 from tests.support.processes import Children
@@ -101,6 +101,7 @@ async def test_three_workers_share_a_burst_under_one_rate_limit_and_a_kill_loses
         victim.send(signal.SIGKILL)
         await victim.wait(10)
         accepted_at_kill = len(telegram.sent)
+        caught = (await status_counts(scene.stack.sessions))[NoticeStatus.PROCESSING]
         await eventually(scene.counted(SENT, BURST), within=150)
         rows = await scene.rows()
         by_pid = await delivered_by(scene.client, scene.workflow_ids)
@@ -116,7 +117,7 @@ async def test_three_workers_share_a_burst_under_one_rate_limit_and_a_kill_loses
     report(
         "many-workers",
         f"{BURST} notices due at once, {WORKERS} worker processes at {RATE}/s, 1 SIGKILLed after "
-        f"{accepted_at_kill} accepted: {d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, "
+        f"{accepted_at_kill} accepted ({caught} rows PROCESSING at the kill): {d.delivered} delivered, {plural(d.duplicates, 'duplicate')}, "
         f"busiest sliding second {busiest_tried} sends tried / {busiest_accepted} accepted, "
         f"{telegram.count(429)} × 429, drained at {(len(accepted) - 1) / drain:.1f}/s, "
         f"deliveries per process {sorted(shares.values(), reverse=True)}",
@@ -130,6 +131,7 @@ async def test_three_workers_share_a_burst_under_one_rate_limit_and_a_kill_loses
         drain_rate=round((len(accepted) - 1) / drain, 2),
         deliveries_per_process=shares,
         accepted_at_kill=accepted_at_kill,
+        processing_at_kill=caught,
     )
     assert d.statuses == {SENT: BURST} and d.delivered == BURST and d.unrecorded == []
     assert all(row.sent_at is not None and row.sent_at <= row.latest_at for row in rows)
