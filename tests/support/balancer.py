@@ -7,12 +7,11 @@ restarting), as a production load balancer does.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.processes import Child, Children, free_port
-from tests.support.tls import tools
+from tests.support.tls import tools, until_listening
 
 
 class LoadBalancer:
@@ -52,18 +51,4 @@ class LoadBalancer:
             [nginx, "-c", str(config), "-e", "stderr", "-p", str(self.folder)],
             env={"PATH": "/usr/sbin:/usr/bin:/bin"},
         )
-        host, port = self.address.rsplit(":", 1)
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            if not self.child.alive:
-                raise AssertionError(f"nginx exited\n{self.child.tail()}")
-            try:
-                _, writer = await asyncio.open_connection(host, int(port))
-            except OSError:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError(f"nginx not listening\n{self.child.tail()}") from None
-                await asyncio.sleep(0.1)
-            else:
-                writer.close()
-                await writer.wait_closed()
-                return
+        await until_listening(self.child, [self.address], within)

@@ -159,22 +159,26 @@ class TlsProxy:
             [nginx, "-c", str(config), "-e", "stderr", "-p", str(self.certificates.folder)],
             env={"PATH": "/usr/sbin:/usr/bin:/bin"},
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        for address in (self.tls_address, self.mtls_address):
-            host, port = address.rsplit(":", 1)
-            while True:
-                if not self.child.alive:
-                    raise AssertionError(f"nginx exited\n{self.child.tail()}")
-                try:
-                    _, writer = await asyncio.open_connection(host, int(port))
-                except OSError:
-                    if loop.time() > deadline:
-                        raise AssertionError(
-                            f"nginx is not listening\n{self.child.tail()}"
-                        ) from None
-                    await asyncio.sleep(0.1)
-                else:
-                    writer.close()
-                    await writer.wait_closed()
-                    break
+        await until_listening(self.child, [self.tls_address, self.mtls_address], within)
+
+
+async def until_listening(child: Child, addresses: list[str], within: float) -> None:
+    """Return once something accepts connections at each of ``addresses`` (host:port); fail
+    with the tail of ``child``'s log when it exits first or ``within`` seconds pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    for address in addresses:
+        host, port = address.rsplit(":", 1)
+        while True:
+            if not child.alive:
+                raise AssertionError(f"{child.name} exited\n{child.tail()}")
+            try:
+                _, writer = await asyncio.open_connection(host, int(port))
+            except OSError:
+                if loop.time() > deadline:
+                    raise AssertionError(f"{child.name} is not listening\n{child.tail()}") from None
+                await asyncio.sleep(0.1)
+            else:
+                writer.close()
+                await writer.wait_closed()
+                break
