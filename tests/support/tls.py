@@ -165,20 +165,16 @@ class TlsProxy:
 async def until_listening(child: Child, addresses: list[str], within: float) -> None:
     """Return once something accepts connections at each of ``addresses`` (host:port); fail
     with the tail of ``child``'s log when it exits first or ``within`` seconds pass."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    for address in addresses:
-        host, port = address.rsplit(":", 1)
-        while True:
-            if not child.alive:
-                raise AssertionError(f"{child.name} exited\n{child.tail()}")
+
+    async def listening() -> bool:
+        for address in addresses:
+            host, port = address.rsplit(":", 1)
             try:
                 _, writer = await asyncio.open_connection(host, int(port))
             except OSError:
-                if loop.time() > deadline:
-                    raise AssertionError(f"{child.name} is not listening\n{child.tail()}") from None
-                await asyncio.sleep(0.1)
-            else:
-                writer.close()
-                await writer.wait_closed()
-                break
+                return False
+            writer.close()
+            await writer.wait_closed()
+        return True
+
+    await child.until_ready(listening, within)
