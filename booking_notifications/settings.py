@@ -17,6 +17,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from temporalio.envconfig import ClientConfigProfile
 
 from booking_notifications.channels import api_url_problem
 from booking_notifications.channels.webhook import secret_problem
@@ -31,6 +32,23 @@ def default_data_dir() -> Path:
     """Where ``dev`` keeps its SQLite files: ``$XDG_DATA_HOME/booking-notify``."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "booking-notify"
+
+
+TEMPORAL_VARIABLES = {
+    "TEMPORAL_ADDRESS": "temporal_address",
+    "TEMPORAL_NAMESPACE": "temporal_namespace",
+    "TEMPORAL_API_KEY": "temporal_api_key",
+    "TEMPORAL_TLS": "temporal_tls",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH": "temporal_tls_client_cert",
+    "TEMPORAL_TLS_CLIENT_KEY_PATH": "temporal_tls_client_key",
+    "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "temporal_tls_server_ca",
+    "TEMPORAL_TLS_SERVER_NAME": "temporal_tls_server_name",
+    "TEMPORAL_TLS_CLIENT_CERT_DATA": "temporal_tls_client_cert_data",
+    "TEMPORAL_TLS_CLIENT_KEY_DATA": "temporal_tls_client_key_data",
+    "TEMPORAL_TLS_SERVER_CA_CERT_DATA": "temporal_tls_server_ca_data",
+}
+"""Temporal's environment configuration variables that we read as settings (and so from .env),
+then hand to ``temporalio.envconfig`` as its environment."""
 
 
 class SettingsError(Exception):
@@ -61,7 +79,38 @@ class Settings(BaseSettings):
     """Secret as a whole: it usually carries a password (``db_url`` reads it, ``safe_db_url``
     shows it)."""
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
+    """The frontend: the variable, else the profile's ``address``, else the local default."""
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_config_file: SecretStr | None = Field(default=None, alias="TEMPORAL_CONFIG_FILE")
+    """Temporal's own ``temporal.toml`` (the CLI's); unset, its default place, if it exists."""
+    temporal_profile: str | None = Field(default=None, alias="TEMPORAL_PROFILE")
+    temporal_api_key: SecretStr | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    temporal_tls: bool | None = Field(default=None, alias="TEMPORAL_TLS")
+    temporal_tls_client_cert: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_CERT_PATH"
+    )
+    """Paths are secrets too (they name a team's layout): messages name the variable instead."""
+    temporal_tls_client_key: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_KEY_PATH"
+    )
+    temporal_tls_server_ca: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_PATH"
+    )
+    temporal_tls_server_name: str | None = Field(default=None, alias="TEMPORAL_TLS_SERVER_NAME")
+    temporal_tls_client_cert_data: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_CERT_DATA"
+    )
+    """The PEM itself instead of a path (a secret store's variable)."""
+    temporal_tls_client_key_data: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_KEY_DATA"
+    )
+    temporal_tls_server_ca_data: SecretStr | None = Field(
+        default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_DATA"
+    )
+    temporal_tls_no_host_check: bool = Field(
+        default=False, alias="TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"
+    )
+    """The CLI's; the Python SDK cannot, so it is refused rather than ignored."""
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, alias="TEMPORAL_TASK_QUEUE")
     workflow_id_prefix: str = Field(
         default="booking-", min_length=1, max_length=64, alias="WORKFLOW_ID_PREFIX"
@@ -115,6 +164,49 @@ class Settings(BaseSettings):
             # The value is not repeated: a mistyped one may carry credentials.
             raise ValueError("must be host:port, e.g. 127.0.0.1:7233 (no scheme, no credentials)")
         return value
+
+    @field_validator(
+        "temporal_config_file",
+        "temporal_profile",
+        *(name for name in TEMPORAL_VARIABLES.values() if name.startswith("temporal_tls")),
+        "temporal_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _temporal_profile(self) -> Settings:
+        """Where Temporal is, as Temporal's own configuration says (``temporal.toml`` profile,
+        then our variables over it, as the ``temporal`` CLI reads them); the address and the
+        namespace become the effective ones, so every message names the right server."""
+        profile = self.temporal_connection()
+        if "temporal_address" not in self.model_fields_set and profile.address:
+            if split_host_port(profile.address) is None:
+                raise ValueError("the Temporal profile's address must be host:port")
+            self.temporal_address = profile.address
+        if "temporal_namespace" not in self.model_fields_set and profile.namespace:
+            self.temporal_namespace = profile.namespace
+        if self.temporal_tls_no_host_check:
+            raise ValueError(
+                "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported here: set "
+                "TEMPORAL_TLS_SERVER_NAME to a name the server's certificate holds"
+            )
+        if profile.api_key and profile.tls is not None and profile.tls.disabled:
+            raise ValueError(
+                "TEMPORAL_API_KEY needs TLS: with TEMPORAL_TLS=false (or tls.disabled in the "
+                "profile) the key would cross the network in the clear"
+            )
+        return self
+
+    def temporal_connection(self) -> ClientConfigProfile:
+        """Temporal's client profile: the file's, with each variable set here overriding it.
+
+        Raises:
+            ValueError: the file or the profile cannot be read (one line, no path).
+        """
+        return client_profile(self)
 
     @field_validator("metrics_address")
     @classmethod
@@ -230,6 +322,33 @@ class Settings(BaseSettings):
         address = split_host_port(self.temporal_address)
         assert address is not None  # the validator refused anything else
         return address
+
+
+def client_profile(settings: Settings) -> ClientConfigProfile:
+    """The profile ``temporalio.envconfig`` loads from the file, under our values of its
+    variables (set ones only: a default must not override the file)."""
+    env = {}
+    for variable, name in TEMPORAL_VARIABLES.items():
+        value = getattr(settings, name)
+        if name not in settings.model_fields_set or value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[variable] = str(value).lower() if isinstance(value, bool) else str(value)
+    # gRPC headers have no fixed names: TEMPORAL_GRPC_META_<NAME> from the process environment.
+    env.update((k, v) for k, v in os.environ.items() if k.startswith("TEMPORAL_GRPC_META_"))
+    source = None
+    if settings.temporal_config_file is not None:
+        source = Path(settings.temporal_config_file.get_secret_value()).expanduser()
+        if not source.is_file():
+            raise ValueError("TEMPORAL_CONFIG_FILE: no such file")
+    try:
+        return ClientConfigProfile.load(
+            settings.temporal_profile, config_source=source, override_env_vars=env
+        )
+    except Exception as err:  # the bridge's ConfigError: a TOML error, an unknown profile
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"Temporal's client configuration: {first}") from None
 
 
 def setting_names() -> frozenset[str]:
