@@ -12,18 +12,18 @@ from datetime import datetime, timedelta
 
 from booking_notifications.api import events, views
 from booking_notifications.api.events import EventView
-from booking_notifications.api.runs import BookingRuns
+from booking_notifications.api.runs import BookingRuns, OnRunsAndRows
 from booking_notifications.api.views import LIST_LIMIT, BookingView, NoticeView, get_booking
 from booking_notifications.core.clock import Clock
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.session import Sessions, sessions_location
-from booking_notifications.errors import Servers, in_our_words
+from booking_notifications.db.session import Sessions
+from booking_notifications.errors import in_our_words
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import BookingReport
 
 
 @in_our_words
-class BookingReader:
+class BookingReader(OnRunsAndRows):
     """Reads bookings, their notices and the events, on the notifier's sessions and runs.
 
     Like every call of the API, its calls raise ``Unavailable`` rather than the SDK's or the
@@ -34,11 +34,6 @@ class BookingReader:
         self._sessions = sessions
         self._runs = runs
         self._clock = clock
-
-    @property
-    def servers(self) -> Servers:
-        """Where its Temporal and database are, as its messages name them."""
-        return Servers(self._runs.address, sessions_location(self._sessions))
 
     async def status(self, booking_id: int) -> BookingView:
         """The booking and its notice rows as SQL has them now; Temporal is not asked.

@@ -28,6 +28,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.api.bookings import workflow_input
 from booking_notifications.db.models import Booking
+from booking_notifications.db.session import Sessions, sessions_location
+from booking_notifications.errors import Servers
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import BookingReport
@@ -170,3 +172,16 @@ class BookingRuns:
                 "its own for each deployment; nothing was scheduled"
             )
         return info
+
+
+class OnRunsAndRows:
+    """A part of the API that reaches Temporal through ``_runs`` and the database through
+    ``_sessions``; ``servers`` names both for its messages (``errors.in_our_words``)."""
+
+    _runs: BookingRuns
+    _sessions: Sessions
+
+    @property
+    def servers(self) -> Servers:
+        """Where its Temporal and database are, as its messages name them."""
+        return Servers(self._runs.address, sessions_location(self._sessions))
