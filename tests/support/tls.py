@@ -52,44 +52,29 @@ def _openssl(*args: str, folder: Path) -> None:
         raise AssertionError(f"openssl {args[0]} failed:\n{done.stderr}")
 
 
+def _pem(name: str, doc: str | None = None) -> property:
+    """A file of the certificates' folder, by name."""
+
+    def path(self: Certificates) -> Path:
+        return self.folder / name
+
+    return property(path, doc=doc)
+
+
 @dataclass(frozen=True)
 class Certificates:
     """PEM files in ``folder``; each ``*_cert`` has its ``*_key``."""
 
     folder: Path
 
-    @property
-    def ca(self) -> Path:
-        return self.folder / "ca.pem"
-
-    @property
-    def wrong_ca(self) -> Path:
-        return self.folder / "wrong-ca.pem"
-
-    @property
-    def server_cert(self) -> Path:
-        return self.folder / "server.pem"
-
-    @property
-    def server_key(self) -> Path:
-        return self.folder / "server.key"
-
-    @property
-    def client_cert(self) -> Path:
-        return self.folder / "client.pem"
-
-    @property
-    def client_key(self) -> Path:
-        return self.folder / "client.key"
-
-    @property
-    def stranger_cert(self) -> Path:
-        """A client certificate the wrong CA signed."""
-        return self.folder / "stranger.pem"
-
-    @property
-    def stranger_key(self) -> Path:
-        return self.folder / "stranger.key"
+    ca = _pem("ca.pem")
+    wrong_ca = _pem("wrong-ca.pem")
+    server_cert = _pem("server.pem")
+    server_key = _pem("server.key")
+    client_cert = _pem("client.pem")
+    client_key = _pem("client.key")
+    stranger_cert = _pem("stranger.pem", "A client certificate the wrong CA signed.")
+    stranger_key = _pem("stranger.key")
 
     @classmethod
     def make(cls, folder: Path) -> Certificates:
