@@ -24,13 +24,8 @@ from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker import assembly
 from booking_notifications.workflows.booking import BookingWorkflow
+from tests.support import deploys
 from tests.support.bookings import PLAN, booking
-from tests.support.deploys import (
-    RELEASE,
-    RELEASE_PATCH,
-    NextBookingWorkflow,
-    UnguardedBookingWorkflow,
-)
 from tests.support.stack import api_only, settings_for, telegram_channel
 from tests.support.waiting import eventually
 
@@ -47,10 +42,10 @@ def patched_and_memo(history: WorkflowHistory) -> tuple[bool, bool]:
         if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
             details = event.marker_recorded_event_attributes.details
             data = b"".join(p.data for payloads in details.values() for p in payloads.payloads)
-            marker = marker or RELEASE_PATCH.encode() in data
+            marker = marker or deploys.RELEASE_PATCH.encode() in data
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
             fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
-            memo = memo or json.loads(fields["release"].data) == RELEASE
+            memo = memo or json.loads(fields["release"].data) == deploys.RELEASE
     return marker, memo
 
 
@@ -87,7 +82,7 @@ async def test_sleeping_bookings_finish_on_the_next_release_and_new_ones_run_its
 
             await eventually(reminded)
         # N's workers are gone; N+1's start, with the same assembly and the next workflow code.
-        monkeypatch.setattr(assembly, "BookingWorkflow", NextBookingWorkflow)
+        monkeypatch.setattr(assembly, "BookingWorkflow", deploys.NextBookingWorkflow)
         async with assembly.running_workers(time_env.client, settings, channel):
             now[0] = await time_env.get_current_time()
             fresh = await s.notifier.schedule(booking(48 * H, now=now[0], chat_id=3))
@@ -102,8 +97,8 @@ async def test_sleeping_bookings_finish_on_the_next_release_and_new_ones_run_its
     assert patched_and_memo(histories[fresh]) == (True, True)  # N+1's logic
     # Why the patch: unguarded, N+1 cannot replay what N recorded (a deploy would stall them).
     old = histories[asleep[0]]
-    assert await replays(NextBookingWorkflow, old) and await replays(BookingWorkflow, old)
-    assert not await replays(UnguardedBookingWorkflow, old)
+    assert await replays(deploys.NextBookingWorkflow, old) and await replays(BookingWorkflow, old)
+    assert not await replays(deploys.UnguardedBookingWorkflow, old)
     # A rollback to N: runs that took N+1's path cannot replay on N (they wait for N+1 again).
-    assert await replays(NextBookingWorkflow, histories[fresh])
+    assert await replays(deploys.NextBookingWorkflow, histories[fresh])
     assert not await replays(BookingWorkflow, histories[fresh])
