@@ -19,6 +19,7 @@ from booking_notifications.api import BookingNotifier
 from booking_notifications.api.people import bot_username_of
 from booking_notifications.bot.run import running_bot
 from booking_notifications.channels.telegram import TelegramChannel
+from booking_notifications.db.events import EventType, emit
 from booking_notifications.db.session import make_engine, make_sessions
 from booking_notifications.settings import Settings
 from booking_notifications.testing.fake_telegram import FakeTelegram
@@ -27,6 +28,7 @@ from booking_notifications.worker.assembly import (
     events_relay_id,
     running_workers,
 )
+from booking_notifications.workflows.events import RELAY_HEARTBEAT_TIMEOUT
 from tests.support.bookings import booking
 from tests.support.cli import cli_env
 from tests.support.receiver import SECRET, Receiver
@@ -109,6 +111,39 @@ async def test_a_receiver_away_for_30_s_then_back_gets_every_event_in_order_with
     types = {e["type"] for e in delivered}
     assert {"notice.skipped", "notice.sent", "booking.cancelled"} <= types
     assert any(e.attempts > 1 for e in events)
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_round_longer_than_the_heartbeat_timeout_keeps_one_relay(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str
+) -> None:
+    """64 events in as many bookings, the receiver taking 3 s over each and the relay sending
+    8 at a time: a round takes 24 s, past the relay's 20 s heartbeat timeout. The relay beats
+    through it, so Temporal starts no second relay beside it: each event arrives once."""
+    receiver = Receiver(delay=3.0)
+    await receiver.start()
+    settings = webhook_settings(db_url, task_queue, receiver)
+    engine = make_engine(db_url)
+    sessions = make_sessions(engine)
+    async with sessions() as session:
+        for booking_id in range(1, 65):
+            emit(session, EventType.NOTICE_SENT, at=datetime.now(UTC), booking_id=booking_id)
+        await session.commit()
+    telegram = FakeTelegram(per_chat_rate=None, global_rate=None)
+    async with (
+        telegram,
+        running_workers(dev_env.client, settings, TelegramChannel(telegram.token, telegram.url)),
+        relaying(dev_env, settings),
+    ):
+        await receiver.wait_for(64, within=90)
+        await asyncio.sleep(RELAY_HEARTBEAT_TIMEOUT.total_seconds() / 4)  # a second relay's turn
+        relay = await dev_env.client.get_workflow_handle(events_relay_id(settings)).describe()
+    await engine.dispose()
+    await receiver.stop()
+
+    arrived = [a.headers["webhook-id"] for a in receiver.arrivals]
+    assert len(arrived) == len(set(arrived)) == 64
+    assert [a.attempt for a in relay.raw_description.pending_activities] == [1]
 
 
 async def _all_delivered(notifier: BookingNotifier) -> bool:

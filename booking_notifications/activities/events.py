@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from temporalio import activity
 
+from booking_notifications.activities.notices import heartbeating
 from booking_notifications.api.events import event_view
 from booking_notifications.channels.webhook import NotDelivered, Refused, WebhookSender
 from booking_notifications.core.clock import Clock, utcnow
@@ -87,8 +88,10 @@ class EventRelay:
         ends = asyncio.get_running_loop().time() + run_for
         while asyncio.get_running_loop().time() < ends and not activity.is_worker_shutdown():
             activity.heartbeat()
-            await self._prune()
-            sent = await self.round() if self._sender is not None else 0
+            await heartbeating(self._prune())
+            # A round with a slow receiver takes longer than the heartbeat timeout: it beats
+            # each second, or a second relay would be started beside this one.
+            sent = await heartbeating(self.round()) if self._sender is not None else 0
             if not sent:
                 await asyncio.sleep(POLL)
 
