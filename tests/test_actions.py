@@ -12,17 +12,9 @@ from hypothesis import strategies as st
 
 from booking_notifications import bot
 from booking_notifications.core.topics import Topic
-from booking_notifications.texts.actions import (
-    DATA_MAX,
-    BookingAction,
-    BookingTap,
-    SettingsAction,
-    SettingsTap,
-    Signer,
-    stamp_of,
-)
+from booking_notifications.texts import actions
 
-SIGNER = Signer("123456:TEST-TOKEN")
+SIGNER = actions.Signer("123456:TEST-TOKEN")
 chats = st.integers(-(2**52) + 1, 2**52 - 1).filter(bool)
 booking_ids = st.integers(1, 2**63 - 1)
 starts = st.datetimes(
@@ -31,22 +23,28 @@ starts = st.datetimes(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(BookingAction), booking_ids, starts, chats)
+@given(st.sampled_from(actions.BookingAction), booking_ids, starts, chats)
 def test_a_booking_button_fits_telegram_and_reads_back_only_in_its_chat(
-    action: BookingAction, booking_id: int, starts_at: datetime, chat_id: int
+    action: actions.BookingAction, booking_id: int, starts_at: datetime, chat_id: int
 ) -> None:
     data = SIGNER.booking(action, booking_id, starts_at, chat_id)
 
-    assert len(data.encode()) <= DATA_MAX
-    assert SIGNER.read(data, chat_id) == BookingTap(action, booking_id, stamp_of(starts_at))
+    assert len(data.encode()) <= actions.DATA_MAX
+    assert SIGNER.read(data, chat_id) == actions.BookingTap(
+        action, booking_id, actions.stamp_of(starts_at)
+    )
     assert SIGNER.read(data, chat_id + 1) is None  # replayed from another chat
-    assert Signer("another-secret").read(data, chat_id) is None  # another bot's key
+    assert actions.Signer("another-secret").read(data, chat_id) is None  # another bot's key
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(BookingAction), booking_ids, starts, chats, st.data())
+@given(st.sampled_from(actions.BookingAction), booking_ids, starts, chats, st.data())
 def test_any_change_to_the_data_is_refused(
-    action: BookingAction, booking_id: int, starts_at: datetime, chat_id: int, data: st.DataObject
+    action: actions.BookingAction,
+    booking_id: int,
+    starts_at: datetime,
+    chat_id: int,
+    data: st.DataObject,
 ) -> None:
     signed = SIGNER.booking(action, booking_id, starts_at, chat_id)
     index = data.draw(st.integers(0, len(signed) - 1))
@@ -58,9 +56,11 @@ def test_any_change_to_the_data_is_refused(
 
 @given(st.sampled_from(Topic), chats)
 def test_a_settings_button_reads_back_its_topic(topic: Topic, chat_id: int) -> None:
-    data = SIGNER.settings(SettingsAction.TOGGLE, topic.value, chat_id)
+    data = SIGNER.settings(actions.SettingsAction.TOGGLE, topic.value, chat_id)
 
-    assert SIGNER.read(data, chat_id) == SettingsTap(SettingsAction.TOGGLE, topic.value)
+    assert SIGNER.read(data, chat_id) == actions.SettingsTap(
+        actions.SettingsAction.TOGGLE, topic.value
+    )
 
 
 @given(st.text(max_size=80))
@@ -75,4 +75,8 @@ def test_the_old_actions_path_warns_once_and_still_gives_every_name() -> None:
     ):
         old = importlib.import_module("booking_notifications.actions")
     assert old.signer_for is bot.signer_for
-    assert (old.Signer, old.BookingAction, old.DATA_MAX) == (Signer, BookingAction, DATA_MAX)
+    assert (old.Signer, old.BookingAction, old.DATA_MAX) == (
+        actions.Signer,
+        actions.BookingAction,
+        actions.DATA_MAX,
+    )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
-from tests.support.cli import CLI, cli_env, iso, run_cli
+from tests.support.cli import cli_env, iso, run_cli, running_dev
 from tests.support.processes import free_port
 from tests.support.stack import booking_stack, telegram_channel
 from tests.support.waiting import eventually
@@ -220,23 +217,9 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     env = cli_env(
         BOOKING_NOTIFY_DATA_DIR=str(tmp_path / "data"), TEMPORAL_ADDRESS=f"127.0.0.1:{port}"
     )
-    dev = await asyncio.create_subprocess_exec(
-        CLI, "dev", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,  # so a failed test can stop the dev server child too
-    )  # fmt: skip
-    assert dev.stdout is not None
-    output = dev.stdout
-
-    async def next_line(within: float) -> str:
-        return (await asyncio.wait_for(output.readline(), within)).decode()
-
-    try:
-        lines: list[str] = []
-        while not lines or "Ctrl-C stops everything" not in lines[-1]:
-            line = await next_line(60)
-            assert line, "dev exited early:\n" + "".join(lines)
-            lines.append(line)
-        assert any(f"UI http://127.0.0.1:{port + 1000}" in line for line in lines)
+    async with running_dev(env, tmp_path) as dev:
+        await dev.up(60)
+        assert any(f"UI http://127.0.0.1:{port + 1000}" in line for line in dev.lines)
         start = datetime.now(UTC) + timedelta(seconds=10)
         code, _, err = await run_cli(
             "book", "--chat-id", "42", "--start", iso(start), "--end", iso(start + timedelta(seconds=1)),
@@ -245,16 +228,11 @@ async def test_dev_runs_the_whole_stack_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert (code, err) == (0, "")
         printed: list[str] = []
         while len(printed) < 3:
-            line = await next_line(30)
+            line = await dev.next_line(30)
             if "notice #" in line:
                 printed.append(line)
         assert "Reminder: Demo starts in" in printed[0]
         assert "Demo starts now" in printed[1] and "Demo has ended" in printed[2]
-        dev.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(dev.wait(), 30) == 0
-    finally:
-        if dev.returncode is None:
-            os.killpg(dev.pid, signal.SIGKILL)
-            await dev.wait()
+        assert await dev.ctrl_c(30) == 0
     assert (tmp_path / "data" / "notifications.db").exists()
     assert (tmp_path / "data" / "temporal.db").exists()

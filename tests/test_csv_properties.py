@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from booking_notifications.api.requests import DEFAULT_REMINDERS, BookingRequest
-from booking_notifications.cli import csvfile, parser
+from booking_notifications.cli import csvfile, decoding, parser
 from booking_notifications.cli.inputs import UsageError
 from booking_notifications.core.durations import parse_durations
 from booking_notifications.core.wallclock import exists
@@ -203,7 +203,7 @@ def test_valid_bookings_written_by_any_spreadsheet_read_back_as_the_same_request
     data, options, requests, _ = file
     # An 8-bit file whose every non-ASCII byte run happens to be valid UTF-8 is read as UTF-8 by
     # design (refused with --encoding cp1251); real Cyrillic text never is, random text can be.
-    assume("--encoding" not in options or not csvfile.is_utf8(data))
+    assume("--encoding" not in options or not decoding.is_utf8(data))
     path.write_bytes(data)
     assert read(path, options) == requests
 

@@ -25,7 +25,14 @@ from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import WorkerFailed, running_workers
 from tests.support.bookings import booking
 from tests.support.cli import run_cli
-from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel
+from tests.support.stack import (
+    Stack,
+    api_only,
+    booking_stack,
+    frozen_stack,
+    settings_for,
+    telegram_channel,
+)
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -42,10 +49,7 @@ async def _commit_without_start(stack: Stack, request: object, now: datetime) ->
 async def test_a_booking_cancelled_before_its_workflow_started_never_gets_a_reminder(
     time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(
-        time_env, db_url, task_queue, telegram_channel(telegram), clock=lambda: now
-    ) as s:
+    async with frozen_stack(time_env, db_url, task_queue, telegram) as (s, now):
         booking_id = await _commit_without_start(s, booking(3 * H, now=now, reminders=[H]), now)
 
         result = await s.notifier.cancel(booking_id, reason="test")

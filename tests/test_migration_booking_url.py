@@ -38,7 +38,7 @@ async def test_0009_adds_the_url_and_takes_it_away_keeping_every_booking(
     uid, chat = uuid.uuid4().hex, 9_000_000 + uuid.uuid4().int % 1_000_000
     try:
         await downgrade(engine)  # PostgreSQL's test database is shared: left migrated by others
-        await upgrade(engine, "0007")
+        await upgrade(engine, "0008")
         async with engine.begin() as conn:
             await conn.execute(
                 text("INSERT INTO bn_users (chat_id) VALUES (:chat)"), {"chat": chat}
@@ -63,7 +63,7 @@ async def test_0009_adds_the_url_and_takes_it_away_keeping_every_booking(
             await conn.execute(text("UPDATE bn_bookings SET url = :url WHERE uid = :uid"), where)
             query = text("SELECT url FROM bn_bookings WHERE uid = :uid")
             url = (await conn.execute(query, {"uid": uid})).scalar_one()
-        await downgrade(engine, "0007")
+        await downgrade(engine, "0008")
         down, titles = await _columns(engine), await _titles(engine, uid)
     finally:
         await downgrade(engine)

@@ -14,7 +14,7 @@ gate opens again and the bookings' time has passed:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -52,6 +52,13 @@ class Outage:
         await self.gate.open()
         await self.notifier.flush()
 
+    async def schedule(self, chat_id: int, *, reminders: Sequence[timedelta] = ()) -> int:
+        """Schedule, through the gated notifier, a booking of the chat starting in three hours
+        (on the server's clock)."""
+        now = await self.stack.env.get_current_time()
+        request = booking(3 * H, now=now, chat_id=chat_id, reminders=list(reminders))
+        return await self.notifier.schedule(request)
+
     def texts(self, telegram: FakeTelegram, chat_id: int) -> list[str]:
         return [(m.text or "")[:1] for m in telegram.sent_to(chat_id)]
 
@@ -81,10 +88,9 @@ def _notifier_on(client: Client, stack: Stack, db_url: str, task_queue: str) -> 
 async def test_a_booking_scheduled_while_temporal_is_down_is_accepted_and_delivered_once(
     outage: Outage, telegram: FakeTelegram
 ) -> None:
-    now = await outage.stack.env.get_current_time()
     await outage.gate.shut()
 
-    booking_id = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=71, reminders=[H]))
+    booking_id = await outage.schedule(71, reminders=[H])
     during = await outage.notifier.status(booking_id)
     await outage.back()
     after = await outage.notifier.status(booking_id)
@@ -123,8 +129,7 @@ async def test_a_batch_scheduled_while_temporal_is_down_is_accepted_whole_and_ea
 async def test_a_cancel_while_temporal_is_down_is_final_and_announced_once_it_is_back(
     outage: Outage, telegram: FakeTelegram
 ) -> None:
-    now = await outage.stack.env.get_current_time()
-    booking_id = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=72, reminders=[H]))
+    booking_id = await outage.schedule(72, reminders=[H])
     await outage.gate.shut()
 
     result = await outage.notifier.cancel(booking_id, reason="rain")
@@ -140,9 +145,8 @@ async def test_a_cancel_while_temporal_is_down_is_final_and_announced_once_it_is
 async def test_a_cancel_in_the_callers_transaction_while_temporal_is_down_is_final(
     outage: Outage, telegram: FakeTelegram
 ) -> None:
-    now = await outage.stack.env.get_current_time()
-    kept = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=73, reminders=[]))
-    dropped = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=74, reminders=[]))
+    kept = await outage.schedule(73)
+    dropped = await outage.schedule(74)
     await outage.gate.shut()
 
     async with outage.stack.sessions() as session, session.begin():
@@ -164,7 +168,7 @@ async def test_a_move_while_temporal_is_down_is_refused_in_one_line_and_changes_
     outage: Outage, telegram: FakeTelegram
 ) -> None:
     now = await outage.stack.env.get_current_time()
-    booking_id = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=75, reminders=[]))
+    booking_id = await outage.schedule(75)
     before = await outage.notifier.status(booking_id)
     await outage.gate.shut()
 
@@ -182,8 +186,7 @@ async def test_a_move_while_temporal_is_down_is_refused_in_one_line_and_changes_
 
 
 async def test_rows_are_read_while_temporal_is_down(outage: Outage) -> None:
-    now = await outage.stack.env.get_current_time()
-    booking_id = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=76, reminders=[]))
+    booking_id = await outage.schedule(76)
     await outage.gate.shut()
 
     view = await outage.notifier.status(booking_id)
@@ -195,9 +198,8 @@ async def test_rows_are_read_while_temporal_is_down(outage: Outage) -> None:
 async def test_reconcile_while_temporal_is_down_raises_and_finishes_once_it_is_back(
     outage: Outage, telegram: FakeTelegram
 ) -> None:
-    now = await outage.stack.env.get_current_time()
     await outage.gate.shut()
-    booking_id = await outage.notifier.schedule(booking(3 * H, now=now, chat_id=77, reminders=[]))
+    booking_id = await outage.schedule(77)
 
     with pytest.raises(TemporalUnavailable) as refused:
         await outage.notifier.reconcile(older_than=timedelta(0))

@@ -21,7 +21,7 @@ from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import LinkToken, User
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.bookings import booking
-from tests.support.stack import Stack, booking_stack, telegram_channel
+from tests.support.stack import Stack, booking_stack, frozen_stack, telegram_channel
 from tests.support.waiting import eventually
 
 H = timedelta(hours=1)
@@ -200,15 +200,14 @@ async def test_a_notice_whose_user_never_connects_is_skipped_at_its_latest_momen
 
 
 async def test_a_muted_topic_is_skipped_and_the_rest_is_sent(
-    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+    time_stack: Stack, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    async with booking_stack(time_env, db_url, task_queue, telegram_channel(telegram)) as s:
-        booking_id = await s.notifier.schedule(booking(30 * H, now=now, chat_id=888))
-        muted = await s.notifier.people.set_muted([Topic.HOUR_REMINDERS, Topic.END], chat_id=888)
-        read_back = await s.notifier.people.muted(chat_id=888)
-        report = await s.result(booking_id)
-        rows = await s.rows(booking_id)
+    s = time_stack
+    booking_id, _ = await s.book(30 * H, chat_id=888)
+    muted = await s.notifier.people.set_muted([Topic.HOUR_REMINDERS, Topic.END], chat_id=888)
+    read_back = await s.notifier.people.muted(chat_id=888)
+    report = await s.result(booking_id)
+    rows = await s.rows(booking_id)
 
     assert muted == read_back == {Topic.HOUR_REMINDERS, Topic.END}
     assert {n.key: n.status for n in report.notices} == {
@@ -224,9 +223,7 @@ async def test_a_muted_topic_is_skipped_and_the_rest_is_sent(
 async def test_confirming_is_recorded_once_and_shown_in_the_status(
     time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    channel = telegram_channel(telegram)
-    async with booking_stack(time_env, db_url, task_queue, channel, clock=lambda: now) as s:
+    async with frozen_stack(time_env, db_url, task_queue, telegram) as (s, now):
         booking_id = await s.notifier.schedule(booking(30 * H, now=now, chat_id=999))
         results = [
             await s.notifier.people.confirm(booking_id),

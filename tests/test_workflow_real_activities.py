@@ -14,7 +14,7 @@ from booking_notifications.api import BookingNotifier, CancelResult
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.support.bookings import PLAN, booking
-from tests.support.stack import Stack, booking_stack, telegram_channel
+from tests.support.stack import Stack, booking_stack, frozen_stack, telegram_channel
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.backends("sqlite")
@@ -47,9 +47,7 @@ async def test_a_booking_two_days_ahead_gets_every_notice_in_order(
 async def test_a_booking_made_3_hours_ahead_gets_no_24h_reminder(
     time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
 ) -> None:
-    now = await time_env.get_current_time()
-    channel = telegram_channel(telegram)
-    async with booking_stack(time_env, db_url, task_queue, channel, clock=lambda: now) as s:
+    async with frozen_stack(time_env, db_url, task_queue, telegram) as (s, now):
         booking_id = await s.notifier.schedule(booking(3 * H, now=now))
         await s.result(booking_id)
         rows = await s.rows(booking_id)

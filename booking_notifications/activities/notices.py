@@ -21,11 +21,12 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from booking_notifications.activities.outcomes import Outcomes
 from booking_notifications.activities.reasons import hold_or_skip
 from booking_notifications.channels import (
     Channel,
@@ -39,8 +40,9 @@ from booking_notifications.channels import (
 )
 from booking_notifications.core.clock import Clock, utcnow
 from booking_notifications.core.domain import NoticeKind, NoticeStatus
-from booking_notifications.db.bookings import copy_notice, find_user, notice_row
-from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.db.bookings import copy_notice, notice_row
+from booking_notifications.db.events import EventType, emit, iso
+from booking_notifications.db.models import Booking, Notification
 from booking_notifications.db.session import Sessions
 from booking_notifications.observe.jsonlog import notice_context
 from booking_notifications.observe.metrics import DeliveryMetrics
@@ -105,6 +107,7 @@ class NoticeActivities:
         self._clock = clock
         self._signer = signer
         self._metrics = metrics or DeliveryMetrics()
+        self._outcomes = Outcomes(sessions, clock, self._metrics)
 
     @activity.defn(name=declared.MIRROR_NOTICES)
     async def mirror(self, request: MirrorRequest) -> None:
@@ -118,6 +121,17 @@ class NoticeActivities:
                 booking = await session.get(Booking, request.booking_id)
                 if booking is None:
                     raise ApplicationError(f"no booking {request.booking_id}")
+                if (booking.starts_at, booking.ends_at) != (request.starts_at, request.ends_at):
+                    emit(
+                        session,
+                        EventType.BOOKING_MOVED,
+                        at=self._clock(),
+                        booking_id=booking.id,
+                        data={
+                            "starts_at": iso(request.starts_at),
+                            "ends_at": iso(request.ends_at),
+                        },
+                    )
                 booking.starts_at, booking.ends_at = request.starts_at, request.ends_at
             rows = {
                 row.key: row
@@ -127,10 +141,22 @@ class NoticeActivities:
             }
             for notice in request.notices:
                 row = rows.get(notice.key)
+                was = None if row is None else row.status
                 if row is None:
                     session.add(notice_row(request.booking_id, notice))
                 elif row.status not in (NoticeStatus.SENT, NoticeStatus.FAILED):
                     copy_notice(notice, row)
+                else:
+                    continue
+                if notice.status is NoticeStatus.SKIPPED and was is not NoticeStatus.SKIPPED:
+                    self._outcomes.event(
+                        session,
+                        notice.status,
+                        request.booking_id,
+                        notice.key,
+                        notice.kind,
+                        notice.reason,
+                    )
             await session.commit()
 
     @activity.defn(name=declared.DELIVER_NOTICE)
@@ -163,6 +189,9 @@ class NoticeActivities:
                 row.last_error = verdict.reason
                 if verdict.status is NoticeStatus.SKIPPED:
                     row.status = verdict.status
+                    self._outcomes.event(
+                        session, row.status, booking.id, row.key, row.kind, verdict.reason
+                    )
                 await session.commit()
                 if verdict.status is NoticeStatus.SKIPPED:
                     self._metrics.finished(request.kind, verdict.status)
@@ -191,22 +220,24 @@ class NoticeActivities:
             message_id = await self._send(request.kind, booking, user.language, chat_id, text)
         except RETRIED as err:
             self._metrics.failed_send(err)
-            await self._record(request, NoticeStatus.PROCESSING, str(err))
+            await self._outcomes.record(request, NoticeStatus.PROCESSING, str(err))
             raise _retry_later(request, err) from None
         except DeliveryError as err:
             self._metrics.failed_send(err)
             unreachable = isinstance(err, Unreachable)
-            await self._record(request, NoticeStatus.FAILED, str(err), unreachable=unreachable)
+            await self._outcomes.record(
+                request, NoticeStatus.FAILED, str(err), unreachable=unreachable
+            )
             self._metrics.finished(request.kind, NoticeStatus.FAILED)
             return DeliveryOutcome(NoticeStatus.FAILED, str(err))
         except (
             Exception
         ) as err:  # a bug (a channel breaking its contract): the traceback says where
             reason = f"unexpected {type(err).__name__} while sending"
-            await self._record(request, NoticeStatus.PROCESSING, reason)
+            await self._outcomes.record(request, NoticeStatus.PROCESSING, reason)
             raise
         self._metrics.sent(request.kind, (self._clock() - request.due_at).total_seconds())
-        await self._record(request, NoticeStatus.SENT, None, message_id)
+        await self._outcomes.record(request, NoticeStatus.SENT, None, message_id)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
 
     def _keyboard(
@@ -233,67 +264,10 @@ class NoticeActivities:
             try:
                 return await self._channel.send(chat_id, text, keyboard)
             except Migrated as moved:
-                await self._follow(booking.id, moved.chat_id)
+                await self._outcomes.follow(booking.id, moved.chat_id)
                 chat_id = moved.chat_id
         keyboard = self._keyboard(kind, booking, chat_id, language)
         return await self._channel.send(chat_id, text, keyboard)
-
-    async def _follow(self, booking_id: int, chat_id: int) -> None:
-        """The booking's user now lives at ``chat_id``: later notices go straight there.
-
-        Chat ids are unique. When another user row already has the new chat (booking code
-        scheduled for the supergroup, or for the old group again after a move), that row wins:
-        this user's bookings move to it, and this row keeps the old chat id, so no row is
-        deleted (a booking being scheduled for it meanwhile is not lost with it). A race with a
-        row being created for the new chat fails this attempt; the retry finds that row.
-        """
-        async with self._sessions() as session:
-            user = await session.scalar(
-                select(User).join(User.bookings).where(Booking.id == booking_id)
-            )
-            holder = await find_user(session, chat_id=chat_id)
-            if user is None or holder is user:
-                return
-            if holder is None:
-                user.chat_id = chat_id
-            else:
-                await session.execute(
-                    update(Booking).where(Booking.user_id == user.id).values(user_id=holder.id)
-                )
-            await session.commit()
-        log.info("user %s: their group became a supergroup; notices go there now", user.id)
-
-    async def _record(
-        self,
-        request: DeliveryRequest,
-        status: NoticeStatus,
-        error: str | None,
-        message_id: int | None = None,
-        *,
-        unreachable: bool = False,
-    ) -> None:
-        """Write a delivery's result; an unreachable chat marks its user, so later notices skip.
-
-        Plain UPDATEs, no reads: this runs once or twice per notice on the hot path.
-        """
-        values: dict[str, object] = {"status": status, "last_error": error}
-        if message_id is not None:
-            values |= {"telegram_message_id": message_id, "sent_at": self._clock()}
-        async with self._sessions() as session:
-            await session.execute(
-                update(Notification)
-                .where(Notification.booking_id == request.booking_id)
-                .where(Notification.key == request.key)
-                .values(**values)
-            )
-            if unreachable:
-                owner = select(Booking.user_id).where(Booking.id == request.booking_id)
-                await session.execute(
-                    update(User).where(User.id == owner.scalar_subquery()).values(reachable=False)
-                )
-            await session.commit()
-        if unreachable:
-            self._metrics.user_unreachable()
 
 
 def _retry_later(request: DeliveryRequest, err: DeliveryError) -> ApplicationError:

@@ -12,9 +12,11 @@ reschedule, cancel, status, lists, reconcile), ``people.py`` the people they not
 links, what they mute, confirmations), ``results.py`` what a call did. Beside them, what only the
 API uses: ``requests`` (validated input), ``bookings`` (a request made into rows), ``runs`` and
 ``starts`` (one booking's workflow run; starting after the caller's commit), ``users`` and
-``links`` (connecting people), ``views`` (read models) and ``temporal`` (the client connection).
+``links`` (connecting people), ``views`` (read models), ``events`` (the outbox as booking code
+reads it) and ``temporal`` (the client connection).
 """
 
+from booking_notifications.api.events import EventView
 from booking_notifications.api.notifier import BookingNotifier
 from booking_notifications.api.people import ConfirmResult
 from booking_notifications.api.requests import BookingRequest, InvalidBooking
@@ -23,6 +25,7 @@ from booking_notifications.api.runs import WorkflowIdTaken
 from booking_notifications.api.users import Connected, LinkRefused
 from booking_notifications.api.views import BookingNotFound, BookingView, NoticeView
 from booking_notifications.core.topics import Topic
+from booking_notifications.db.events import EventType
 from booking_notifications.errors import DatabaseUnavailable, TemporalUnavailable, Unavailable
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "ConfirmResult",
     "Connected",
     "DatabaseUnavailable",
+    "EventType",
+    "EventView",
     "InvalidBooking",
     "LinkRefused",
     "NoticeView",

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_notifications.api.requests import BookingRequest, InvalidBooking
-from booking_notifications.core.domain import QuietWindow
+from booking_notifications.core.domain import NoticeStatus, QuietWindow
 from booking_notifications.core.limits import MAX_REMINDER, ahead_problem
 from booking_notifications.core.quiet import QuietHours
 from booking_notifications.db.bookings import find_user, notice_row
+from booking_notifications.db.events import EventType, notice_event
 from booking_notifications.db.models import Booking, User
 from booking_notifications.db.session import Sessions
 from booking_notifications.workflows.plan import PLAN_VERSION, QUIET_REACH, plan_notices
@@ -86,7 +87,18 @@ async def add_booking(
     session.add(booking)
     await session.flush()  # its id names the notice rows
     planning = workflow_input(booking, retry_for=timedelta(0))  # retry_for plans nothing
-    session.add_all(notice_row(booking.id, n) for n in plan_notices(planning, now))
+    for notice in plan_notices(planning, now):
+        session.add(notice_row(booking.id, notice))
+        if notice.status is NoticeStatus.SKIPPED:
+            notice_event(
+                session,
+                EventType.NOTICE_SKIPPED,
+                at=now,
+                booking_id=booking.id,
+                key=notice.key,
+                kind=notice.kind,
+                reason=notice.reason,
+            )
     await session.flush()
     return booking, True
 

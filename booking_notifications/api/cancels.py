@@ -9,7 +9,7 @@ from ``reconcile``.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -20,9 +20,13 @@ from booking_notifications.api.runs import ASK_ONCE, BookingRuns, RunState
 from booking_notifications.api.starts import Starts
 from booking_notifications.api.views import get_booking
 from booking_notifications.core.clock import Clock
-from booking_notifications.db.models import CANCELLED_BY_MAX, Booking
+from booking_notifications.db.events import EventType, emit
+from booking_notifications.db.models import CANCELLED_BY_MAX, Booking, Event
 from booking_notifications.db.session import Sessions
 from booking_notifications.errors import is_transient
+
+BY_SERVICE = "service"
+"""``by`` of a ``booking.cancelled`` event when booking code cancelled (``by`` not given)."""
 
 
 class Cancels:
@@ -85,6 +89,13 @@ class Cancels:
             return booking, CancelResult.ALREADY_CANCELLED
         booking.cancelled_at, booking.cancel_reason = self._clock(), reason
         booking.cancelled_by = by
+        emit(
+            session,
+            EventType.BOOKING_CANCELLED,
+            at=booking.cancelled_at,
+            booking_id=booking.id,
+            data={"by": by or BY_SERVICE, "reason": reason},
+        )
         await session.flush()
         return booking, CancelResult.CANCELLED
 
@@ -102,11 +113,18 @@ class Cancels:
         return state is RunState.CLOSED
 
     async def _undo(self, booking_id: int) -> None:
-        """Undo the row's cancel: its workflow ended before the cancel could reach it."""
+        """Undo the row's cancel: its workflow ended before the cancel could reach it. Its event
+        goes too, unless the relay delivered it in these milliseconds."""
         async with self._sessions() as session:
             await session.execute(
                 update(Booking)
                 .where(Booking.id == booking_id)
                 .values(cancelled_at=None, cancel_reason=None, cancelled_by=None)
+            )
+            await session.execute(
+                delete(Event)
+                .where(Event.booking_id == booking_id)
+                .where(Event.type == EventType.BOOKING_CANCELLED)
+                .where(Event.delivered_at.is_(None))
             )
             await session.commit()

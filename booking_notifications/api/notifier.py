@@ -18,65 +18,42 @@ SDK's and the driver's errors become ``Unavailable`` (``booking_notifications.er
 
 from __future__ import annotations
 
-import warnings
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
-from booking_notifications.api.bookings import add_all, check_session, numbered
 from booking_notifications.api.cancels import Cancels
+from booking_notifications.api.database import open_checked
+from booking_notifications.api.deprecations import people_method
 from booking_notifications.api.moves import move
-from booking_notifications.api.people import PEOPLE_METHODS, BotUsername, People, bot_username_of
-from booking_notifications.api.requests import (
-    BookingRequest,
-    InvalidBooking,
-)
+from booking_notifications.api.people import BotUsername, People, bot_username_of
+from booking_notifications.api.reader import BookingReader
+from booking_notifications.api.requests import BookingRequest, InvalidBooking
 from booking_notifications.api.results import CancelResult
 from booking_notifications.api.runs import BookingRuns
+from booking_notifications.api.schedules import Progress, schedule_all
 from booking_notifications.api.starts import CLOSE_GRACE, RECONCILE_AFTER, Starts
 from booking_notifications.api.temporal import connect
-from booking_notifications.api.views import (
-    LIST_LIMIT,
-    BookingView,
-    NoticeView,
-    booking_view,
-    get_booking,
-    list_notices,
-)
 from booking_notifications.core.clock import Clock, utcnow
-from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.bookings import find_user
-from booking_notifications.db.migrate import check_schema
-from booking_notifications.db.models import Booking
-from booking_notifications.db.session import (
-    Sessions,
-    location,
-    make_engine,
-    make_sessions,
-)
-from booking_notifications.errors import (
-    Servers,
-    database_unavailable,
-    in_our_words,
-    is_database_outage,
-)
+from booking_notifications.db.session import Sessions, make_sessions
+from booking_notifications.errors import in_our_words
 from booking_notifications.settings import Settings
-from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.types import BookingReport
 
 
 @in_our_words
-class BookingNotifier:
+class BookingNotifier(BookingReader):
     """Booking code's handle on the notice system; open it once and share it.
 
-    Bookings are its own methods; the people they notify (connect links, mutes, confirmations)
-    are ``notifier.people``, a ``People`` built on the same sessions, runs and clock. Every
-    public call raises ``Unavailable`` (``TemporalUnavailable``, ``DatabaseUnavailable``) rather
-    than the SDK's or the driver's errors when a dependency is down.
+    Bookings are its own methods (the reads are ``BookingReader``'s); the people they notify
+    (connect links, mutes, confirmations) are ``notifier.people``, a ``People`` built on the same
+    sessions, runs and clock. Every public call raises ``Unavailable`` (``TemporalUnavailable``,
+    ``DatabaseUnavailable``) rather than the SDK's or the driver's errors when a dependency is down.
     """
 
     people: People
@@ -108,27 +85,16 @@ class BookingNotifier:
             bot_username: a name, or a coroutine function that asks Telegram, for the bot in
                 connect links; None without a bot (``people.link`` then raises).
         """
-        self._sessions = sessions
-        self._runs = BookingRuns(client, task_queue, id_prefix, retry_for)
+        super().__init__(sessions, BookingRuns(client, task_queue, id_prefix, retry_for), clock)
         self._engine = engine
         self._clock = clock
         self._starts = Starts(self._runs, sessions, clock)
         self._cancels = Cancels(self._runs, self._starts, sessions, clock)
+        self._move = functools.partial(move, self._runs, self._starts, sessions, clock)
         self.people = People(sessions, self._runs, self._starts, clock, bot_username)
 
-    @property
-    def servers(self) -> Servers:
-        """Where its Temporal and database are, as its messages name them."""
-        return self.people.servers
-
     if not TYPE_CHECKING:  # typed code gets the new path from the type checker
-
-        def __getattr__(self, name: str) -> object:
-            """Deprecated: ``notifier.link`` and the other people methods are ``notifier.people``'s."""
-            if name in PEOPLE_METHODS:
-                warnings.warn(f"use notifier.people.{name}", DeprecationWarning, stacklevel=2)
-                return getattr(self.people, name)
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        __getattr__ = people_method
 
     @classmethod
     async def from_settings(
@@ -149,14 +115,7 @@ class BookingNotifier:
             TemporalUnavailable: Temporal cannot be reached (a live notifier rides through an
                 outage; a process that starts during one is told at once).
         """
-        engine = make_engine(settings.db_url)
-        try:
-            await check_schema(engine)
-        except BaseException as err:
-            await engine.dispose()
-            if isinstance(err, Exception) and is_database_outage(err):
-                raise database_unavailable(location(engine.url), err) from err
-            raise
+        engine = await open_checked(settings.db_url)
         client = client or await connect(settings)
         return cls(
             client,
@@ -211,11 +170,19 @@ class BookingNotifier:
         return (await self.schedule_many([request], session=session))[0]
 
     async def schedule_many(
-        self, requests: Sequence[BookingRequest], *, session: AsyncSession | None = None
+        self,
+        requests: Sequence[BookingRequest],
+        *,
+        session: AsyncSession | None = None,
+        progress: Progress | None = None,
     ) -> list[int]:
         """Schedule many bookings, all or nothing: every one is checked, then all are written in
         one transaction, then their workflows start (as ``schedule`` says, in the background
         while Temporal is unreachable).
+
+        Args:
+            progress: called as ``progress(stage, done, total)`` when the requests are checked,
+                written and as each workflow starts (``checked``, ``written``, ``started``).
 
         Returns:
             The bookings' ids, in the order of ``requests``.
@@ -225,25 +192,9 @@ class BookingNotifier:
             DatabaseUnavailable: the rows could not be written; nothing was.
             WorkflowIdTaken: an id names another booking's run; the others are scheduled.
         """
-        now = self._clock()
-        checked = []
-        for number, request in enumerate(requests, start=1):
-            try:
-                checked.append(request.validated(now))
-            except InvalidBooking as err:
-                raise InvalidBooking(numbered(number, len(requests), err)) from None
-        if session is not None:
-            check_session(session)
-            added = await add_all(session, checked, now)
-            self._starts.after_commit(session, [booking.id for booking, _ in added])
-            return [booking.id for booking, _ in added]
-        try:
-            added = await self._write(checked, now)
-        except IntegrityError:
-            # A concurrent call created the same user (or ref) first; now we find and reuse it.
-            added = await self._write(checked, now)
-        await self._starts.start_all(added)
-        return [booking.id for booking, _ in added]
+        return await schedule_all(
+            self._starts, self._sessions, self._clock, requests, session, progress
+        )
 
     async def cancel(
         self,
@@ -302,52 +253,9 @@ class BookingNotifier:
             DatabaseUnavailable: the database cannot be reached; nothing changed.
         """
         try:
-            return await move(
-                self._runs,
-                self._starts,
-                self._sessions,
-                self._clock,
-                booking_id,
-                starts_at,
-                ends_at,
-            )
+            return await self._move(booking_id, starts_at, ends_at)
         except InvalidBooking as err:
             raise InvalidBooking(f"booking {booking_id} cannot move: {err}") from None
-
-    async def status(self, booking_id: int) -> BookingView:
-        """The booking and its notice rows as SQL has them now; Temporal is not asked.
-
-        Raises:
-            BookingNotFound: no booking has that id.
-            DatabaseUnavailable: the database cannot be reached.
-        """
-        return await booking_view(self._sessions, booking_id)
-
-    async def list_notices(
-        self,
-        *,
-        chat_id: int | None = None,
-        user_ref: str | None = None,
-        status: NoticeStatus | None = None,
-        due_from: datetime | None = None,
-        due_until: datetime | None = None,
-        limit: int = LIST_LIMIT,
-    ) -> list[NoticeView]:
-        """Notices in due order: a user's (by chat id or user_ref), by status, due in a window;
-        read from SQL, Temporal is not asked.
-
-        Raises:
-            DatabaseUnavailable: the database cannot be reached.
-        """
-        return await list_notices(
-            self._sessions,
-            chat_id=chat_id,
-            user_ref=user_ref,
-            status=status,
-            due_from=due_from,
-            due_until=due_until,
-            limit=limit,
-        )
 
     async def set_reachable(self, chat_id: int, reachable: bool = True) -> bool:
         """Mark a user reachable again (they unblocked the bot), or not.
@@ -370,13 +278,6 @@ class BookingNotifier:
             await session.commit()
         return True
 
-    async def live_plan(self, booking_id: int) -> BookingReport:
-        """The plan as the running workflow holds it (a query), including what the rows lag."""
-        async with self._sessions() as session:
-            booking = await get_booking(session, booking_id)
-        await self._runs.check_owned(booking)
-        return await self._runs.handle(booking_id).query(BookingWorkflow.status)
-
     async def reconcile(self, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
         """Start what a crash kept from starting, and resend cancels their workflow never heard.
 
@@ -392,15 +293,3 @@ class BookingNotifier:
                 alone, after everything else is done.
         """
         return await self._starts.reconcile(older_than)
-
-    def workflow_id(self, booking_id: int) -> str:
-        """The id of the booking's workflow (``booking-<id>`` by default), for the Temporal UI."""
-        return self._runs.workflow_id(booking_id)
-
-    async def _write(
-        self, requests: Sequence[BookingRequest], now: datetime
-    ) -> list[tuple[Booking, bool]]:
-        async with self._sessions() as session:
-            added = await add_all(session, requests, now)
-            await session.commit()
-        return added

@@ -17,16 +17,17 @@ from temporalio.service import RPCError
 from booking_notifications.api import users, views
 from booking_notifications.api.links import deep_link
 from booking_notifications.api.requests import InvalidBooking, check_chat_id, check_user_ref
-from booking_notifications.api.runs import BookingRuns
+from booking_notifications.api.runs import BookingRuns, OnRunsAndRows
 from booking_notifications.api.starts import Starts
 from booking_notifications.api.users import Connected
 from booking_notifications.api.views import BookingCard, BookingNotFound, ChatUser, get_booking
 from booking_notifications.core.clock import Clock
 from booking_notifications.core.topics import Topic, parse_topics
 from booking_notifications.db.bookings import find_user
+from booking_notifications.db.events import EventType, emit
 from booking_notifications.db.models import User
-from booking_notifications.db.session import Sessions, sessions_location
-from booking_notifications.errors import Servers, in_our_words, is_transient
+from booking_notifications.db.session import Sessions
+from booking_notifications.errors import in_our_words, is_transient
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.workflows.booking import BookingWorkflow
 
@@ -72,7 +73,7 @@ def bot_username_of(settings: Settings) -> BotUsername | None:
 
 
 @in_our_words
-class People:
+class People(OnRunsAndRows):
     """Connect links, mutes and confirmations: ``notifier.people``.
 
     Like every call of the API, its calls raise ``Unavailable`` rather than the SDK's or the
@@ -93,11 +94,6 @@ class People:
         self._starts = starts
         self._clock = clock
         self.bot_username = bot_username
-
-    @property
-    def servers(self) -> Servers:
-        """Where its Temporal and database are, as its messages name them."""
-        return Servers(self._runs.address, sessions_location(self._sessions))
 
     async def link(self, user_ref: str, *, valid_for: timedelta = LINK_VALID_FOR) -> str:
         """A link that connects a user known by booking code's key to whoever opens it.
@@ -175,6 +171,9 @@ class People:
             if booking.confirmed_at is not None:
                 return ConfirmResult.ALREADY_CONFIRMED
             booking.confirmed_at = self._clock()
+            emit(
+                session, EventType.BOOKING_CONFIRMED, at=booking.confirmed_at, booking_id=booking.id
+            )
             await session.commit()
         return ConfirmResult.CONFIRMED
 

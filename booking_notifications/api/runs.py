@@ -10,6 +10,7 @@ right only when it is the same booking, anything else is ``WorkflowIdTaken``.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -27,6 +28,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from booking_notifications.api.bookings import workflow_input
 from booking_notifications.db.models import Booking
+from booking_notifications.db.session import Sessions, sessions_location
+from booking_notifications.errors import Servers
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
 from booking_notifications.workflows.types import BookingReport
@@ -55,28 +58,28 @@ def static_summary(booking_id: int, starts_at: datetime) -> str:
     return f"Booking {booking_id} · {starts_at.astimezone(UTC):%d %b %H:%M} UTC"
 
 
+@dataclass
 class BookingRuns:
     """Starts, signals and identifies the workflow runs of bookings on one task queue."""
 
-    def __init__(
-        self, client: Client, task_queue: str, id_prefix: str, retry_for: timedelta
-    ) -> None:
-        self._client = client
-        self._task_queue = task_queue
-        self._id_prefix = id_prefix
-        self._retry_for = retry_for
+    client: Client
+    task_queue: str
+    id_prefix: str
+    """Workflow ids are ``<id_prefix><booking id>``."""
+    retry_for: timedelta
+    """How long past a notice's latest moment a failing send is retried."""
 
     @property
     def address(self) -> str:
         """The Temporal frontend the runs are on, as messages name it."""
-        return self._client.service_client.config.target_host
+        return self.client.service_client.config.target_host
 
     def workflow_id(self, booking_id: int) -> str:
         """The id of the booking's workflow: ``booking-<id>`` by default."""
-        return f"{self._id_prefix}{booking_id}"
+        return f"{self.id_prefix}{booking_id}"
 
     def handle(self, booking_id: int) -> WorkflowHandle[BookingWorkflow, BookingReport]:
-        return self._client.get_workflow_handle_for(
+        return self.client.get_workflow_handle_for(
             BookingWorkflow.run, self.workflow_id(booking_id)
         )
 
@@ -91,11 +94,11 @@ class BookingRuns:
         """
         workflow_id = self.workflow_id(booking.id)
         try:
-            await self._client.start_workflow(
+            await self.client.start_workflow(
                 BookingWorkflow.run,
-                workflow_input(booking, self._retry_for),
+                workflow_input(booking, self.retry_for),
                 id=workflow_id,
-                task_queue=self._task_queue,
+                task_queue=self.task_queue,
                 start_signal=BookingWorkflow.cancel.__name__ if cancel else None,
                 # Signal-with-start must reach a running run; a plain start must not swallow one
                 # that may be another booking's, so it fails and is checked below.
@@ -145,9 +148,9 @@ class BookingRuns:
         does) fails on the time-skipping test server once one has been unset.
         """
         try:
-            description = await self._client.workflow_service.describe_workflow_execution(
+            description = await self.client.workflow_service.describe_workflow_execution(
                 DescribeWorkflowExecutionRequest(
-                    namespace=self._client.namespace,
+                    namespace=self.client.namespace,
                     execution=WorkflowExecution(workflow_id=self.workflow_id(booking.id)),
                 ),
                 timeout=within,
@@ -161,7 +164,7 @@ class BookingRuns:
         # Runs started before uids existed carry none: they are taken to be the booking's own.
         if (
             uid is not None
-            and self._client.data_converter.payload_converter.from_payload(uid, str) != booking.uid
+            and self.client.data_converter.payload_converter.from_payload(uid, str) != booking.uid
         ):
             raise WorkflowIdTaken(
                 f"workflow id {self.workflow_id(booking.id)} already belongs to another booking "
@@ -169,3 +172,16 @@ class BookingRuns:
                 "its own for each deployment; nothing was scheduled"
             )
         return info
+
+
+class OnRunsAndRows:
+    """A part of the API that reaches Temporal through ``_runs`` and the database through
+    ``_sessions``; ``servers`` names both for its messages (``errors.in_our_words``)."""
+
+    _runs: BookingRuns
+    _sessions: Sessions
+
+    @property
+    def servers(self) -> Servers:
+        """Where its Temporal and database are, as its messages name them."""
+        return Servers(self._runs.address, sessions_location(self._sessions))

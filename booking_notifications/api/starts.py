@@ -56,7 +56,9 @@ class Starts:
         self._clock = clock
         self._background: set[asyncio.Task[None]] = set()
 
-    async def start_all(self, added: Sequence[tuple[Booking, bool]]) -> None:
+    async def start_all(
+        self, added: Sequence[tuple[Booking, bool]], started: Callable[[int], None] | None = None
+    ) -> None:
         """Start the workflows of committed bookings (each with ``True`` when this call created
         it); one whose id is another booking's is removed if new, and ``WorkflowIdTaken`` raised
         once the others are started. Starts that Temporal is unreachable for are followed up in
@@ -64,27 +66,37 @@ class Starts:
         limit = asyncio.Semaphore(CONCURRENCY)
         taken: list[WorkflowIdTaken] = []
         later: list[int] = []
+        done = 0
 
         async def start(booking: Booking, new: bool) -> Booking | None:
+            nonlocal done
             async with limit:
-                if later:  # Temporal is unreachable: each start would wait out the SDK's retries
-                    later.append(booking.id)
-                    return None
                 try:
-                    await self._runs.start(booking)
-                except WorkflowIdTaken as err:
-                    taken.append(err)
-                    if new:
-                        await self._delete(booking.id)
-                    return None
-                except Exception as err:
-                    if not is_transient(err):
-                        raise
-                    later.append(booking.id)
-                    return None
-                return booking
+                    return await start_one(booking, new)
+                finally:
+                    done += 1
+                    if started is not None:
+                        started(done)
 
-        started = await asyncio.gather(*(start(b, new) for b, new in added))
+        async def start_one(booking: Booking, new: bool) -> Booking | None:
+            if later:  # Temporal is unreachable: each start would wait out the SDK's retries
+                later.append(booking.id)
+                return None
+            try:
+                await self._runs.start(booking)
+            except WorkflowIdTaken as err:
+                taken.append(err)
+                if new:
+                    await self._delete(booking.id)
+                return None
+            except Exception as err:
+                if not is_transient(err):
+                    raise
+                later.append(booking.id)
+                return None
+            return booking
+
+        ran = await asyncio.gather(*(start(b, new) for b, new in added))
         if later:
             log.warning(
                 "%d booking(s) accepted but not started yet (Temporal unreachable); "
@@ -92,7 +104,7 @@ class Starts:
                 len(later),
             )
             self.follow(self.sync, later)
-        await self._mark_or_leave([b for b in started if b is not None])
+        await self._mark_or_leave([b for b in ran if b is not None])
         if taken:
             raise taken[0]
 

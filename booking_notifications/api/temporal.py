@@ -18,7 +18,8 @@ from temporalio.runtime import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from booking_notifications.errors import is_transient, temporal_unavailable
+from booking_notifications.api.tls import connect_options, tls_refusal
+from booking_notifications.errors import TemporalUnavailable, is_transient, temporal_unavailable
 from booking_notifications.settings import Settings
 
 CORE_LOGGER = "temporalio.core"
@@ -49,20 +50,27 @@ def runtime(metrics: PrometheusConfig | None = None) -> Runtime:
 
 
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:
-    """A client for the configured address and namespace, on ``runtime()``.
+    """A client as Temporal's environment configuration says (``temporal.toml`` profile and the
+    ``TEMPORAL_*`` variables: address, namespace, API key, TLS), on ``runtime()``.
+
+    The worker, the bot, the CLI and ``BookingNotifier.from_settings`` all connect here, so a
+    profile that works with the ``temporal`` CLI works for all of them.
 
     Raises:
-        TemporalUnavailable: nothing answers at the address (not with ``lazy``, which connects
-            at the first call instead).
+        SettingsError: a TLS file is missing, unreadable, not PEM, or a key not its
+            certificate's (checked before connecting).
+        TemporalUnavailable: nothing answers at the address, or the TLS handshake failed (its
+            message says why in our words; not with ``lazy``, which connects at the first call).
     """
+    options = connect_options(settings)
     try:
-        return await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            runtime=runtime(),
-            lazy=lazy,
-        )
+        return await Client.connect(**options, runtime=runtime(), lazy=lazy)
     except RuntimeError as err:
+        refusal = tls_refusal(settings, err)
+        if refusal is not None:
+            address = settings.temporal_address
+            message = f"Temporal at {address} refused the TLS connection: {refusal}"
+            raise TemporalUnavailable(message) from err
         if is_transient(err):
             raise temporal_unavailable(settings.temporal_address, err) from err
         raise

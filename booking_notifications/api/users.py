@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from booking_notifications.api.links import digest, looks_like_token, new_token
 from booking_notifications.core.topics import Topic, topic_names
 from booking_notifications.db.bookings import find_user
+from booking_notifications.db.events import EventType, emit
 from booking_notifications.db.models import Booking, LinkToken, User
 from booking_notifications.workflows.plan import CANCEL_TOLERANCE
 
@@ -93,6 +94,7 @@ async def connect(
             holder.chat_id = None
         await session.flush()  # the chat id is free before it is given
     user.chat_id, user.telegram_user_id, user.reachable = chat_id, telegram_user_id, True
+    emit(session, EventType.USER_CONNECTED, at=now, user_id=user.id)
     # Cancelled bookings too: their cancellation may be what waits for the user (a cancel is
     # accepted before the end, and its notice is held at most CANCEL_TOLERANCE after that).
     running = await session.scalars(

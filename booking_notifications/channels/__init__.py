@@ -132,10 +132,10 @@ def token_secret(token: str) -> str:
     return token.partition(":")[2]
 
 
-def api_url_problem(api_url: str) -> str | None:
-    """Why ``api_url`` cannot be a Bot API base URL (without repeating it: it may hold a
-    password); None when it can."""
-    problem = "TELEGRAM_API_URL is not an http:// or https:// URL with a host"
+def api_url_problem(api_url: str, name: str = "TELEGRAM_API_URL") -> str | None:
+    """Why ``api_url`` (the setting ``name``) cannot be an HTTP base URL, without repeating it
+    (it may hold a password); None when it can."""
+    problem = f"{name} is not an http:// or https:// URL with a host"
     try:
         url = URL(api_url)
         _ = url.port  # parsed lazily: a bad port raises here

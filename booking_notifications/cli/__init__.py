@@ -187,6 +187,26 @@ def parser() -> argparse.ArgumentParser:
     bot.add_argument("--webhook", help="receive updates at this https URL instead of polling")
     bot.add_argument("--listen", help="with --webhook: the HOST:PORT to listen on")
 
+    events = sub.add_parser("events", help="what happened (cancels, sends, connects), in order")
+    events.add_argument(
+        "--after", type=inputs.integer, default=0, help="only events after this seq (paging)"
+    )
+    events.add_argument(
+        "--limit", type=inputs.integer, default=100, help="at most this many (1-1000)"
+    )
+    events.add_argument("--follow", action="store_true", help="keep printing new events")
+    events.add_argument(
+        "--failed", action="store_true", help="only events whose webhook delivery failed"
+    )
+    events.add_argument(
+        "--redeliver",
+        nargs="*",
+        type=inputs.integer,
+        metavar="SEQ",
+        help="send these events to the webhook again (with --failed and no SEQ: every failed one)",
+    )
+    events.add_argument("--json", action="store_true", help="one JSON object a line")
+
     reconcile = sub.add_parser("reconcile", help="schedule bookings whose workflow never started")
     reconcile.add_argument("--json", action="store_true")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
@@ -20,15 +21,19 @@ from booking_notifications.api.temporal import connect
 from booking_notifications.api.views import booking_view, list_notices
 from booking_notifications.channels import BotIdentity
 from booking_notifications.cli import csvfile, inputs
+from booking_notifications.cli.database import database_only
 from booking_notifications.cli.devserver import embedded_temporal, ui_url
+from booking_notifications.cli.events import cmd_events
 from booking_notifications.cli.output import print_json, print_notices, print_view
-from booking_notifications.db.migrate import check_schema, upgrade
-from booking_notifications.db.session import Sessions, make_engine, make_sessions
+from booking_notifications.cli.progress import FileProgress
+from booking_notifications.db.migrate import upgrade
+from booking_notifications.db.session import make_engine
 from booking_notifications.observe.exporter import endpoints, install_exporter, meter_of
 from booking_notifications.observe.health import temporal_answers
 from booking_notifications.observe.metrics import BotMetrics
 from booking_notifications.settings import Settings
 from booking_notifications.worker.assembly import (
+    ensure_events_relay,
     ensure_reconcile_schedule,
     open_channel,
     running_workers,
@@ -46,6 +51,7 @@ async def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
         await upgrade(engine)
         await engine.dispose()
         await ensure_reconcile_schedule(env.client, settings)
+        await ensure_events_relay(env.client, settings)
         async with running_workers(env.client, settings, channel, exporter):
             print(f"Temporal server: {settings.temporal_address} (UI {ui_url(settings)})")
             print(f"Database: {settings.safe_db_url}")
@@ -71,6 +77,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     channel = await open_channel(settings)
     client = await connect(settings)
     await ensure_reconcile_schedule(client, settings)
+    await ensure_events_relay(client, settings)
     async with running_workers(client, settings, channel, exporter):
         print(
             f"Worker on task queue {settings.task_queue!r} at {settings.temporal_address}",
@@ -97,8 +104,13 @@ async def cmd_book(settings: Settings, args: argparse.Namespace) -> int:
         raise inputs.UsageError("--skip-bad-rows and --encoding go with --from-file")
     else:
         requests = [inputs.booking_request(inputs.given(args), args)]
+    shown = args.from_file is not None and not args.json and sys.stdout.isatty()
+    progress = FileProgress(sys.stdout, len(requests)) if shown else None
     async with await BookingNotifier.from_settings(settings) as notifier:
-        ids = await notifier.schedule_many(requests)
+        ids = await notifier.schedule_many(requests, progress=progress)
+        if progress is not None:
+            print("\n" + progress.summary(ids))
+            return 0
         if args.json:
             print_json({"booking_id": ids if args.from_file else ids[0]})
             return 0
@@ -127,7 +139,7 @@ CANCEL_OUTCOMES = {
 
 
 async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    async with _rows(settings) as sessions:
+    async with database_only(settings) as sessions:
         view = await booking_view(sessions, args.booking_id)
     if args.json:
         print_json(asdict(view))
@@ -151,7 +163,7 @@ async def cmd_reschedule(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    async with _rows(settings) as sessions:
+    async with database_only(settings) as sessions:
         notices = await list_notices(
             sessions,
             chat_id=args.chat_id,
@@ -242,18 +254,8 @@ COMMANDS: dict[str, Command] = {
     "reconcile": cmd_reconcile,
     "link": cmd_link,
     "bot": cmd_bot,
+    "events": cmd_events,
 }
-
-
-@asynccontextmanager
-async def _rows(settings: Settings) -> AsyncIterator[Sessions]:
-    """The database alone: reading rows needs no Temporal, so it works while Temporal is down."""
-    engine = make_engine(settings.db_url)
-    try:
-        await check_schema(engine)
-        yield make_sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 def _stop_on_signals() -> asyncio.Event:

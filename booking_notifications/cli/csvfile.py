@@ -2,13 +2,8 @@
 
 What is read, and why:
 
-* **Encodings.** A byte order mark says what the file is — UTF-8 (Excel's "CSV UTF-8") or UTF-16
-  (Excel's "Unicode text") — whatever ``--encoding`` says. Without one the file is UTF-8 (what
-  LibreOffice, Google Sheets and Numbers write) unless ``--encoding`` names another, such as
-  ``cp1251`` (Excel's plain "CSV" on a Russian Windows). Nothing is guessed: an 8-bit encoding
-  decodes any bytes, so a wrong guess would send garbled titles to users. A byte the encoding
-  cannot read is named with its line; a UTF-8 file read as an 8-bit encoding (which decodes
-  without an error) is refused too.
+* **Encodings.** As its byte order mark says, else as ``--encoding`` says, else UTF-8; nothing
+  is guessed (``cli/decoding.py`` says why).
 * **Dialects.** The delimiter is whichever of ``,`` ``;`` and tab splits the header into the most
   known column names, unless Excel's ``sep=;`` first line names it. Quotes as Excel writes them,
   cells spanning lines, any line end. A quote never closed is an error, not a cell that swallows
@@ -29,7 +24,6 @@ batch is all or nothing unless ``--skip-bad-rows`` asks for the good rows.
 from __future__ import annotations
 
 import argparse
-import codecs
 import csv
 import difflib
 import io
@@ -45,6 +39,7 @@ from booking_notifications.api.requests import (
     check_reminders,
     check_time_zone,
 )
+from booking_notifications.cli.decoding import decode
 from booking_notifications.cli.inputs import UsageError, booking_request, given
 from booking_notifications.core.durations import parse_durations
 from booking_notifications.core.quiet import QuietHours
@@ -78,11 +73,6 @@ LIKELY = {
 }
 """Names people give our columns that no spelling distance finds."""
 DELIMITERS = (",", ";", "\t")
-BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
-)
 _SEP_LINE = re.compile(r"sep=(.)\r?\n?", re.IGNORECASE)
 _EMPTY_LINE = re.compile(r'[\s,;"]*')
 
@@ -147,46 +137,6 @@ def file_wide_defaults(args: argparse.Namespace) -> dict[str, str]:
         except ValueError as err:
             raise UsageError(f"--{column.replace('_', '-')}: {err}") from None
     return defaults
-
-
-def decode(path: Path, data: bytes, encoding: str | None) -> str:
-    """The file's text: as its byte order mark says, else as --encoding says, else UTF-8."""
-    codec, label = next(((c, label) for bom, c, label in BOMS if data.startswith(bom)), (None, ""))
-    named = codec is None and encoding is not None
-    if codec is None:
-        codec, label = encoding or "utf-8", encoding or "UTF-8"
-    try:
-        text = data.decode(codec)
-    except LookupError:  # unknown, or not a text encoding (base64)
-        raise UsageError(f"--encoding: unknown encoding {codec!r}") from None
-    except UnicodeDecodeError as err:
-        line = data[: err.start].decode(codec, errors="replace").count("\n") + 1
-        way_out = (
-            "is --encoding right?"
-            if named
-            else 'save it as "CSV UTF-8", or name its encoding, e.g. --encoding cp1251'
-        )
-        raise UsageError(
-            f"{path}, line {line}: byte 0x{data[err.start]:02x} is not {label}: {way_out}"
-        ) from None
-    if named and codecs.lookup(codec).name not in ("utf-8", "utf-8-sig") and is_utf8(data):
-        raise UsageError(f"{path} is UTF-8, not {encoding}: leave out --encoding")
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise UsageError(
-            f"{path}, line {line}: NUL characters, as in UTF-16 without a byte order mark: "
-            "save it as CSV, or try --encoding utf-16-le"
-        )
-    return text
-
-
-def is_utf8(data: bytes) -> bool:
-    """Whether the bytes are UTF-8 beyond ASCII: an 8-bit text almost never is by chance."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return not data.isascii()
 
 
 class Records(Iterator[tuple[int, list[str]]]):

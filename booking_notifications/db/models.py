@@ -211,3 +211,57 @@ class LinkToken(Timestamps, Base):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+PENDING = "delivered_at IS NULL AND failed_at IS NULL"
+"""An event the webhook relay has yet to deliver: the few it looks at twice a second, kept in
+partial indexes of their own while the delivered ones pile up for the retention's 30 days."""
+PENDING_INDEXES = {
+    "ix_bn_events_pending": ("seq",),
+    "ix_bn_events_pending_stream": ("stream", "seq"),
+}
+"""The relay's look: the oldest pending events, and whether one is behind another in its stream."""
+
+
+class Event(Base):
+    """Something that happened, written in the transaction of the change it reports (an outbox).
+
+    ``seq`` is the commit order (``db.events`` takes a lock around the insert on PostgreSQL), so
+    a reader paging with ``seq > cursor`` never misses a row that commits late. Rows carry ids,
+    kinds and times, never a chat id, a name or a title. The delivery columns belong to the
+    webhook relay: pending while neither ``delivered_at`` nor ``failed_at`` is set.
+    """
+
+    __tablename__ = "bn_events"
+    __table_args__ = (
+        *(
+            Index(name, *columns, postgresql_where=text(PENDING), sqlite_where=text(PENDING))
+            for name, columns in PENDING_INDEXES.items()
+        ),
+        Index("ix_bn_events_occurred_at", "occurred_at"),
+        {"sqlite_autoincrement": True},  # a seq is never reused, even after pruning
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    """The public id (``evt_<uid>``, the webhook's ``webhook-id``): unique across databases."""
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    stream: Mapped[str] = mapped_column(String(48))
+    """What this event is ordered with: ``booking:<id>``, or ``user:<id>`` for a user's own."""
+    booking_id: Mapped[int | None] = mapped_column(Integer)
+    """No foreign key: an event outlives nothing it reports, and a deleted booking keeps its past."""
+    booking_ref: Mapped[str | None] = mapped_column(String(128))
+    user_ref: Mapped[str | None] = mapped_column(String(128))
+    notice_key: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict, server_default="{}")
+    """What the type adds (``by`` and ``reason`` of a cancel, the new times of a move, ...)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    retry_until: Mapped[datetime | None]
+    """Set by ``--redeliver``: the retry window starts again then instead of at the event."""
+    delivered_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

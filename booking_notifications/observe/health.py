@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -30,37 +30,42 @@ def polling(client: Client, queues: Sequence[Polled]) -> Check:
     worker that stopped polling is reported within about a minute.
     """
 
-    async def check() -> str | None:
+    async def polled() -> str | None:
         for name, kind in queues:
-            try:
-                answer = await client.workflow_service.describe_task_queue(
-                    DescribeTaskQueueRequest(
-                        namespace=client.namespace,
-                        task_queue=TaskQueue(name=name),
-                        task_queue_type=kind,
-                    ),
-                    timeout=RPC_TIMEOUT,
-                )
-            except RPCError as err:
-                return f"Temporal does not answer ({err.status.name})"
+            answer = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=name),
+                    task_queue_type=kind,
+                ),
+                timeout=RPC_TIMEOUT,
+            )
             if not any(p.identity == client.identity for p in answer.pollers):
                 return f"not polling task queue {name!r}"
         return None
 
-    return check
+    return _asking_temporal(polled)
 
 
 def temporal_answers(client: Client) -> Check:
     """Temporal answers for the client's namespace (for a process that runs no worker)."""
 
+    async def described() -> None:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=client.namespace), timeout=RPC_TIMEOUT
+        )
+
+    return _asking_temporal(described)
+
+
+def _asking_temporal(ask: Callable[[], Awaitable[str | None]]) -> Check:
+    """The check ``ask`` makes, or that Temporal does not answer when one of its calls fails."""
+
     async def check() -> str | None:
         try:
-            await client.workflow_service.describe_namespace(
-                DescribeNamespaceRequest(namespace=client.namespace), timeout=RPC_TIMEOUT
-            )
+            return await ask()
         except RPCError as err:
             return f"Temporal does not answer ({err.status.name})"
-        return None
 
     return check
 

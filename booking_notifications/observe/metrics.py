@@ -28,6 +28,11 @@ DUE_NOT_SENT = PREFIX + "notices_due_not_sent"
 BOT_UPDATES = PREFIX + "bot_updates"
 BOT_TAPS_REFUSED = PREFIX + "bot_taps_refused"
 BOT_WEBHOOK_REFUSED = PREFIX + "bot_webhook_refused"
+WEBHOOK_ATTEMPTS = PREFIX + "webhook_attempts"
+EVENTS_OLDEST_PENDING = PREFIX + "events_oldest_pending_seconds"
+WEBHOOK_OUTCOMES = ("delivered", "retried", "refused", "expired")
+"""What became of an attempt to deliver an event: a 2xx; no answer, a 5xx, 408, 429 or a
+redirect (tried again); another 4xx (final); the retry window closed (final)."""
 
 LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 """Seconds from a notice's due time to Telegram accepting it. A healthy send takes well under a
@@ -130,3 +135,27 @@ class BotMetrics:
 
     def webhook_refused(self) -> None:
         self._webhook_refused.add(1)
+
+
+class EventMetrics:
+    """What the webhook relay records: its attempts by outcome, and how old the oldest event
+    still waiting for the receiver is (0 when none waits): above a few minutes, booking code is
+    not hearing what happens."""
+
+    def __init__(self, meter: MetricMeter = MetricMeter.noop) -> None:
+        self._attempts = meter.create_counter(
+            WEBHOOK_ATTEMPTS, "Attempts to deliver an event to the webhook, by outcome"
+        )
+        self._oldest = meter.create_gauge_float(
+            EVENTS_OLDEST_PENDING, "Seconds since the oldest event not yet delivered happened"
+        )
+        for outcome in WEBHOOK_OUTCOMES:
+            self._attempts.with_additional_attributes({"outcome": outcome}).add(0)
+        self._oldest.set(0.0)
+
+    def attempt(self, outcome: str, count: int = 1) -> None:
+        """``outcome``: one of ``WEBHOOK_OUTCOMES``."""
+        self._attempts.with_additional_attributes({"outcome": outcome}).add(count)
+
+    def oldest_pending(self, seconds: float) -> None:
+        self._oldest.set(max(seconds, 0.0))

@@ -1,8 +1,9 @@
-"""Worker assembly: resources opened once, two workers sharing them, closed at shutdown.
+"""Worker assembly: resources opened once, three workers sharing them, closed at shutdown.
 
 Workflows and row writes run on the main task queue. Deliveries run on ``<queue>-delivery``,
 whose server-side rate limit caps sends per second across every worker process (Telegram allows
-about 30 messages per second per bot), so no worker needs a limiter of its own.
+about 30 messages per second per bot), so no worker needs a limiter of its own. The webhook relay
+runs on ``<queue>-events``, so a receiver that is down never takes a delivery's slot.
 
 Each process has at most ``DELIVERY_CONCURRENCY`` sends in flight (default 4). Telegram has no
 idempotency key, so a send that Telegram accepted but whose row did not yet say SENT is repeated
@@ -32,25 +33,29 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from booking_notifications.activities.edits import EditActivities
+from booking_notifications.activities.events import EventRelay
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
+from booking_notifications.channels.webhook import WebhookSender
 from booking_notifications.db.migrate import check_schema
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.observe.due import watch_due_not_sent
 from booking_notifications.observe.exporter import Exporter, endpoints, meter_of
 from booking_notifications.observe.health import database, polling
-from booking_notifications.observe.metrics import DeliveryMetrics
+from booking_notifications.observe.metrics import DeliveryMetrics, EventMetrics
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.texts.actions import signer_for
 from booking_notifications.worker.supervise import supervised
-from booking_notifications.workflows.activities import delivery_task_queue
+from booking_notifications.workflows.activities import delivery_task_queue, events_task_queue
 from booking_notifications.workflows.booking import BookingWorkflow
+from booking_notifications.workflows.events import EventsRelayWorkflow
 from booking_notifications.workflows.reconcile import ReconcileWorkflow
 
 log = logging.getLogger(__name__)
@@ -110,8 +115,18 @@ def build_workers(
     sessions: Sessions,
     channel: Channel,
     metrics: DeliveryMetrics | None = None,
+    sender: WebhookSender | None = None,
+    event_metrics: EventMetrics | None = None,
 ) -> list[Worker]:
-    """The workflow worker (with row writes and reconcile) and the rate-limited delivery worker."""
+    """The workflow worker (with row writes and reconcile), the rate-limited delivery worker,
+    and the events worker (the webhook relay, through ``sender`` when there is one)."""
+    relay = EventRelay(
+        sessions,
+        sender,
+        retry_for=settings.events_retry_for,
+        retention=settings.events_retention,
+        metrics=event_metrics,
+    )
     signer = signer_for(settings)
     activities = NoticeActivities(sessions, channel, signer=signer, metrics=metrics)
     signed = signer is not None  # notices carry buttons, which an edit takes away
@@ -142,7 +157,26 @@ def build_workers(
             max_heartbeat_throttle_interval=timedelta(seconds=2),
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
+        Worker(
+            client,
+            task_queue=events_task_queue(settings.task_queue),
+            workflows=[EventsRelayWorkflow],
+            activities=[relay.relay],
+            max_concurrent_activities=2,
+            max_heartbeat_throttle_interval=timedelta(seconds=5),
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        ),
     ]
+
+
+def webhook_sender(settings: Settings) -> WebhookSender | None:
+    """The sender of events to ``EVENTS_WEBHOOK_URL``; None when events are only kept as rows."""
+    if settings.events_webhook_url is None or settings.events_webhook_secret is None:
+        return None
+    log.info("events go to the webhook at %s", settings.events_webhook_url.split("?", 1)[0])
+    return WebhookSender(
+        settings.events_webhook_url, settings.events_webhook_secret.get_secret_value()
+    )
 
 
 @asynccontextmanager
@@ -159,11 +193,15 @@ async def running_workers(
     metrics and health endpoints are served.
     """
     engine = make_engine(settings.db_url)
+    sender: WebhookSender | None = None
     try:
         await check_schema(engine)
         sessions = make_sessions(engine)
         meter = meter_of(exporter)
-        workers = build_workers(client, settings, sessions, channel, DeliveryMetrics(meter))
+        sender = webhook_sender(settings)
+        workers = build_workers(
+            client, settings, sessions, channel, DeliveryMetrics(meter), sender, EventMetrics(meter)
+        )
         work = [w.run() for w in workers]
         if exporter is not None:
             work.append(watch_due_not_sent(sessions, meter))
@@ -180,6 +218,8 @@ async def running_workers(
             yield
     finally:
         await channel.close()
+        if sender is not None:
+            await sender.close()
         await engine.dispose()
 
 
@@ -195,6 +235,22 @@ def _reason(error: BaseException) -> str:
         causes.append(str(error))
     text = ": ".join(c.strip() for c in causes if c.strip()) or type(error).__name__
     return "worker stopped: " + " ".join(text.split())
+
+
+def events_relay_id(settings: Settings) -> str:
+    return f"{settings.workflow_id_prefix}events"
+
+
+async def ensure_events_relay(client: Client, settings: Settings) -> None:
+    """Start the events relay workflow unless it runs (one per deployment, whatever the number
+    of worker processes)."""
+    await client.start_workflow(
+        EventsRelayWorkflow.run,
+        id=events_relay_id(settings),
+        task_queue=events_task_queue(settings.task_queue),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="events to the webhook",
+    )
 
 
 def reconcile_schedule_id(settings: Settings) -> str:

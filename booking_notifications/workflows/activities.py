@@ -18,6 +18,7 @@ from booking_notifications.workflows.types import DeliveryOutcome, DeliveryReque
 MIRROR_NOTICES = "mirror_notices"
 DELIVER_NOTICE = "deliver_notice"
 RECONCILE_BOOKINGS = "reconcile_bookings"
+RELAY_EVENTS = "relay_events"
 EDIT_SENT_MESSAGE = "edit_sent_message"
 
 MIRROR_RETRY = RetryPolicy(
@@ -48,6 +49,11 @@ know the edit (an older one during a rolling deploy) fails it with NotFoundError
 EDIT_GIVE_UP = timedelta(minutes=10)
 
 
+def events_task_queue(task_queue: str) -> str:
+    """The webhook relay has its own queue: a receiver that is down never holds a notice's slot."""
+    return f"{task_queue}-events"
+
+
 def delivery_task_queue(task_queue: str) -> str:
     """Deliveries have their own queue so the server can rate-limit sends across all workers."""
     return f"{task_queue}-delivery"
@@ -69,6 +75,12 @@ async def deliver_notice(request: DeliveryRequest) -> DeliveryOutcome:
 async def reconcile_bookings() -> list[int]:
     """Start what a crash kept from starting; the ids of the bookings acted on."""
     raise NotImplementedError("declared here, run by activities.reconcile.ReconcileActivities")
+
+
+@activity.defn(name=RELAY_EVENTS)
+async def relay_events(run_for: float) -> None:
+    """Send pending events to the webhook for ``run_for`` seconds; prune old ones."""
+    raise NotImplementedError("declared here, run by activities.events.EventRelay")
 
 
 @activity.defn(name=EDIT_SENT_MESSAGE)

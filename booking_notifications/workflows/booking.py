@@ -22,12 +22,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core import limits
-    from booking_notifications.core.clock import utc_text
     from booking_notifications.core.domain import NoticeStatus
-    from booking_notifications.workflows import activities, delivery, history, plan
+    from booking_notifications.workflows import activities, delivery, history, plan, visibility
     from booking_notifications.workflows.edit_types import EditReason
     from booking_notifications.workflows.patches import MOVE_BEFORE_RUN, PUBLISH_FIRST, SAME_MOVE
-    from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
+    from booking_notifications.workflows.search import BOOKING_STARTS_AT
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,
         BookingInput,
@@ -280,20 +279,5 @@ class BookingWorkflow:
         self._publish()
 
     def _publish(self) -> None:
-        """Keep the NextNotificationAt search attribute and the UI's current details current."""
-        upcoming = plan.next_pending(self._notices)
-        next_at = upcoming.due_at if upcoming else None
-        if next_at != self._next_published:
-            self._next_published = next_at
-            update = (
-                NEXT_NOTIFICATION_AT.value_set(next_at)
-                if next_at
-                else NEXT_NOTIFICATION_AT.value_unset()
-            )
-            workflow.upsert_search_attributes([update])
-        lines = [
-            f"- **{n.key}** due {utc_text(n.due_at)}: {n.status}"
-            + (f" ({n.reason})" if n.reason else "")
-            for n in self._notices
-        ]
-        workflow.set_current_details("\n".join(lines))
+        """Keep what the Temporal UI shows of the run current."""
+        self._next_published = visibility.publish(self._notices, self._next_published)

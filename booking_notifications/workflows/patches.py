@@ -1,6 +1,7 @@
-"""The names of the booking workflow's patches (``workflow.patched``), each with why it exists.
+"""The booking workflow's ``workflow.patched`` ids, each with the change it marks and why.
 
-A patch's name is in the histories of the runs that took its new path: it never changes.
+A patch id is recorded in the histories of runs that took the new path, so an id never changes
+and is never reused; runs recorded before a patch (tests/histories) replay without it.
 """
 
 PUBLISH_FIRST = "publish-before-mirror"

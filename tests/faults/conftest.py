@@ -6,7 +6,8 @@ leaves them out) and ``slow``; CI runs them with everything else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import REPORTED
+from tests.faults.processes import PostgresCluster, TemporalDevServer
 from tests.faults.scene import FaultScene, fault_scene
 from tests.support.processes import Children
 
@@ -66,15 +68,62 @@ async def paced_telegram() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
+SceneOn = Callable[[WorkflowEnvironment, str], AbstractAsyncContextManager[FaultScene]]
+"""``fault_scene`` with all but its Temporal and its database given."""
+
+
+@pytest.fixture
+def scene_on(task_queue: str, children: Children, paced_telegram: FakeTelegram) -> SceneOn:
+    """The API on a given Temporal and database, sending to ``paced_telegram``."""
+    return lambda env, db_url: fault_scene(env, db_url, task_queue, children, paced_telegram.url)
+
+
 @pytest_asyncio.fixture
 async def scene(
-    dev_env: WorkflowEnvironment,
-    db_url: str,
-    task_queue: str,
-    children: Children,
-    paced_telegram: FakeTelegram,
+    dev_env: WorkflowEnvironment, db_url: str, scene_on: SceneOn
 ) -> AsyncIterator[FaultScene]:
     """The API on the dev server and the test's database, sending to ``paced_telegram``; its
     workflows are forgotten at teardown."""
-    async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as s:
+    async with scene_on(dev_env, db_url) as s:
+        yield s
+
+
+@pytest_asyncio.fixture
+async def own_temporal(children: Children, tmp_path: Path) -> AsyncIterator[TemporalDevServer]:
+    """A Temporal dev server of the test's own, keeping its state in a file: the test may kill
+    and restart it. Stopped at teardown."""
+    server = TemporalDevServer(children, tmp_path / "temporal")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest_asyncio.fixture
+async def own_scene(
+    own_temporal: TemporalDevServer, db_url: str, scene_on: SceneOn
+) -> AsyncIterator[FaultScene]:
+    """``scene``, on ``own_temporal`` rather than the shared dev server."""
+    async with scene_on(await own_temporal.environment(), db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def own_postgres(children: Children) -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the test's own, which the test may crash and start again; skipped
+    without the binaries (failed under ``CI=true``), closed at teardown."""
+    cluster = PostgresCluster.required(children)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest_asyncio.fixture
+async def postgres_scene(
+    dev_env: WorkflowEnvironment, own_postgres: PostgresCluster, scene_on: SceneOn
+) -> AsyncIterator[FaultScene]:
+    """``scene``, its database a migrated one on ``own_postgres``."""
+    async with scene_on(dev_env, await own_postgres.migrated("booking_faults")) as s:
         yield s

@@ -106,25 +106,19 @@ async def until_polling(
     The SDK names a worker ``<pid>@<host>``, so a killed predecessor still listed by the server
     does not count.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
     mine = f"{worker.pid}@"
     wanted = (
         (task_queue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
         (f"{task_queue}-delivery", TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
     )
-    while True:
-        if not worker.alive:
-            raise AssertionError(f"{worker.name} exited ({worker.returncode})\n{worker.tail()}")
-        seen = [
-            any(i.startswith(mine) for i in await pollers(client, name, kind))
-            for name, kind in wanted
-        ]
-        if all(seen):
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"{worker.name} is not polling after {within} s\n{worker.tail()}")
-        await asyncio.sleep(0.2)
+
+    async def polling() -> bool:
+        for name, kind in wanted:
+            if not any(i.startswith(mine) for i in await pollers(client, name, kind)):
+                return False
+        return True
+
+    await worker.until_ready(polling, within, every=0.2)
 
 
 async def all_asleep(client: Client, workflow_ids: list[str]) -> bool:
@@ -143,8 +137,8 @@ async def all_asleep(client: Client, workflow_ids: list[str]) -> bool:
 
 
 async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: str) -> None:
-    """Terminate the test's workflows (they would sleep until their bookings end) and delete the
-    reconcile Schedule its workers created; whatever is already gone is fine."""
+    """Terminate the test's workflows (they would sleep until their bookings end) and the events
+    relay, and delete the reconcile Schedule its workers created; whatever is gone is fine."""
     limit = asyncio.Semaphore(16)
 
     async def one(workflow_id: str) -> None:
@@ -152,7 +146,7 @@ async def forget_workflows(client: Client, workflow_ids: Iterable[str], prefix: 
             with contextlib.suppress(RPCError):
                 await client.get_workflow_handle(workflow_id).terminate("fault test over")
 
-    await asyncio.gather(*(one(w) for w in workflow_ids))
+    await asyncio.gather(*(one(w) for w in [*workflow_ids, f"{prefix}events"]))
     with contextlib.suppress(RPCError):
         await client.get_schedule_handle(f"{prefix}reconcile").delete()
 
@@ -213,8 +207,12 @@ class TemporalDevServer:
             raise AssertionError(f"our temporal binary is not running\n{child.tail()}")
 
     async def started(self) -> WorkflowEnvironment:
-        """Start the server; an environment on a client of it (on the process's runtime)."""
+        """Start the server; an environment on a client of it."""
         await self.start()
+        return await self.environment()
+
+    async def environment(self) -> WorkflowEnvironment:
+        """An environment on a new client of the server (on the process's runtime)."""
         return WorkflowEnvironment.from_client(
             await Client.connect(self.address, runtime=runtime())
         )
@@ -310,20 +308,16 @@ class PostgresCluster:
              "-c", "fsync=off", "-c", "max_connections=200"],
             env=self._env, user=self.user,
         )  # fmt: skip
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            if not self.child.alive:
-                raise AssertionError(f"PostgreSQL did not start\n{self.child.tail()}")
+
+        async def answers() -> bool:
             try:
                 connection = await asyncpg.connect(self.admin_url, timeout=2)
             except (OSError, asyncpg.PostgresError, TimeoutError):
-                if loop.time() > deadline:
-                    raise AssertionError(f"PostgreSQL not ready\n{self.child.tail()}") from None
-                await asyncio.sleep(0.1)
-            else:
-                await connection.close()
-                return
+                return False
+            await connection.close()
+            return True
+
+        await self.child.until_ready(answers, within)
 
     async def create_database(self, name: str) -> str:
         connection = await asyncpg.connect(self.admin_url, timeout=5)

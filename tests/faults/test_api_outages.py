@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import (
     CancelResult,
@@ -172,60 +171,52 @@ async def test_every_call_under_a_live_notifier_tells_the_truth_while_temporal_i
 @pytest.mark.postgres
 @pytest.mark.timeout(300)
 async def test_every_call_under_a_live_notifier_tells_the_truth_while_postgres_is_down(
-    dev_env: WorkflowEnvironment,
-    task_queue: str,
-    paced_telegram: FakeTelegram,
-    children: Children,
+    own_postgres: PostgresCluster, postgres_scene: FaultScene, paced_telegram: FakeTelegram
 ) -> None:
-    cluster = PostgresCluster.required(children)
+    cluster, scene = own_postgres, postgres_scene
     chat = iter(range(CHATS + 100, CHATS + 200))
-    try:
-        db_url = await cluster.migrated("booking_api_outage")
-        async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
-            worker = await scene.start_worker()
-            n = scene.stack.notifier
-            now = datetime.now(UTC)
-            kept = start_notice_only(LEAD, now=now, chat_id=next(chat))
-            (cancelled,) = await n.schedule_many([kept])
-            await cluster.crash()
+    worker = await scene.start_worker()
+    n = scene.stack.notifier
+    now = datetime.now(UTC)
+    kept = start_notice_only(LEAD, now=now, chat_id=next(chat))
+    (cancelled,) = await n.schedule_many([kept])
+    await cluster.crash()
 
-            with_ref = replace(start_notice_only(LEAD, now=now, chat_id=next(chat)), ref="order-1")
-            without_ref = start_notice_only(LEAD, now=now, chat_id=next(chat))
-            batch = [start_notice_only(LEAD, now=now, chat_id=next(chat)) for _ in range(2)]
+    with_ref = replace(start_notice_only(LEAD, now=now, chat_id=next(chat)), ref="order-1")
+    without_ref = start_notice_only(LEAD, now=now, chat_id=next(chat))
+    batch = [start_notice_only(LEAD, now=now, chat_id=next(chat)) for _ in range(2)]
 
-            async def cancel_in_session() -> CancelResult:
-                async with scene.stack.sessions() as session, session.begin():
-                    return await n.cancel(cancelled, session=session)
+    async def cancel_in_session() -> CancelResult:
+        async with scene.stack.sessions() as session, session.begin():
+            return await n.cancel(cancelled, session=session)
 
-            asked = time.monotonic()
-            answers = await asyncio.gather(
-                n.schedule(with_ref),
-                n.schedule(without_ref),
-                n.schedule_many(batch),
-                n.cancel(cancelled),
-                cancel_in_session(),
-                n.reschedule(cancelled, now + 2 * LEAD, now + 3 * LEAD),
-                n.status(cancelled),
-                n.list_notices(),
-                return_exceptions=True,
-            )
-            answered_s = time.monotonic() - asked
-            await cluster.start()
-            retried = [
-                await n.schedule(with_ref),
-                await n.schedule(with_ref),  # a second retry with the ref: the same booking
-                await n.schedule(without_ref),
-                *(await n.schedule_many(batch)),
-            ]
-            retried_cancel = await n.cancel(cancelled)
-            scene.workflow_ids += [n.workflow_id(b) for b in retried]
-            await eventually(lambda: _settled(scene), within=LEAD.total_seconds() + 60)
-            await asyncio.sleep(2)
-            async with scene.stack.sessions() as session:
-                bookings = await session.scalar(select(func.count()).select_from(Booking))
-            await stopped_cleanly(worker)
-    finally:
-        cluster.close()
+    asked = time.monotonic()
+    answers = await asyncio.gather(
+        n.schedule(with_ref),
+        n.schedule(without_ref),
+        n.schedule_many(batch),
+        n.cancel(cancelled),
+        cancel_in_session(),
+        n.reschedule(cancelled, now + 2 * LEAD, now + 3 * LEAD),
+        n.status(cancelled),
+        n.list_notices(),
+        return_exceptions=True,
+    )
+    answered_s = time.monotonic() - asked
+    await cluster.start()
+    retried = [
+        await n.schedule(with_ref),
+        await n.schedule(with_ref),  # a second retry with the ref: the same booking
+        await n.schedule(without_ref),
+        *(await n.schedule_many(batch)),
+    ]
+    retried_cancel = await n.cancel(cancelled)
+    scene.workflow_ids += [n.workflow_id(b) for b in retried]
+    await eventually(lambda: _settled(scene), within=LEAD.total_seconds() + 60)
+    await asyncio.sleep(2)
+    async with scene.stack.sessions() as session:
+        bookings = await session.scalar(select(func.count()).select_from(Booking))
+    await stopped_cleanly(worker)
 
     report(
         "postgres-down-under-a-live-notifier",

@@ -51,6 +51,12 @@ OVERDUE_WITHIN = (due.GRACE + due.EVERY + LEAD).total_seconds() + 30
 SENT = NoticeStatus.SENT
 
 
+@pytest.fixture
+def blocked(paced_telegram: FakeTelegram) -> None:
+    """Telegram refuses ``BLOCKED``: the chat has blocked the bot."""
+    paced_telegram.blocked.add(BLOCKED)
+
+
 def _address() -> str:
     return f"127.0.0.1:{free_port()}"
 
@@ -95,11 +101,10 @@ async def _stop_delivery_and_schedule(scene: FaultScene, delivery_address: str) 
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.usefixtures("blocked")
 async def test_the_due_not_sent_gauge_rises_while_delivery_is_stopped_and_falls_when_it_returns(
     scene: FaultScene,
-    paced_telegram: FakeTelegram,
 ) -> None:
-    paced_telegram.blocked.add(BLOCKED)
     observer_address = _address()
     try:
         observer = await _start_observer(scene, observer_address)
@@ -121,14 +126,13 @@ async def test_the_due_not_sent_gauge_rises_while_delivery_is_stopped_and_falls_
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.usefixtures("blocked")
 async def test_prometheus_fires_due_not_sent_while_delivery_is_stopped_and_every_panel_has_data(
     scene: FaultScene,
-    paced_telegram: FakeTelegram,
     children: Children,
     tmp_path: Path,
 ) -> None:
     prometheus_binary()  # before anything starts: skipped (or, in CI, failed) without it
-    paced_telegram.blocked.add(BLOCKED)
     observer_address, delivery_address = _address(), _address()
     prometheus = Prometheus(children, tmp_path / "prometheus")
     await prometheus.start(

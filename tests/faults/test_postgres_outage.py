@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
 from tests.faults.processes import PostgresCluster, all_asleep
-from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
-from tests.support.processes import Child, Children
+from tests.faults.scene import FaultScene, start_notice_only, stopped_cleanly
+from tests.support.processes import Child
 from tests.support.waiting import eventually, sleep_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
@@ -68,25 +67,17 @@ class Figures:
 
 @pytest.mark.timeout(240)
 async def test_postgres_down_for_20_s_during_sends_every_row_ends_sent(
-    dev_env: WorkflowEnvironment,
-    task_queue: str,
-    paced_telegram: FakeTelegram,
-    children: Children,
+    own_postgres: PostgresCluster, postgres_scene: FaultScene, paced_telegram: FakeTelegram
 ) -> None:
-    cluster = PostgresCluster.required(children)
-    try:
-        db_url = await cluster.migrated("booking_faults")
-        async with fault_scene(dev_env, db_url, task_queue, children, paced_telegram.url) as scene:
-            worker = await scene.start_worker()
-            first_due = await _schedule_asleep(scene)
-            outage = await _crash_and_restart(cluster, worker, first_due + OUTAGE_AFTER)
-            await eventually(scene.counted(SENT, NOTICES), within=120)
-            drained_s = max(m.wall for m in paced_telegram.sent) - outage.recovered
-            rows, attempts = await scene.rows(), await scene.attempts()
-            assert worker.alive, worker.tail()
-            await stopped_cleanly(worker)
-    finally:
-        cluster.close()
+    cluster, scene = own_postgres, postgres_scene
+    worker = await scene.start_worker()
+    first_due = await _schedule_asleep(scene)
+    outage = await _crash_and_restart(cluster, worker, first_due + OUTAGE_AFTER)
+    await eventually(scene.counted(SENT, NOTICES), within=120)
+    drained_s = max(m.wall for m in paced_telegram.sent) - outage.recovered
+    rows, attempts = await scene.rows(), await scene.attempts()
+    assert worker.alive, worker.tail()
+    await stopped_cleanly(worker)
 
     f = _figures(outage, rows, attempts, paced_telegram, drained_s)
     _report(outage, f)

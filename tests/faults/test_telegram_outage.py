@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import Deliveries, NoticeRow, deliveries, plural, report
-from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
-from tests.support.processes import Children
+from tests.faults.scene import FaultScene, start_notice_only, stopped_cleanly
 from tests.support.waiting import eventually, sleep_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.backends("postgres")]
@@ -48,23 +46,18 @@ class Figures:
 
 @pytest.mark.timeout(240)
 async def test_telegram_down_with_5xx_for_30_s_loses_nothing_and_sends_everything_after(
-    dev_env: WorkflowEnvironment,
-    db_url: str,
-    task_queue: str,
-    paced_telegram: FakeTelegram,
-    children: Children,
+    scene: FaultScene, paced_telegram: FakeTelegram
 ) -> None:
     telegram = paced_telegram
-    async with fault_scene(dev_env, db_url, task_queue, children, telegram.url) as scene:
-        worker = await scene.start_worker()
-        outage_starts = await _schedule_notices_due_in_the_outage(scene)
+    worker = await scene.start_worker()
+    outage_starts = await _schedule_notices_due_in_the_outage(scene)
 
-        await sleep_until(outage_starts)
-        telegram.fail_for(OUTAGE)
-        recovered_wall = time.time() + OUTAGE
-        await eventually(scene.counted(SENT, NOTICES), within=OUTAGE + 90)
-        rows, attempts = await scene.rows(), await scene.attempts()
-        await stopped_cleanly(worker)
+    await sleep_until(outage_starts)
+    telegram.fail_for(OUTAGE)
+    recovered_wall = time.time() + OUTAGE
+    await eventually(scene.counted(SENT, NOTICES), within=OUTAGE + 90)
+    rows, attempts = await scene.rows(), await scene.attempts()
+    await stopped_cleanly(worker)
 
     f = Figures(
         deliveries(rows, telegram),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import TaskQueueType
@@ -20,8 +19,8 @@ from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from tests.faults.figures import Deliveries, deliveries, plural, report
 from tests.faults.processes import TemporalDevServer, all_asleep, pollers
-from tests.faults.scene import FaultScene, fault_scene, start_notice_only, stopped_cleanly
-from tests.support.processes import Child, Children
+from tests.faults.scene import FaultScene, start_notice_only, stopped_cleanly
+from tests.support.processes import Child
 from tests.support.waiting import eventually, sleep_until
 
 pytestmark = [
@@ -63,27 +62,16 @@ class Restart:
 
 @pytest.mark.timeout(240)
 async def test_a_killed_and_restarted_temporal_server_still_fires_every_notice_on_time(
-    db_url: str,
-    task_queue: str,
-    paced_telegram: FakeTelegram,
-    children: Children,
-    tmp_path: Path,
+    own_temporal: TemporalDevServer, own_scene: FaultScene, paced_telegram: FakeTelegram
 ) -> None:
-    server = TemporalDevServer(children, tmp_path / "temporal")
-    env = await server.started()
-    try:
-        async with fault_scene(env, db_url, task_queue, children, paced_telegram.url) as scene:
-            worker = await scene.start_worker()
-            now = await _schedule_asleep(scene)
-            restart = await _kill_and_restart(server, scene, worker, now)
-            await eventually(
-                scene.counted(SENT, NOTICES + OVERDUE), within=LEAD.total_seconds() + 60
-            )
-            rows = await scene.rows()
-            assert worker.alive, worker.tail()
-            await stopped_cleanly(worker)
-    finally:
-        await server.stop()
+    server, scene = own_temporal, own_scene
+    worker = await scene.start_worker()
+    now = await _schedule_asleep(scene)
+    restart = await _kill_and_restart(server, scene, worker, now)
+    await eventually(scene.counted(SENT, NOTICES + OVERDUE), within=LEAD.total_seconds() + 60)
+    rows = await scene.rows()
+    assert worker.alive, worker.tail()
+    await stopped_cleanly(worker)
 
     d = deliveries([r for r in rows if r.chat_id not in OVERDUE_CHATS], paced_telegram)
     late = deliveries([r for r in rows if r.chat_id in OVERDUE_CHATS], paced_telegram)

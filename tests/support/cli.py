@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +59,49 @@ async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> t
         raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+@dataclass
+class Dev:
+    """``booking-notify dev`` running, its output (standard error too) read line by line."""
+
+    process: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)
+    """Every line read so far."""
+
+    async def next_line(self, within: float) -> str:
+        """The next line ("" once it has exited)."""
+        assert self.process.stdout is not None
+        line = (await asyncio.wait_for(self.process.stdout.readline(), within)).decode()
+        self.lines.append(line)
+        return line
+
+    async def up(self, within: float) -> None:
+        """Read until it says the stack is up; it must not exit before."""
+        while not self.lines or "Ctrl-C stops everything" not in self.lines[-1]:
+            line = await self.next_line(within)
+            assert line, "dev exited early:\n" + "".join(self.lines)
+
+    async def ctrl_c(self, within: float) -> int:
+        """Press Ctrl-C: its exit status."""
+        self.process.send_signal(signal.SIGINT)
+        return await asyncio.wait_for(self.process.wait(), within)
+
+
+@asynccontextmanager
+async def running_dev(env: dict[str, str], cwd: Path) -> AsyncIterator[Dev]:
+    """Start ``booking-notify dev`` in a session of its own, so that when the test fails it is
+    killed with the dev server it started."""
+    process = await asyncio.create_subprocess_exec(
+        CLI, "dev", env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        yield Dev(process)
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
 
 
 def iso(moment: datetime) -> str:

@@ -18,7 +18,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -163,6 +163,22 @@ class Child:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name} not ready in {within} s:\n{self.tail()}")
             await asyncio.sleep(0.1)
+
+    async def until_ready(
+        self, ready: Callable[[], Awaitable[bool]], within: float, *, every: float = 0.1
+    ) -> None:
+        """Poll ``ready`` while the process runs until it holds; AssertionError (with the log's
+        tail) when the process exits first or ``within`` seconds pass."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            if not self.alive:
+                raise AssertionError(f"{self.name} exited ({self.returncode})\n{self.tail()}")
+            if await ready():
+                return
+            if loop.time() > deadline:
+                raise AssertionError(f"{self.name} not ready after {within} s\n{self.tail()}")
+            await asyncio.sleep(every)
 
     def tail(self, lines: int = 30) -> str:
         return f"--- {self.name} log (last {lines} lines) ---\n" + "\n".join(

@@ -8,7 +8,6 @@ fails, so the test cannot drift away from what is shipped.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -63,23 +62,18 @@ class Prometheus:
              f"--web.listen-address=127.0.0.1:{self.port}"],
             env={"PATH": "/usr/bin:/bin"},
         )  # fmt: skip
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            if not self.child.alive:
-                raise AssertionError(f"Prometheus exited\n{self.child.tail()}")
+
+        async def ready() -> bool:
             try:
                 async with (
                     aiohttp.ClientSession() as http,
                     http.get(f"{self.url}/-/ready") as answer,
                 ):
-                    if answer.status == 200:
-                        return
+                    return answer.status == 200
             except aiohttp.ClientError:
-                pass
-            if loop.time() > deadline:
-                raise AssertionError(f"Prometheus not ready\n{self.child.tail()}")
-            await asyncio.sleep(0.2)
+                return False
+
+        await self.child.until_ready(ready, within, every=0.2)
 
     async def api(self, path: str, **params: str) -> Any:
         """The ``data`` of a successful API answer."""

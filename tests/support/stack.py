@@ -135,3 +135,15 @@ async def booking_stack(
         finally:
             if env.supports_time_skipping:
                 await stack.terminate_running()
+
+
+@asynccontextmanager
+async def frozen_stack(
+    env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> AsyncIterator[tuple[Stack, datetime]]:
+    """``booking_stack`` sending to ``telegram``, its API's clock stopped at the server's time
+    now, and that moment: what the API plans and records is what the test computes from it."""
+    now = await env.get_current_time()
+    channel = telegram_channel(telegram)
+    async with booking_stack(env, db_url, task_queue, channel, clock=lambda: now) as stack:
+        yield stack, now

@@ -4,7 +4,6 @@
 booking" button; ``bn_notifications.edited_at`` / ``edit_error`` record the edit of a sent
 message when its booking is cancelled, moved or over (or why Telegram refused it). Nullable
 columns: rows made before them have no page and no edit.
-Numbered 0009 after 0008 (events), chained to 0007 until the two are merged.
 
 Create Date: 2026-12-02
 """
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 
 
 def upgrade() -> None:

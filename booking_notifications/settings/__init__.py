@@ -1,4 +1,5 @@
-"""Settings, read once at the process edge from the environment (and an optional ``.env``).
+"""Settings, read once at the process edge from the environment (and an optional ``.env``);
+imports channels (for its URL and secret checks) and core.
 
 A bad value fails at start with one clear line (see ``SettingsError``), never a traceback. The bot
 token is a ``SecretStr``: it prints as ``**********``.
@@ -6,51 +7,45 @@ token is a ``SecretStr``: it prints as ``**********``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from booking_notifications.channels import api_url_problem
 from booking_notifications.core.durations import parse_duration
+from booking_notifications.settings.events import EventSettings
+from booking_notifications.settings.temporal import TEMPORAL_VARIABLES, TemporalSettings
+from booking_notifications.settings.values import (
+    DEFAULT_TASK_QUEUE,
+    WEBHOOK_SECRET,
+    database_url,
+    default_data_dir,
+    derived_key,
+    split_host_port,
+)
 
-DEFAULT_TASK_QUEUE = "booking-notifications"
-WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-"""What Telegram accepts as a webhook's secret_token."""
-
-
-def default_data_dir() -> Path:
-    """Where ``dev`` keeps its SQLite files: ``$XDG_DATA_HOME/booking-notify``."""
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "booking-notify"
+__all__ = [
+    "DEFAULT_TASK_QUEUE",
+    "TEMPORAL_VARIABLES",
+    "Settings",
+    "SettingsError",
+    "database_url",
+    "derived_key",
+    "load_settings",
+    "setting_names",
+    "split_host_port",
+]
 
 
 class SettingsError(Exception):
     """A setting has a value we cannot use; the message names it."""
 
 
-def derived_key(secret: str, context: bytes) -> bytes:
-    """A key for one purpose (``context``) derived from a secret, such as the bot token: the
-    same in every process, and unrelated to the keys derived for other purposes."""
-    return hmac.new(secret.encode(), context, hashlib.sha256).digest()
-
-
-def split_host_port(text: str) -> tuple[str, int] | None:
-    """``HOST:PORT`` as its host and port number; None when it is not that."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        return None
-    return host, int(port)
-
-
-class Settings(BaseSettings):
+class Settings(TemporalSettings, EventSettings):
     """Everything a process needs to reach Temporal, the database and Telegram."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
@@ -59,8 +54,6 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     """Secret as a whole: it usually carries a password (``db_url`` reads it, ``safe_db_url``
     shows it)."""
-    temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
-    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, alias="TEMPORAL_TASK_QUEUE")
     workflow_id_prefix: str = Field(
         default="booking-", min_length=1, max_length=64, alias="WORKFLOW_ID_PREFIX"
@@ -98,15 +91,6 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     """``json``: one JSON object a line, for log collectors."""
 
-    @field_validator("temporal_address")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        address = split_host_port(value)
-        if address is None or any(mark in address[0] for mark in "@/ "):
-            # The value is not repeated: a mistyped one may carry credentials.
-            raise ValueError("must be host:port, e.g. 127.0.0.1:7233 (no scheme, no credentials)")
-        return value
-
     @field_validator("metrics_address")
     @classmethod
     def _listen_address(cls, value: str | None) -> str | None:
@@ -134,7 +118,11 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value.rstrip("/")
 
-    @field_validator("reconcile_interval", "delivery_retry_for", mode="before")
+    @field_validator(
+        "reconcile_interval",
+        "delivery_retry_for",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
@@ -172,48 +160,10 @@ class Settings(BaseSettings):
         """The database URL with any password masked, for messages."""
         return make_url(self.db_url).render_as_string(hide_password=True)
 
-    @property
-    def temporal_host(self) -> str:
-        return self._temporal_host_port[0]
-
-    @property
-    def temporal_port(self) -> int:
-        return self._temporal_host_port[1]
-
-    @property
-    def _temporal_host_port(self) -> tuple[str, int]:
-        address = split_host_port(self.temporal_address)
-        assert address is not None  # the validator refused anything else
-        return address
-
 
 def setting_names() -> frozenset[str]:
     """The environment variables the settings are read from."""
     return frozenset(str(field.alias) for field in Settings.model_fields.values())
-
-
-def database_url(text: str) -> str:
-    """``text`` as an async SQLAlchemy URL (asyncpg, aiosqlite); ``ValueError`` naming what is
-    wrong, never repeating the URL (it may hold a password)."""
-    for plain, driver in (
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("postgres://", "postgresql+asyncpg://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
-    ):
-        if text.startswith(plain):
-            text = driver + text.removeprefix(plain)
-    if not text.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-        raise ValueError("must be a postgresql:// or sqlite:// URL")
-    authority = text.split("://", 1)[1].split("/", 1)[0]
-    if authority.count("@") > 1:
-        raise ValueError("the password holds an unescaped '@': write it as %40")
-    try:
-        port = make_url(text).port
-    except ValueError:
-        raise ValueError("the port is not a number") from None
-    if port is not None and not 0 < port < 65536:
-        raise ValueError(f"port {port} is out of range")
-    return text
 
 
 def load_settings() -> Settings:
@@ -224,5 +174,5 @@ def load_settings() -> Settings:
         problems = []
         for error in err.errors():
             name = ".".join(str(part) for part in error["loc"])
-            problems.append(f"{name}: {error['msg']}")
+            problems.append(f"{name}: {error['msg']}" if name else error["msg"])
         raise SettingsError("bad setting " + "; ".join(problems)) from None
