@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from booking_notifications.activities.contexts import message_context
 from booking_notifications.channels import DeliveryError, Editor, RateLimited, Unavailable
 from booking_notifications.channels import Misconfigured as ChannelMisconfigured
 from booking_notifications.core.clock import Clock, utcnow
@@ -32,10 +33,8 @@ from booking_notifications.db.session import Sessions
 from booking_notifications.texts.messages import (
     CANCELLED_MARK,
     MOVED_TO,
-    MessageContext,
     catalogue,
     format_span,
-    language_of,
     render,
 )
 from booking_notifications.workflows import activities as declared
@@ -98,15 +97,10 @@ class EditActivities:
         if request.reason is EditReason.OVER:
             return None
         user = booking.user
-        lang = language_of(user.language)
-        shown = MessageContext(
-            booking_id=booking.id,
-            title=booking.title,
-            starts_at=request.shown_starts_at,
-            ends_at=request.shown_ends_at,
-            time_zone=user.time_zone,
-            language=lang,
+        shown = message_context(
+            booking, starts_at=request.shown_starts_at, ends_at=request.shown_ends_at
         )
+        lang = shown.language
         sent_at = row.sent_at or row.due_at
         was = render(row.kind, shown, now=max(sent_at, row.due_at), live=True)
         gettext = catalogue(lang).gettext

@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from booking_notifications.activities.contexts import message_context
 from booking_notifications.activities.outcomes import Outcomes
 from booking_notifications.activities.reasons import hold_or_skip
 from booking_notifications.channels import (
@@ -48,7 +49,7 @@ from booking_notifications.observe.jsonlog import notice_context
 from booking_notifications.observe.metrics import DeliveryMetrics
 from booking_notifications.texts.actions import Signer
 from booking_notifications.texts.keyboards import WITH_BUTTONS, booking_keyboard, with_page
-from booking_notifications.texts.messages import MessageContext, render
+from booking_notifications.texts.messages import render
 from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
@@ -200,15 +201,7 @@ class NoticeActivities:
             row.attempts += 1
             text = render(
                 request.kind,
-                MessageContext(
-                    booking_id=booking.id,
-                    title=booking.title,
-                    starts_at=booking.starts_at,
-                    ends_at=booking.ends_at,
-                    time_zone=user.time_zone,
-                    language=user.language,
-                    cancel_reason=booking.cancel_reason,
-                ),
+                message_context(booking, cancel_reason=booking.cancel_reason),
                 now=max(now, request.due_at),
                 live=True,  # times as date_time entities: each reader's own zone, a live countdown
             )

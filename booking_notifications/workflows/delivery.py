@@ -19,15 +19,10 @@ with workflow.unsafe.imports_passed_through():
 async def deliver(booking: BookingInput, notice: Notice) -> DeliveryOutcome:
     """Send ``notice`` on the rate-limited delivery queue, retried until its latest moment plus
     the booking's ``retry_for``; ``ActivityError`` once that is given up."""
-    request = DeliveryRequest(
-        booking_id=booking.booking_id,
-        key=notice.key,
-        kind=notice.kind,
-        due_at=notice.due_at,
-        latest_at=notice.latest_at,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-    )
+    request = DeliveryRequest(  # (which notice, when it is due and stale, the booking's times)
+        booking.booking_id, notice.key, notice.kind, notice.due_at, notice.latest_at,
+        booking.starts_at, booking.ends_at,
+    )  # fmt: skip
     retry_for = timedelta(seconds=booking.retry_for)
     deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for
     return await workflow.execute_activity(
