@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -52,6 +52,15 @@ async def sent(s: Stack, booking_id: int, *keys: str) -> None:
         return all(statuses.get(key) is NoticeStatus.SENT for key in keys)
 
     await eventually(all_sent)
+
+
+async def reminded(s: Stack, env: WorkflowEnvironment, chat_id: int) -> tuple[int, datetime]:
+    """A booking 3 h ahead with a 2 h reminder, booked on the server's clock (its id and that
+    moment), once the reminder is sent."""
+    booking_id, now = await s.book(3 * H, chat_id=chat_id, reminders=[2 * H])
+    await env.sleep(H + 30 * M)
+    await sent(s, booking_id, "reminder_2h")
+    return booking_id, now
 
 
 def message_of(telegram: FakeTelegram, chat_id: int, message_id: int | None) -> StoredMessage:
@@ -102,9 +111,7 @@ async def test_a_move_edits_the_old_reminder_and_the_new_one_carries_the_new_tim
     time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
 ) -> None:
     async with signed_stack(time_env, db_url, task_queue, telegram) as s:
-        booking_id, now = await s.book(3 * H, chat_id=4502, reminders=[2 * H])
-        await time_env.sleep(H + 30 * M)
-        await sent(s, booking_id, "reminder_2h")
+        booking_id, now = await reminded(s, time_env, 4502)
         new_start = now + 27 * H
         await s.notifier.reschedule(booking_id, new_start, new_start + H)
         await s.result(booking_id)
@@ -149,9 +156,7 @@ async def test_an_edit_telegram_refuses_is_recorded_once_and_never_retried(
     time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
 ) -> None:
     async with signed_stack(time_env, db_url, task_queue, telegram) as s:
-        booking_id, _ = await s.book(3 * H, chat_id=4504, reminders=[2 * H])
-        await time_env.sleep(H + 30 * M)
-        await sent(s, booking_id, "reminder_2h")
+        booking_id, _ = await reminded(s, time_env, 4504)
         reminder_id = (await s.rows(booking_id))["reminder_2h"].telegram_message_id
         assert reminder_id is not None
         telegram.user_deletes(4504, reminder_id)
@@ -202,9 +207,7 @@ async def test_edits_while_telegram_refuses_every_edit_are_given_up_and_the_book
         raise Refusal(502, "Bad Gateway")
 
     async with signed_stack(time_env, db_url, task_queue, telegram) as s:
-        booking_id, _ = await s.book(3 * H, chat_id=4505, reminders=[2 * H])
-        await time_env.sleep(H + 30 * M)
-        await sent(s, booking_id, "reminder_2h")
+        booking_id, _ = await reminded(s, time_env, 4505)
         telegram.methods["editMessageText"] = down
         await s.notifier.cancel(booking_id)
         report = await s.result(booking_id)

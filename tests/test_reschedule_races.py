@@ -24,24 +24,13 @@ from temporalio import activity
 from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from booking_notifications.core.domain import NoticeKind, NoticeStatus
-from booking_notifications.workflows.activities import (
-    DELIVER_NOTICE,
-    MIRROR_NOTICES,
-    delivery_task_queue,
-)
+from booking_notifications.workflows import types as wf
+from booking_notifications.workflows.activities import DELIVER_NOTICE, MIRROR_NOTICES
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.plan import PLAN_VERSION
-from booking_notifications.workflows.types import (
-    BookingInput,
-    BookingReport,
-    DeliveryOutcome,
-    DeliveryRequest,
-    MirrorRequest,
-    RescheduleRequest,
-)
+from tests.support.stubs import stub_workers
 from tests.support.time_skipping import terminate_when_settled
 from tests.support.waiting import eventually
 
@@ -86,7 +75,7 @@ class Sql:
     gate: Gate | None = None
 
     @activity.defn(name=MIRROR_NOTICES)
-    async def mirror_notices(self, request: MirrorRequest) -> None:
+    async def mirror_notices(self, request: wf.MirrorRequest) -> None:
         if request.starts_at is not None and request.ends_at is not None:
             self.starts_at, self.ends_at = request.starts_at, request.ends_at
         for notice in request.notices:
@@ -94,12 +83,12 @@ class Sql:
                 self.rows[notice.key] = (notice.status, notice.reason)
 
     @activity.defn(name=DELIVER_NOTICE)
-    async def deliver_notice(self, request: DeliveryRequest) -> DeliveryOutcome:
+    async def deliver_notice(self, request: wf.DeliveryRequest) -> wf.DeliveryOutcome:
         if self.gate is not None:
             await self.gate.hold(request.key, before_read=True)
         status, reason = self.rows.get(request.key, (PENDING, None))
         if status in FINAL:
-            return DeliveryOutcome(status, reason)
+            return wf.DeliveryOutcome(status, reason)
         starts_at, ends_at, cancelled = self.starts_at, self.ends_at, self.cancelled
         if self.gate is not None:
             await self.gate.hold(request.key, before_read=False)
@@ -109,12 +98,12 @@ class Sql:
             verdict = (SKIPPED, "booking moved")
         elif not self.connected:
             self.rows[request.key] = (PENDING, "waiting")
-            return DeliveryOutcome(PENDING, "waiting")
+            return wf.DeliveryOutcome(PENDING, "waiting")
         else:
             verdict = (SENT, None)
             self.messages.append((request.key, starts_at, ends_at))
         self.rows[request.key] = verdict
-        return DeliveryOutcome(*verdict)
+        return wf.DeliveryOutcome(*verdict)
 
 
 async def moves_accepted(handle: WorkflowHandle[Any, Any], count: int = 1) -> bool:
@@ -130,15 +119,15 @@ async def moves_accepted(handle: WorkflowHandle[Any, Any], count: int = 1) -> bo
 @dataclass
 class Run:
     env: WorkflowEnvironment
-    handle: WorkflowHandle[BookingWorkflow, BookingReport]
+    handle: WorkflowHandle[BookingWorkflow, wf.BookingReport]
     sql: Sql
     starts_at: datetime
-    moved: BookingReport | None = None
+    moved: wf.BookingReport | None = None
     """The answer of the move sent with the start."""
 
-    async def move(self, starts_at: datetime) -> BookingReport:
+    async def move(self, starts_at: datetime) -> wf.BookingReport:
         return await self.handle.execute_update(
-            BookingWorkflow.reschedule, RescheduleRequest(starts_at, starts_at + LENGTH)
+            BookingWorkflow.reschedule, wf.RescheduleRequest(starts_at, starts_at + LENGTH)
         )
 
 
@@ -154,7 +143,7 @@ async def start_only(
     moved that much later by an update sent with its start, so both reach its first task."""
     now = await env.get_current_time()
     starts_at = now + START_IN
-    booking = BookingInput(
+    booking = wf.BookingInput(
         booking_id=1,
         starts_at=starts_at,
         ends_at=starts_at + LENGTH,
@@ -165,17 +154,7 @@ async def start_only(
     )
     sql = Sql(starts_at, starts_at + LENGTH, rows={"start": (PENDING, None)}, gate=gate)
     async with (
-        Worker(
-            env.client,
-            task_queue=task_queue,
-            workflows=[BookingWorkflow],
-            activities=[sql.mirror_notices],
-        ),
-        Worker(
-            env.client,
-            task_queue=delivery_task_queue(task_queue),
-            activities=[sql.deliver_notice],
-        ),
+        stub_workers(env, task_queue, sql.mirror_notices, sql.deliver_notice),
     ):
         workflow_id = f"booking-{uuid.uuid4()}"
         if with_move is None:
@@ -194,7 +173,7 @@ async def start_only(
             new_start = starts_at + with_move
             moved = await env.client.execute_update_with_start_workflow(
                 BookingWorkflow.reschedule,
-                RescheduleRequest(new_start, new_start + LENGTH),
+                wf.RescheduleRequest(new_start, new_start + LENGTH),
                 start_workflow_operation=start,
             )
             handle = await start.workflow_handle()
@@ -209,7 +188,7 @@ async def start_only(
 
 async def _move_while_start_is_held(
     env: WorkflowEnvironment, task_queue: str, before_read: bool
-) -> tuple[Run, BookingReport, BookingReport]:
+) -> tuple[Run, wf.BookingReport, wf.BookingReport]:
     gate = Gate("start", before_read=before_read)
     async with start_only(env, task_queue, gate) as run:
         await env.sleep(START_IN)  # the start notice is due: its delivery is fired and held

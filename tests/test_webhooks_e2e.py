@@ -16,8 +16,6 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api import BookingNotifier
-from booking_notifications.api.people import bot_username_of
-from booking_notifications.bot.run import running_bot
 from booking_notifications.channels.telegram import TelegramChannel
 from booking_notifications.db.events import EventType, emit
 from booking_notifications.db.session import make_engine, make_sessions
@@ -30,11 +28,10 @@ from booking_notifications.worker.assembly import (
 )
 from booking_notifications.workflows.events import RELAY_HEARTBEAT_TIMEOUT
 from tests.support.bookings import booking
-from tests.support.cli import cli_env
+from tests.support.bot_world import BOB, CANCEL, YES, connect, world
 from tests.support.receiver import SECRET, Receiver
 from tests.support.stack import settings_for
 from tests.support.waiting import eventually
-from tests.test_bot import BOB, CANCEL, YES, World, connect
 
 pytestmark = pytest.mark.slow
 
@@ -42,10 +39,13 @@ AWAY = 30.0
 """Seconds the receiver is away: refusing connections for the first half, answering 503 after."""
 
 
+def webhook(receiver: Receiver) -> dict[str, object]:
+    """The settings (by field name) that send events to ``receiver``."""
+    return {"events_webhook_url": receiver.url, "events_webhook_secret": SecretStr(SECRET)}
+
+
 def webhook_settings(db_url: str, task_queue: str, receiver: Receiver) -> Settings:
-    return settings_for(db_url, task_queue).model_copy(
-        update={"events_webhook_url": receiver.url, "events_webhook_secret": SecretStr(SECRET)}
-    )
+    return settings_for(db_url, task_queue).model_copy(update=webhook(receiver))
 
 
 @asynccontextmanager
@@ -158,7 +158,8 @@ async def test_a_cancel_tapped_in_telegram_reaches_the_receiver_as_cancelled_by_
     async with (
         FakeTelegram(per_chat_rate=None, global_rate=None) as fake,
         Receiver() as receiver,
-        bot_world(dev_env, db_url, task_queue, fake, receiver) as w,
+        world(dev_env, db_url, task_queue, fake, **webhook(receiver)) as w,
+        relaying(dev_env, w.settings),
     ):
         await connect(w, BOB, "bob")
         booking_id = await w.book("bob", 8, "--reminders", "5s")
@@ -177,37 +178,3 @@ async def test_a_cancel_tapped_in_telegram_reaches_the_receiver_as_cancelled_by_
 
 async def _has(receiver: Receiver, type: str) -> bool:
     return any(e["type"] == type for e in receiver.delivered)
-
-
-@asynccontextmanager
-async def bot_world(
-    env: WorkflowEnvironment, db_url: str, task_queue: str, fake: FakeTelegram, receiver: Receiver
-) -> AsyncIterator[World]:
-    """test_bot's world, with the webhook set and the relay running."""
-    settings = webhook_settings(db_url, task_queue, receiver).model_copy(
-        update={"telegram_bot_token": SecretStr(fake.token), "telegram_api_url": fake.url}
-    )
-    engine = make_engine(db_url)
-    notifier = BookingNotifier(
-        env.client,
-        make_sessions(engine),
-        task_queue,
-        id_prefix=settings.workflow_id_prefix,
-        engine=engine,
-        bot_username=bot_username_of(settings),
-    )
-    cli = cli_env(
-        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
-        DATABASE_URL=db_url,
-        TEMPORAL_TASK_QUEUE=task_queue,
-        WORKFLOW_ID_PREFIX=settings.workflow_id_prefix,
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_API_URL=fake.url,
-    )
-    async with (
-        notifier,
-        running_workers(env.client, settings, TelegramChannel(fake.token, fake.url)),
-        running_bot(settings, notifier),
-        relaying(env, settings),
-    ):
-        yield World(notifier, settings, fake, cli)

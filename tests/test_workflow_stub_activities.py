@@ -18,14 +18,9 @@ from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from booking_notifications.core.domain import NoticeStatus, QuietWindow
-from booking_notifications.workflows.activities import (
-    DELIVER_NOTICE,
-    MIRROR_NOTICES,
-    delivery_task_queue,
-)
+from booking_notifications.workflows.activities import DELIVER_NOTICE, MIRROR_NOTICES
 from booking_notifications.workflows.booking import BookingWorkflow
 from booking_notifications.workflows.plan import PLAN_VERSION
 from booking_notifications.workflows.types import (
@@ -37,6 +32,7 @@ from booking_notifications.workflows.types import (
     RescheduleRequest,
 )
 from tests.support.bookings import PLAN
+from tests.support.stubs import stub_workers
 from tests.support.time_skipping import terminate_when_settled
 
 H = timedelta(hours=1)
@@ -134,17 +130,7 @@ async def booking_run(
         **fields,  # type: ignore[arg-type]
     )
     async with (
-        Worker(
-            env.client,
-            task_queue=task_queue,
-            workflows=[BookingWorkflow],
-            activities=[stubs.mirror_notices],
-        ),
-        Worker(
-            env.client,
-            task_queue=delivery_task_queue(task_queue),
-            activities=[stubs.deliver_notice],
-        ),
+        stub_workers(env, task_queue, stubs.mirror_notices, stubs.deliver_notice),
     ):
         handle = await env.client.start_workflow(
             BookingWorkflow.run, booking, id=f"booking-{uuid.uuid4()}", task_queue=task_queue
