@@ -33,7 +33,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import MetricMeter, WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from booking_notifications.activities.edits import EditActivities
@@ -114,21 +114,22 @@ def build_workers(
     settings: Settings,
     sessions: Sessions,
     channel: Channel,
-    metrics: DeliveryMetrics | None = None,
+    *,
+    meter: MetricMeter = MetricMeter.noop,
     sender: WebhookSender | None = None,
-    event_metrics: EventMetrics | None = None,
 ) -> list[Worker]:
     """The workflow worker (with row writes and reconcile), the rate-limited delivery worker,
-    and the events worker (the webhook relay, through ``sender`` when there is one)."""
+    and the events worker (the webhook relay). ``meter`` records the metrics (nothing without
+    it); ``sender`` sends the events (without it they stay rows)."""
     relay = EventRelay(
         sessions,
         sender,
         retry_for=settings.events_retry_for,
         retention=settings.events_retention,
-        metrics=event_metrics,
+        metrics=EventMetrics(meter),
     )
     signer = signer_for(settings)
-    activities = NoticeActivities(sessions, channel, signer=signer, metrics=metrics)
+    activities = NoticeActivities(sessions, channel, signer=signer, metrics=DeliveryMetrics(meter))
     signed = signer is not None  # notices carry buttons, which an edit takes away
     notifier = BookingNotifier(
         client,
@@ -199,9 +200,7 @@ async def running_workers(
         sessions = make_sessions(engine)
         meter = meter_of(exporter)
         sender = webhook_sender(settings)
-        workers = build_workers(
-            client, settings, sessions, channel, DeliveryMetrics(meter), sender, EventMetrics(meter)
-        )
+        workers = build_workers(client, settings, sessions, channel, meter=meter, sender=sender)
         work = [w.run() for w in workers]
         if exporter is not None:
             work.append(watch_due_not_sent(sessions, meter))
