@@ -50,11 +50,19 @@ class TelegramChannel:
     """
 
     def __init__(
-        self, token: str, api_url: str | None = None, timeout: float = REQUEST_TIMEOUT
+        self,
+        token: str,
+        api_url: str | None = None,
+        timeout: float = REQUEST_TIMEOUT,
+        *,
+        paid_broadcast: bool = False,
     ) -> None:
+        """``paid_broadcast``: every message asks for Telegram's paid broadcasts (up to 1,000
+        a second, for a fee in Stars per message, past the free 30)."""
         self._bot = make_bot(token, api_url, timeout)
         self._secret = token_secret(token)
         self._alarmed = False
+        self._paid = True if paid_broadcast else None
 
     @property
     def bot(self) -> Bot:
@@ -64,7 +72,10 @@ class TelegramChannel:
     async def send(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> int:
         try:
             message = await self._bot.send_message(
-                chat_id=chat_id, text=text, reply_markup=inline_keyboard(keyboard)
+                chat_id=chat_id,
+                text=text,
+                reply_markup=inline_keyboard(keyboard),
+                allow_paid_broadcast=self._paid,
             )
         except Exception as err:  # every failure is sorted into ours; see telegram_errors
             failure = self._sorted(err)

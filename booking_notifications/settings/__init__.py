@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -39,6 +39,12 @@ __all__ = [
     "setting_names",
     "split_host_port",
 ]
+
+
+FREE_RATE = 30.0
+"""Messages a second Telegram lets a bot send, free."""
+PAID_RATE = 1000.0
+"""... and with paid broadcasts."""
 
 
 class SettingsError(Exception):
@@ -72,7 +78,12 @@ class Settings(TemporalSettings, EventSettings):
     )
     """Where notices go. Unset: Telegram (``dev`` without a token: the console, which only
     prints them); ``console`` must be chosen by name anywhere else."""
-    delivery_rate: float = Field(default=30.0, gt=0, alias="DELIVERY_RATE_PER_SECOND")
+    delivery_rate: float = Field(default=FREE_RATE, gt=0, alias="DELIVERY_RATE_PER_SECOND")
+    """Sends per second across every worker; unset, Telegram's limit (30, or 1,000 with paid
+    broadcasts)."""
+    telegram_paid_broadcast: bool = Field(default=False, alias="TELEGRAM_PAID_BROADCAST")
+    """Telegram's paid broadcasts: up to 1,000 messages a second for a fee in Stars per message
+    (``allow_paid_broadcast``); the send rate follows unless DELIVERY_RATE_PER_SECOND is set."""
     delivery_concurrency: int = Field(default=4, ge=1, le=1000, alias="DELIVERY_CONCURRENCY")
     """Sends in flight per worker process, and so the most messages a crash of it can repeat."""
     workflow_cache: int = Field(default=1000, ge=0, le=100_000, alias="WORKFLOW_CACHE_SIZE")
@@ -147,6 +158,12 @@ class Settings(TemporalSettings, EventSettings):
     @classmethod
     def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
+
+    @model_validator(mode="after")
+    def _rate_follows_paid_broadcasts(self) -> Self:
+        if self.telegram_paid_broadcast and "delivery_rate" not in self.model_fields_set:
+            self.delivery_rate = PAID_RATE
+        return self
 
     @property
     def db_url(self) -> str:

@@ -19,7 +19,8 @@ own shapes, so aiogram parses what it would and raises the same exceptions it wo
   ``user_blocks_bot``, ``queue_update`` (``fake_users``).
 * groups upgraded to supergroups (``migrate``): a send to the old id is 400 with
   ``parameters.migrate_to_chat_id``, the new id is a ``supergroup`` chat.
-* flood control: at most ``global_rate`` messages per sliding second overall and
+* flood control: at most ``global_rate`` messages per sliding second overall (``paid_rate``,
+  1,000, for those sent with ``allow_paid_broadcast``) and
   ``per_chat_rate`` per chat, else 429 with ``parameters.retry_after`` (seconds, rounded up);
   rejected requests do not use up the window. Edits and answers are not limited.
 * 403 for chats that blocked the bot, 400 for unknown chats, empty or too long text
@@ -92,6 +93,8 @@ __all__ = [
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 DEFAULT_USERNAME = "fake_booking_bot"
+PAID_RATE = 1000
+"""Messages a second Telegram allows a bot that pays for them (``allow_paid_broadcast``)."""
 TOKEN_FORM = re.compile(r"^\d+:[\w-]+$")
 """What Telegram routes as a token; any other path segment is 404 Not Found, not 401."""
 APACHE_NOT_FOUND = b"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
@@ -172,6 +175,8 @@ class FakeTelegram(PlayingUsers):
     ) -> None:
         self.token = token
         self.global_rate = global_rate
+        self.paid_rate = PAID_RATE
+        """Messages a second overall for a message sent with ``allow_paid_broadcast``."""
         self.per_chat_rate = per_chat_rate
         self.blocked: set[int] = set(blocked)
         self.unknown: set[int] = set(unknown)
@@ -498,8 +503,9 @@ class FakeTelegram(PlayingUsers):
         markup = parse_reply_markup(params.get("reply_markup"))
         now = record.monotonic
         chat_window = self._chat_times.setdefault(chat_id, deque())
+        paid = params.get("allow_paid_broadcast") in (True, "true")
         wait = max(
-            self._wait(self._sent_times, self.global_rate, now),
+            self._wait(self._sent_times, self.paid_rate if paid else self.global_rate, now),
             self._wait(chat_window, self.per_chat_rate, now),
         )
         if wait > 0:

@@ -87,7 +87,11 @@ def make_channel(settings: Settings, *, dev: bool = False) -> Channel:
     # aiogram takes seconds to import; only a worker that sends to Telegram pays for it.
     from booking_notifications.channels.telegram import TelegramChannel
 
-    return TelegramChannel(token.get_secret_value(), settings.telegram_api_url)
+    return TelegramChannel(
+        token.get_secret_value(),
+        settings.telegram_api_url,
+        paid_broadcast=settings.telegram_paid_broadcast,
+    )
 
 
 async def open_channel(settings: Settings, *, dev: bool = False) -> Channel:
