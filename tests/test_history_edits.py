@@ -20,6 +20,7 @@ from booking_notifications.testing.fake_chats import Refusal, Reply, StoredMessa
 from booking_notifications.testing.fake_telegram import FakeTelegram, RecordedRequest
 from booking_notifications.worker.assembly import running_workers
 from booking_notifications.workflows.activities import EDIT_RETRY
+from tests.support.messages import struck
 from tests.support.stack import Stack, api_only, settings_for, telegram_channel
 from tests.support.waiting import eventually
 
@@ -66,15 +67,6 @@ async def reminded(s: Stack, env: WorkflowEnvironment, chat_id: int) -> tuple[in
 def message_of(telegram: FakeTelegram, chat_id: int, message_id: int | None) -> StoredMessage:
     assert message_id is not None
     return telegram.message(chat_id, message_id)
-
-
-def struck(message: StoredMessage) -> bool:
-    """The whole text before the last line is one strikethrough entity."""
-    before = message.text.rsplit("\n", 1)[0]
-    return any(
-        e["type"] == "strikethrough" and e["offset"] == 0 and e["length"] >= len(before) - 2
-        for e in message.current.entities
-    )
 
 
 @pytest.mark.parametrize(
