@@ -121,14 +121,15 @@ def parser() -> argparse.ArgumentParser:
         "--from-file",
         type=Path,
         help="a CSV file, one booking a row: columns chat_id (or user),title,start,end and optionally "
-        "reminders,tz,lang,quiet_hours,ref (names ignore case and spaces); comma, semicolon or "
+        "reminders,tz,lang,quiet_hours,ref,url (names ignore case and spaces); comma, semicolon or "
         "tab. An empty cell is not given: --reminders, --tz, --lang and --quiet-hours fill it on "
-        "every row; --title, --start, --end and --ref name one booking and are refused here",
+        "every row; --title, --start, --end, --ref and --url name one booking and are refused here",
     )
     book.add_argument("--start", help="ISO time; without an offset it is read in --tz")
     book.add_argument("--end", help="ISO time; without an offset it is read in --tz")
     book.add_argument("--title")
     book.add_argument("--ref", help="your own booking key: the same ref is scheduled once")
+    book.add_argument("--url", help="the booking's page: reminders carry an 'Open booking' button")
     book.add_argument("--reminders", help="offsets before the start, e.g. 24h,1h (default)")
     book.add_argument("--tz", help="the user's IANA time zone, e.g. Europe/Berlin (default UTC)")
     book.add_argument("--lang", help="the user's language, e.g. en")

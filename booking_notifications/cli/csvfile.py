@@ -47,11 +47,11 @@ from booking_notifications.core.quiet import QuietHours
 REQUIRED = ("title", "start", "end")
 OWNERS = ("chat_id", "user")
 """A row's owner: a Telegram chat id, or the user's key in the booking service (``user_ref``)."""
-COLUMNS = (*OWNERS, *REQUIRED, "reminders", "tz", "lang", "quiet_hours", "ref")
+COLUMNS = (*OWNERS, *REQUIRED, "reminders", "tz", "lang", "quiet_hours", "ref", "url")
 NEEDED_CELLS = ("start", "end")
 HEADER = "chat_id,title,start,end (or user for chat_id)"
 """The header a file needs, as error messages show it."""
-PER_BOOKING = ("title", "start", "end", "ref")
+PER_BOOKING = ("title", "start", "end", "ref", "url")
 """Options that name one booking: with a file each row gives its own, so they are refused."""
 FILE_WIDE: dict[str, Callable[[str], object]] = {
     "reminders": lambda text: check_reminders(parse_durations(text)),
@@ -70,6 +70,7 @@ LIKELY = {
     **dict.fromkeys(("ends_at", "end_time", "end_date", "finish", "until", "to"), "end"),
     **dict.fromkeys(("quiet", "quiet_time"), "quiet_hours"),
     **dict.fromkeys(("reference", "external_id", "order"), "ref"),
+    **dict.fromkeys(("link", "page", "booking_url"), "url"),
 }
 """Names people give our columns that no spelling distance finds."""
 DELIMITERS = (",", ";", "\t")

@@ -33,6 +33,7 @@ def given(args: argparse.Namespace) -> dict[str, str]:
         "lang": args.lang,
         "quiet_hours": args.quiet_hours,
         "ref": args.ref,
+        "url": args.url,
     }
     return {name: str(value) for name, value in fields.items() if value is not None}
 
@@ -56,6 +57,7 @@ def booking_request(fields: dict[str, str], args: argparse.Namespace) -> Booking
         language=fields.get("lang"),
         quiet_hours=fields.get("quiet_hours"),
         ref=fields.get("ref"),
+        url=fields.get("url"),
     )
 
 
