@@ -16,6 +16,7 @@ from booking_notifications.db.events import EventType, emit
 from booking_notifications.db.models import Event
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from tests.support.cli import CLI, cli_env, run_cli
+from tests.support.receiver import SECRET
 
 pytestmark = pytest.mark.backends("sqlite")
 AT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -53,13 +54,19 @@ async def test_events_pages_prints_lines_and_json_and_redelivers_what_failed(
     again = await run_cli("events", "--failed", "--redeliver", env=env)
     none_failed = await run_cli("events", "--failed", env=env)
     bare = await run_cli("events", "--redeliver", env=env)
+    hooked = env | {
+        "EVENTS_WEBHOOK_URL": "https://example.org/hook",
+        "EVENTS_WEBHOOK_SECRET": SECRET,
+    }
+    with_webhook = await run_cli("events", "--after", "2", env=hooked)
 
     assert text == (
         0,
         "     1  2026-12-02 10:00:00 UTC  booking.cancelled  booking 7  by=user reason=rain"
-        "  [pending]\n"
+        "  [a row only: no EVENTS_WEBHOOK_URL]\n"
         "     2  2026-12-02 10:00:00 UTC  notice.sent        booking 8  [failed: answered 410]\n"
-        "     3  2026-12-02 10:00:00 UTC  booking.moved      booking 8  [pending]\n",
+        "     3  2026-12-02 10:00:00 UTC  booking.moved      booking 8  [a row only: no "
+        "EVENTS_WEBHOOK_URL]\n",
         "",
     )
     code, out, err = paged
@@ -79,6 +86,7 @@ async def test_events_pages_prints_lines_and_json_and_redelivers_what_failed(
     assert again == (0, "1 event(s) queued for the webhook again\n", "")
     assert none_failed == (0, "no events failed after 0\n", "")
     assert bare[0] == 2 and "--redeliver needs the seqs of events" in bare[2]
+    assert with_webhook[1].endswith("booking.moved      booking 8  [pending]\n")
 
 
 async def test_events_follow_prints_what_commits_next(db_url: str, sessions: Sessions) -> None:

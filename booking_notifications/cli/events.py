@@ -32,7 +32,7 @@ async def cmd_events(settings: Settings, args: argparse.Namespace) -> int:
         while True:
             batch = await page(sessions, cursor, args.limit, failed=args.failed)
             for event in batch:
-                _print(event, as_json=args.json)
+                _print(event, as_json=args.json, webhook=settings.events_webhook_url is not None)
             cursor = batch[-1].seq if batch else cursor
             if not args.follow:
                 if not args.json and not batch:
@@ -58,7 +58,7 @@ async def _redeliver(settings: Settings, sessions: Sessions, args: argparse.Name
     return 0
 
 
-def _print(event: EventView, *, as_json: bool) -> None:
+def _print(event: EventView, *, as_json: bool, webhook: bool) -> None:
     """One line per event: JSON (the webhook's payload and where its delivery stands) or text."""
     if as_json:
         delivery = {
@@ -80,16 +80,17 @@ def _print(event: EventView, *, as_json: bool) -> None:
     data = " ".join(f"{k}={v}" for k, v in event.data.items() if k != "kind" and v is not None)
     print(
         f"{event.seq:>6}  {utc_text(event.timestamp)}  {event.type:<18} {about}"
-        f"{f' ({refs})' if refs else ''}{notice}{f'  {data}' if data else ''}  [{_delivery(event)}]",
+        f"{f' ({refs})' if refs else ''}{notice}{f'  {data}' if data else ''}  [{_delivery(event, webhook)}]",
         flush=True,
     )
 
 
-def _delivery(event: EventView) -> str:
+def _delivery(event: EventView, webhook: bool) -> str:
+    """Where the event's webhook delivery stands; a row only, when no webhook is set."""
     if event.delivered_at is not None:
         return "delivered"
     if event.failed_at is not None:
         return f"failed: {event.last_error}"
     if event.attempts:
         return f"pending, {event.attempts} attempt(s): {event.last_error}"
-    return "pending"
+    return "pending" if webhook else "a row only: no EVENTS_WEBHOOK_URL"
