@@ -84,6 +84,5 @@ async def main(delivered: int, postgres: str | None) -> None:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(prog="python -m bench.event_heads", description=__doc__)
     p.add_argument("--delivered", type=int, default=200_000)
-    p.add_argument("--postgres", help="an admin URL, e.g. postgresql://postgres@127.0.0.1/postgres")
-    args = p.parse_args()
-    asyncio.run(main(args.delivered, args.postgres))
+    p.add_argument("--postgres", help="an admin URL (a scratch database is made and dropped)")
+    asyncio.run(main(**vars(p.parse_args())))
