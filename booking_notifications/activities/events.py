@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -55,8 +56,9 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 20)), LONGEST_RETRY)
 
 
-def pending() -> ColumnElement[bool]:
-    return and_(Event.delivered_at.is_(None), Event.failed_at.is_(None))
+def pending(table: Any = Event) -> ColumnElement[bool]:
+    """Not yet delivered nor finally failed (``table``: ``Event`` or an alias of it)."""
+    return and_(table.delivered_at.is_(None), table.failed_at.is_(None))
 
 
 class EventRelay:
@@ -116,7 +118,7 @@ class EventRelay:
         async with self._sessions() as session:
             expired = await session.execute(
                 update(Event)
-                .where(pending(), self._closed(Event, now))
+                .where(pending(), self._closed(now))
                 .values(
                     failed_at=now,
                     last_error=func.coalesce(Event.last_error + "; ", "") + self._expired_reason(),
@@ -132,18 +134,17 @@ class EventRelay:
             blocked = exists().where(
                 earlier.stream == Event.stream,
                 earlier.seq < Event.seq,
-                earlier.delivered_at.is_(None),
-                earlier.failed_at.is_(None),
+                pending(earlier),
             )
             due = or_(Event.next_attempt_at.is_(None), Event.next_attempt_at <= now)
             query = select(Event).where(pending(), due, ~blocked).order_by(Event.seq).limit(BATCH)
             return list(await session.scalars(query))
 
-    def _closed(self, table: type[Event], now: datetime) -> ColumnElement[bool]:
+    def _closed(self, now: datetime) -> ColumnElement[bool]:
         """The events whose retry window has closed at ``now``."""
         return or_(
-            and_(table.retry_until.is_(None), table.occurred_at <= now - self._retry_for),
-            table.retry_until <= now,
+            and_(Event.retry_until.is_(None), Event.occurred_at <= now - self._retry_for),
+            Event.retry_until <= now,
         )
 
     def _expired_reason(self) -> str:
