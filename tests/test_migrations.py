@@ -188,6 +188,7 @@ async def test_a_database_of_version_0_1_is_adopted_with_its_rows_and_ids(
         "bn_notifications",
         "bn_link_tokens",
         "bn_events",
+        "bn_pacers",
         "bn_alembic_version",
     }
     assert list(keys) == ["end", "reminder_1h", "start"]

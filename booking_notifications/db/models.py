@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -265,3 +266,18 @@ class Event(Base):
     delivered_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Pacer(Base):
+    """A send rate shared by every worker process: the moment the next send may start.
+
+    One row per task queue (one bot): ``db.pacer`` moves ``next_at`` on by one interval per
+    send, so the workers of a deployment take turns at one clock (the database's) instead of
+    each spending the rate on its own.
+    """
+
+    __tablename__ = "bn_pacers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double)
+    """Seconds since the epoch on the database's clock (PostgreSQL's ``now()``)."""

@@ -81,6 +81,10 @@ class Settings(TemporalSettings, EventSettings):
     delivery_rate: float = Field(default=FREE_RATE, gt=0, alias="DELIVERY_RATE_PER_SECOND")
     """Sends per second across every worker; unset, Telegram's limit (30, or 1,000 with paid
     broadcasts)."""
+    delivery_pacing: bool = Field(default=True, alias="DELIVERY_PACING")
+    """Sends take turns at the rate through a row in the database, shared by every worker
+    (``db.pacer``): no sliding second sees more than the rate. False leaves only Temporal's
+    token bucket, which lets the first second of a burst see up to twice the rate."""
     telegram_paid_broadcast: bool = Field(default=False, alias="TELEGRAM_PAID_BROADCAST")
     """Telegram's paid broadcasts: up to 1,000 messages a second for a fee in Stars per message
     (``allow_paid_broadcast``); the send rate follows unless DELIVERY_RATE_PER_SECOND is set."""

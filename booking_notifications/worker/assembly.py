@@ -39,12 +39,14 @@ from temporalio.worker import Worker
 from booking_notifications.activities.edits import EditActivities
 from booking_notifications.activities.events import EventRelay
 from booking_notifications.activities.notices import NoticeActivities
+from booking_notifications.activities.pacing import paced
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.api import BookingNotifier
 from booking_notifications.channels import Channel, DeliveryError, Misconfigured
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.channels.webhook import WebhookSender
 from booking_notifications.db.migrate import check_schema
+from booking_notifications.db.pacer import SharedPacer
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.observe.due import watch_due_not_sent
 from booking_notifications.observe.exporter import Exporter, endpoints, meter_of
@@ -122,7 +124,8 @@ def build_workers(
     meter: MetricMeter = MetricMeter.noop,
     sender: WebhookSender | None = None,
 ) -> list[Worker]:
-    """The workflow worker (with row writes and reconcile), the rate-limited delivery worker,
+    """The workflow worker (with row writes and reconcile), the rate-limited delivery worker
+    (its sends paced across processes unless DELIVERY_PACING is off),
     and the events worker (the webhook relay). ``meter`` records the metrics (nothing without
     it); ``sender`` sends the events (without it they stay rows)."""
     relay = EventRelay(
@@ -133,6 +136,8 @@ def build_workers(
         metrics=EventMetrics(meter),
     )
     signer = signer_for(settings)
+    if settings.delivery_pacing:
+        channel = paced(channel, SharedPacer(sessions, settings.task_queue, settings.delivery_rate))
     activities = NoticeActivities(sessions, channel, signer=signer, metrics=DeliveryMetrics(meter))
     signed = signer is not None  # notices carry buttons, which an edit takes away
     notifier = BookingNotifier(

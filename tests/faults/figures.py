@@ -170,6 +170,16 @@ async def delivery_attempts(client: Client, workflow_ids: Iterable[str]) -> list
     return attempts
 
 
+def busiest_second(walls: Sequence[float]) -> int:
+    """The most of ``walls`` in any sliding one-second window (the window Telegram counts)."""
+    ordered, most, start = sorted(walls), 0, 0
+    for end, wall in enumerate(ordered):
+        while ordered[start] <= wall - 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
