@@ -20,7 +20,7 @@ from bench.run import Options, run, stderr_progress
 from bench.workloads import FULL, QUICK
 
 SYSTEMS = ("booking-notify", "bare-temporal", "polling", "apscheduler")
-ALL_WORKLOADS = ("steady", "burst", "cancel", "uncapped", "scale")
+ALL_WORKLOADS = ("steady", "burst", "second", "cancel", "uncapped", "scale")
 
 
 def _list(value: str) -> list[str]:

@@ -78,7 +78,7 @@ def lateness_metrics(notices: Sequence[Notice], got: Deliveries) -> dict[str, An
         "per_s": rounded(len(late) / span if span > 0 else None, 2),
         "lost": len(notices) - len(late),
         "duplicated": sum(1 for count in got.counts.values() if count > 1),
-        "telegram_429": got.rejected_429,
+        "http_429": got.rejected_429,
         "series": [(round(t - first_due, 3), round(v, 3)) for t, v in sorted(late)],
     }
 

@@ -8,7 +8,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-WORKLOAD_TITLES = {"steady": "steady", "burst": "capped burst", "uncapped": "uncapped burst"}
+WORKLOAD_TITLES = {
+    "steady": "steady",
+    "burst": "capped burst",
+    "second": "300 due in one second",
+    "uncapped": "uncapped burst",
+}
 RATIO_PEERS = ("bare-temporal", "polling", "polling-60s", "apscheduler")
 
 
@@ -21,11 +26,14 @@ def drain(report: dict[str, Any]) -> None:
     """
     cap = report["meta"]["telegram_cap"]
     for workloads in report["systems"].values():
-        burst = workloads.get("burst")
-        if burst and burst.get("series"):
+        for burst in (workloads.get("burst"), workloads.get("second")):
+            if not burst or not burst.get("series"):
+                continue
             burst["drain_s"] = max(t for t, _ in burst["series"])
             burst["ideal_drain_s"] = math.ceil(burst["notices"] / cap) - 1
             burst["share_of_ideal"] = round(burst["ideal_drain_s"] / burst["drain_s"], 3)
+            tried = burst["delivered"] + burst["http_429"]
+            burst["share_429"] = round(burst["http_429"] / tried, 4) if tried else None
 
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +102,9 @@ def markdown(report: dict[str, Any]) -> str:
         ("per_s", "per s"),
         ("lost", "lost"),
         ("duplicated", "dup"),
-        ("telegram_429", "429s"),
+        ("http_429", "429s"),
+        ("share_of_cap", "of cap"),
+        ("share_429", "429 share"),
         ("schedule_p50_s", "sched p50 s"),
         ("schedule_p99_s", "sched p99 s"),
         ("peak_rss_worker_mb", "worker MB"),

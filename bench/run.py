@@ -31,6 +31,8 @@ from booking_notifications.testing.fake_telegram import FakeTelegram
 log = logging.getLogger("bench")
 
 TELEGRAM_CAP = 30
+ONE_SECOND = 300
+"""Notices of the "due in one second" workload (issue 20: at the cap, without floods)."""
 """Telegram's broadcast limit, enforced by the fake server in capped runs."""
 ROUNDED = ("booking-notify", "bare-temporal", "booking-notify-metrics")
 """The systems whose uncapped ratio is a target (to bare Temporal; with metrics to without):
@@ -51,9 +53,14 @@ async def _capped_burst(system: System, telegram: FakeTelegram, sizes: Sizes) ->
     return await workloads.burst(system, telegram, sizes.burst, TELEGRAM_CAP)
 
 
+async def _one_second(system: System, telegram: FakeTelegram, sizes: Sizes) -> dict[str, Any]:
+    return await workloads.within_a_second(system, telegram, ONE_SECOND, TELEGRAM_CAP)
+
+
 CAPPED: dict[str, Callable[[System, FakeTelegram, Sizes], Awaitable[dict[str, Any]]]] = {
     "steady": workloads.steady,
     "burst": _capped_burst,
+    "second": _one_second,
     "cancel": workloads.cancel,
 }
 
@@ -101,7 +108,7 @@ async def run(options: Options, progress: Callable[[str], None]) -> dict[str, An
             for name in options.systems:
                 results: dict[str, Any] = {}
                 report["systems"][name] = results
-                capped = [w for w in ("steady", "burst", "cancel") if w in options.workloads]
+                capped = [w for w in CAPPED if w in options.workloads]
                 if not capped:
                     continue
                 telegram.global_rate, telegram.per_chat_rate = TELEGRAM_CAP, 1

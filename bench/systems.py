@@ -160,10 +160,29 @@ class BookingNotify(TemporalSystem):
     name = "booking-notify"
     schedule_rate_guess = 40.0
 
+    def __init__(self, workdir: Path, telegram_url: str, rate: float | None) -> None:
+        """A name ``booking-notify+pg+3w+unpaced`` runs the rows on PostgreSQL (a database of
+        its own on 127.0.0.1:5432, dropped after), three worker processes, and no shared pacer
+        (Temporal's token bucket alone); any subset of the parts, in any order."""
+        parts = set(self.name.split("+")[1:])
+        self.postgres = "pg" in parts
+        self.pacing = "unpaced" not in parts
+        self.workers = next((int(p[:-1]) for p in parts if p.endswith("w")), 1)
+        unknown = parts - {"pg", "unpaced", f"{self.workers}w"}
+        if unknown:
+            raise ValueError(f"unknown parts {sorted(unknown)} of system {self.name!r}")
+        super().__init__(workdir, telegram_url, rate)
+
     async def start(self) -> None:
         await self._start_server()
         self.db_path = self.dir / "notifications.db"
-        self.engine: AsyncEngine = make_engine(f"sqlite+aiosqlite:///{self.db_path}")
+        if self.postgres:
+            self.pg_name = f"bench_{uuid.uuid4().hex[:8]}"
+            await postgres_database(self.pg_name, create=True)
+            self.db_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.pg_name}"
+        else:
+            self.db_url = f"sqlite+aiosqlite:///{self.db_path}"
+        self.engine: AsyncEngine = make_engine(self.db_url)
         await upgrade(self.engine)
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         await self._start_worker()
@@ -175,7 +194,8 @@ class BookingNotify(TemporalSystem):
     async def _start_worker(self) -> None:
         env = {
             "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": self.db_url,
+            "DELIVERY_PACING": str(self.pacing).lower(),
             "TELEGRAM_BOT_TOKEN": BENCH_TOKEN,
             "TELEGRAM_API_URL": self.telegram_url,
             "TEMPORAL_TASK_QUEUE": self.queue,
@@ -190,9 +210,23 @@ class BookingNotify(TemporalSystem):
             # 4 that bounds the messages a crash can repeat (BENCHMARKS.md gives both figures).
             env["DELIVERY_CONCURRENCY"] = str(UNCAPPED_IN_FLIGHT)
         cli = Path(sys.executable).parent / "booking-notify"
-        worker = procs.start("worker", [str(cli), "worker"], self.dir, env=env, cwd=self.dir)
-        self.children["worker"] = worker
-        await worker.wait_for_line("Worker on task queue", READY_TIMEOUT_S)
+        for n in range(self.workers):
+            role = "worker" if n == 0 else f"worker-{n + 1}"
+            worker = procs.start(role, [str(cli), "worker"], self.dir, env=env, cwd=self.dir)
+            self.children[role] = worker
+            await worker.wait_for_line("Worker on task queue", READY_TIMEOUT_S)
+
+    async def stop(self) -> None:
+        """The extra workers first, then as any system; a PostgreSQL database is dropped."""
+        try:
+            for n in range(1, self.workers):
+                child = self.children.get(f"worker-{n + 1}")
+                if child is not None:
+                    await procs.stop(child)
+            await super().stop()
+        finally:
+            if self.postgres and hasattr(self, "pg_name"):
+                await postgres_database(self.pg_name, create=False)
 
     def extra_env(self) -> dict[str, str]:
         """Settings a variant adds to the worker's environment."""
@@ -221,7 +255,21 @@ class BookingNotify(TemporalSystem):
         await self.notifier.cancel(self.booking_ids[notice.chat_id], reason="bench")
 
     def storage_files(self) -> list[Path]:
-        return [*super().storage_files(), self.db_path]
+        return [*super().storage_files(), *([] if self.postgres else [self.db_path])]
+
+
+async def postgres_database(name: str, *, create: bool) -> None:
+    """Create (or drop) a database on the PostgreSQL server at 127.0.0.1:5432."""
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        if create:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        else:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 class BookingNotifyMetrics(BookingNotify):
@@ -403,9 +451,11 @@ class APScheduler(System):
 
 
 def make_system(name: str, workdir: Path, telegram_url: str, rate: float | None) -> System:
-    """A system by its report name: booking-notify, bare-temporal, polling, polling-60s, apscheduler."""
-    if name == "booking-notify":
-        return BookingNotify(workdir, telegram_url, rate)
+    """A system by its report name: booking-notify (and its variants, ``BookingNotify``),
+    bare-temporal, polling, polling-60s, apscheduler."""
+    if name == "booking-notify" or name.startswith("booking-notify+"):
+        variant: type[BookingNotify] = type(name, (BookingNotify,), {"name": name})
+        return variant(workdir, telegram_url, rate)
     if name == "booking-notify-metrics":
         return BookingNotifyMetrics(workdir, telegram_url, rate)
     if name == "bare-temporal":

@@ -131,6 +131,18 @@ async def burst(
     return result
 
 
+async def within_a_second(
+    system: System, telegram: FakeTelegram, count: int, cap: float
+) -> dict[str, Any]:
+    """``count`` notices due evenly within one second (the hour's reminders of a busy hour)."""
+    first = float(math.ceil(time.time() + lead_time(system, count)))
+    notices = [Notice(chat, first + i / count) for i, chat in enumerate(fresh_chats(count))]
+    result = await deliver_run(system, telegram, notices, drain_s=count / cap)
+    if result["per_s"]:
+        result["share_of_cap"] = round(result["per_s"] / cap, 3)
+    return result
+
+
 def median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median throughput (the lower one of an even count), with every run's
     ``per_s`` and p99 beside it: the table then shows one real run, not a blend of several."""
