@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from temporalio import activity
 
+from booking_notifications.activities.edits import EditActivities
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.reconcile import ReconcileActivities
 from booking_notifications.workflows import activities as declared
@@ -19,6 +20,8 @@ PAIRS: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
     (declared.mirror_notices, NoticeActivities.mirror),
     (declared.deliver_notice, NoticeActivities.deliver),
     (declared.reconcile_bookings, ReconcileActivities.reconcile),
+    (declared.edit_sent_message, EditActivities.edit),
+    (declared.edit_sent_messages, EditActivities.edit_all),
 ]
 
 
@@ -44,7 +47,7 @@ def test_an_implementation_runs_under_its_declared_name_and_signature(
 def test_every_implementation_is_declared() -> None:
     implemented = {
         _name(member)
-        for cls in (NoticeActivities, ReconcileActivities)
+        for cls in (NoticeActivities, ReconcileActivities, EditActivities)
         for _, member in inspect.getmembers(cls, inspect.isfunction)
         if activity._Definition.from_callable(member) is not None
     }

@@ -209,3 +209,24 @@ async def test_edits_while_telegram_refuses_every_edit_are_given_up_and_the_book
     assert report.cancelled and rows["cancel"].status is NoticeStatus.SENT
     assert len(tries) == EDIT_RETRY.maximum_attempts  # retried, a bounded number of times
     assert rows["reminder_2h"].edited_at is None  # never edited: the message stays as it was
+
+
+async def test_buttons_the_end_notice_cannot_take_away_stay_and_the_booking_finishes(
+    time_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """The end notice's delivery takes the buttons away as it goes, each tried once: an outage
+    then leaves them (the bot refuses a tap on an ended booking), and the notice stays SENT."""
+
+    def down(record: RecordedRequest, params: dict[str, object]) -> Reply:
+        raise Refusal(502, "Bad Gateway")
+
+    telegram.methods["editMessageReplyMarkup"] = down
+    async with signed_stack(time_env, db_url, task_queue, telegram) as s:
+        booking_id, _ = await s.book(2 * H, H, chat_id=4506, reminders=[H])
+        await s.result(booking_id)
+        rows = await s.rows(booking_id)
+
+    tries = [r for r in telegram.requests if r.method in EDIT_METHODS and r.chat_id == 4506]
+    assert [(r.method, r.status) for r in tries] == [("editMessageReplyMarkup", 502)] * 2
+    assert rows["end"].status is NoticeStatus.SENT
+    assert rows["reminder_1h"].edited_at is None and rows["start"].edited_at is None

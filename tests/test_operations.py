@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api.bookings import save_booking
@@ -15,6 +16,7 @@ from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.models import Booking
 from booking_notifications.testing.fake_telegram import FakeTelegram
 from booking_notifications.worker.assembly import ensure_reconcile_schedule, reconcile_schedule_id
+from booking_notifications.workflows.search import NEXT_NOTIFICATION_AT
 from tests.support.bookings import booking
 from tests.support.cli import iso, run_cli
 from tests.support.stack import Stack, api_only, booking_stack, settings_for, telegram_channel
@@ -164,6 +166,39 @@ async def test_reschedule_and_list_from_the_cli(
         ("start", "PENDING"),
     ]  # the end, in 6 h, is outside the window
     assert [n["key"] for n in json.loads(sent)["notices"]] == ["moved_1"]
+
+
+async def test_next_notification_at_comes_with_the_start_and_goes_before_a_wait(
+    dev_env: WorkflowEnvironment, db_url: str, task_queue: str, telegram: FakeTelegram
+) -> None:
+    """The actions saved (BENCHMARKS.md, target 7) keep the query above right: NextNotificationAt
+    is the first notice's due moment from the start on (no upsert of the run's own), and a run
+    that waits with nothing left to send (a start notice only: until the booking ends) has it
+    cleared."""
+    async with booking_stack(dev_env, db_url, task_queue, telegram_channel(telegram)) as s:
+        request = booking(timedelta(seconds=3), H, chat_id=7, reminders=[], end_notice=False)
+        booking_id = await s.notifier.schedule(request)
+        handle = s.handle(booking_id)
+        at_start = (await handle.describe()).typed_search_attributes.get(NEXT_NOTIFICATION_AT)
+        await eventually(lambda: _sent(s, booking_id, "start"))
+        await eventually(lambda: _next_cleared(s, booking_id))
+        waiting = await handle.describe()
+        history = await handle.fetch_history()
+        await handle.terminate()
+
+    assert at_start == request.starts_at
+    assert waiting.status is WorkflowExecutionStatus.RUNNING  # it waits for the booking's end
+    upserts = [e for e in history.events if e.HasField("upsert_workflow_search_attributes_event_attributes")]  # fmt: skip
+    assert len(upserts) == 1  # the clearing, and nothing at the start
+
+
+async def _sent(stack: Stack, booking_id: int, key: str) -> bool:
+    return (await stack.statuses(booking_id)).get(key) is NoticeStatus.SENT
+
+
+async def _next_cleared(stack: Stack, booking_id: int) -> bool:
+    description = await stack.handle(booking_id).describe()
+    return description.typed_search_attributes.get(NEXT_NOTIFICATION_AT) is None
 
 
 async def _orphan(stack: Stack, request: object, age: timedelta = 2 * H) -> int:

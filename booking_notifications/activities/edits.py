@@ -1,7 +1,8 @@
 """The edit of a sent message when its booking is cancelled, moved or over (``workflows.history``).
 
-It runs on the delivery queue, one message per activity, so every edit counts against the same
-server-side rate limit as the sends. It reads the row at edit time (the chat, the message id,
+It runs on the delivery queue, where the pacer gives every edit a send slot like any send: the
+messages of one change in one activity (``edit_all``; runs recorded before it asked one activity
+per message, ``edit``). It reads the row at edit time (the chat, the message id,
 the language) and records the outcome there: ``edited_at``, and ``edit_error`` when Telegram
 refused. A refusal (the message is too old to edit, or the user deleted it) is final: recorded,
 never retried. A row already edited is left alone, so a retried activity edits nothing twice.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -38,7 +39,12 @@ from booking_notifications.texts.messages import (
     render,
 )
 from booking_notifications.workflows import activities as declared
-from booking_notifications.workflows.edit_types import EditOutcome, EditReason, EditRequest
+from booking_notifications.workflows.edit_types import (
+    EditBatch,
+    EditOutcome,
+    EditReason,
+    EditRequest,
+)
 
 NOTHING_TO_EDIT = "nothing to edit"
 CANNOT_EDIT = "the channel cannot edit messages"
@@ -91,6 +97,25 @@ class EditActivities:
             return EditOutcome(False, str(err))
         await self._record(request, None)
         return EditOutcome(True)
+
+    @activity.defn(name=declared.EDIT_SENT_MESSAGES)
+    async def edit_all(self, batch: EditBatch) -> list[EditOutcome]:
+        """Edit the messages of several notices of one booking, in one activity (one action on
+        Temporal Cloud). Each is edited once: a retry after flood control finds the ones done
+        recorded and goes on with the rest."""
+        return [await self.edit(request) for request in batch.requests()]
+
+    async def tidy(
+        self, booking_id: int, keys: list[str], shown: tuple[datetime, datetime]
+    ) -> None:
+        """Take the buttons away from sent messages of a booking that is over, as its end notice
+        goes out (``DeliveryRequest.then_edit``): each tried once, and one left as it was (flood
+        control, an outage) only logged, since the bot refuses a tap on an ended booking anyway."""
+        for key in keys:
+            try:
+                await self.edit(EditRequest(booking_id, key, EditReason.OVER, *shown))
+            except ApplicationError as err:
+                log.info("buttons of %s of booking %s left as they were: %s", key, booking_id, err)
 
     def _text(self, row: Notification, booking: Booking, request: EditRequest) -> str | None:
         """The message's new text; None to keep it (only its buttons go)."""

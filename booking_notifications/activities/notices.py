@@ -27,6 +27,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from booking_notifications.activities.contexts import message_context
+from booking_notifications.activities.edits import EditActivities
 from booking_notifications.activities.outcomes import Outcomes
 from booking_notifications.activities.reasons import hold_or_skip
 from booking_notifications.channels import (
@@ -100,15 +101,18 @@ class NoticeActivities:
         clock: Clock = utcnow,
         signer: Signer | None = None,
         metrics: DeliveryMetrics | None = None,
+        edits: EditActivities | None = None,
     ) -> None:
         """``signer`` signs the buttons of reminders and start notices; without it, none.
-        ``metrics`` counts outcomes and errors; without it, nothing is recorded."""
+        ``metrics`` counts outcomes and errors; without it, nothing is recorded. ``edits`` takes
+        the buttons of a booking's messages away as its end notice goes out."""
         self._sessions = sessions
         self._channel = channel
         self._clock = clock
         self._signer = signer
         self._metrics = metrics or DeliveryMetrics()
         self._outcomes = Outcomes(sessions, clock, self._metrics)
+        self._edits = edits
 
     @activity.defn(name=declared.MIRROR_NOTICES)
     async def mirror(self, request: MirrorRequest) -> None:
@@ -231,6 +235,9 @@ class NoticeActivities:
             raise
         self._metrics.sent(request.kind, (self._clock() - request.due_at).total_seconds())
         await self._outcomes.record(request, NoticeStatus.SENT, None, message_id)
+        if request.then_edit and self._edits is not None:
+            shown = (request.starts_at, request.ends_at)
+            await self._edits.tidy(request.booking_id, request.then_edit, shown)
         return DeliveryOutcome(NoticeStatus.SENT, message_id=message_id)
 
     def _keyboard(

@@ -30,9 +30,14 @@ from booking_notifications.api.bookings import workflow_input
 from booking_notifications.db.models import Booking
 from booking_notifications.db.session import Sessions, sessions_location
 from booking_notifications.errors import Servers
+from booking_notifications.workflows import plan
 from booking_notifications.workflows.booking import BookingWorkflow
-from booking_notifications.workflows.search import BOOKING_ID, BOOKING_STARTS_AT
-from booking_notifications.workflows.types import BookingReport
+from booking_notifications.workflows.search import (
+    BOOKING_ID,
+    BOOKING_STARTS_AT,
+    NEXT_NOTIFICATION_AT,
+)
+from booking_notifications.workflows.types import BookingInput, BookingReport
 
 UID_MEMO = "booking_uid"
 ASK_ONCE = timedelta(seconds=3)
@@ -56,6 +61,14 @@ class RunState(enum.Enum):
 def static_summary(booking_id: int, starts_at: datetime) -> str:
     """What the Temporal UI shows for a run: ids and times only, never the title."""
     return f"Booking {booking_id} · {starts_at.astimezone(UTC):%d %b %H:%M} UTC"
+
+
+def next_notification(start: BookingInput) -> list[SearchAttributePair[datetime]]:
+    """NextNotificationAt as the run will find it, given with its start: free there, where the
+    run's own first upsert of it is an action Temporal Cloud bills (a cancel's run, whose first
+    notice is its cancellation, publishes its own)."""
+    upcoming = plan.next_pending(plan.plan_notices(start, start.planned_at or datetime.now(UTC)))
+    return [SearchAttributePair(NEXT_NOTIFICATION_AT, upcoming.due_at)] if upcoming else []
 
 
 @dataclass
@@ -93,10 +106,11 @@ class BookingRuns:
         (a cancel checks ``state`` first, as a signal reaches whatever runs under the id).
         """
         workflow_id = self.workflow_id(booking.id)
+        start = workflow_input(booking, self.retry_for)
         try:
             await self.client.start_workflow(
                 BookingWorkflow.run,
-                workflow_input(booking, self.retry_for),
+                start,
                 id=workflow_id,
                 task_queue=self.task_queue,
                 start_signal=BookingWorkflow.cancel.__name__ if cancel else None,
@@ -112,6 +126,7 @@ class BookingRuns:
                     [
                         SearchAttributePair(BOOKING_ID, str(booking.id)),
                         SearchAttributePair(BOOKING_STARTS_AT, booking.starts_at),
+                        *([] if cancel else next_notification(start)),
                     ]
                 ),
             )

@@ -57,6 +57,7 @@ from booking_notifications.texts.actions import signer_for
 from booking_notifications.worker.supervise import supervised
 from booking_notifications.workflows.activities import delivery_task_queue, events_task_queue
 from booking_notifications.workflows.booking import BookingWorkflow
+from booking_notifications.workflows.booking_v1 import BookingWorkflowV1
 from booking_notifications.workflows.events import EventsRelayWorkflow
 from booking_notifications.workflows.reconcile import ReconcileWorkflow
 
@@ -138,8 +139,10 @@ def build_workers(
     signer = signer_for(settings)
     if settings.delivery_pacing:
         channel = paced(channel, SharedPacer(sessions, settings.task_queue, settings.delivery_rate))
-    activities = NoticeActivities(sessions, channel, signer=signer, metrics=DeliveryMetrics(meter))
     signed = signer is not None  # notices carry buttons, which an edit takes away
+    edits = EditActivities(sessions, channel, buttons=signed)
+    metrics = DeliveryMetrics(meter)
+    activities = NoticeActivities(sessions, channel, signer=signer, metrics=metrics, edits=edits)
     notifier = BookingNotifier(
         client,
         sessions,
@@ -151,7 +154,7 @@ def build_workers(
         Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[BookingWorkflow, ReconcileWorkflow],
+            workflows=[BookingWorkflow, BookingWorkflowV1, ReconcileWorkflow],
             max_cached_workflows=settings.workflow_cache,
             activities=[activities.mirror, ReconcileActivities(notifier).reconcile],
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -159,7 +162,7 @@ def build_workers(
         Worker(
             client,
             task_queue=delivery_task_queue(settings.task_queue),
-            activities=[activities.deliver, EditActivities(sessions, channel, buttons=signed).edit],
+            activities=[activities.deliver, edits.edit, edits.edit_all],
             max_task_queue_activities_per_second=settings.delivery_rate,
             max_concurrent_activities=settings.delivery_concurrency,
             # A slow delivery's heartbeats reach the server every 2 s, well inside its 5 s

@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.common import RetryPolicy
 
-from booking_notifications.workflows.edit_types import EditOutcome, EditRequest
+from booking_notifications.workflows.edit_types import EditBatch, EditOutcome, EditRequest
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
 MIRROR_NOTICES = "mirror_notices"
@@ -20,6 +20,7 @@ DELIVER_NOTICE = "deliver_notice"
 RECONCILE_BOOKINGS = "reconcile_bookings"
 RELAY_EVENTS = "relay_events"
 EDIT_SENT_MESSAGE = "edit_sent_message"
+EDIT_SENT_MESSAGES = "edit_sent_messages"
 
 MIRROR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
@@ -86,4 +87,10 @@ async def relay_events(run_for: float) -> None:
 @activity.defn(name=EDIT_SENT_MESSAGE)
 async def edit_sent_message(request: EditRequest) -> EditOutcome:
     """Edit the message a notice was sent as, once, for what became of its booking."""
+    raise NotImplementedError("declared here, run by activities.edits.EditActivities")
+
+
+@activity.defn(name=EDIT_SENT_MESSAGES)
+async def edit_sent_messages(batch: EditBatch) -> list[EditOutcome]:
+    """Edit the messages of several notices of one booking, each once; what each edit did."""
     raise NotImplementedError("declared here, run by activities.edits.EditActivities")

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -22,37 +21,30 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core import limits
-    from booking_notifications.core.domain import NoticeStatus
-    from booking_notifications.workflows import activities, delivery, history, plan, visibility
+    from booking_notifications.core.domain import NoticeKind, NoticeStatus
+    from booking_notifications.workflows import delivery, history, mirror, patches, plan, visibility
     from booking_notifications.workflows.edit_types import EditReason
-    from booking_notifications.workflows.patches import MOVE_BEFORE_RUN, PUBLISH_FIRST, SAME_MOVE
-    from booking_notifications.workflows.search import BOOKING_STARTS_AT
+    from booking_notifications.workflows.search import BOOKING_STARTS_AT, NEXT_NOTIFICATION_AT
+    from booking_notifications.workflows.steps import Step
     from booking_notifications.workflows.types import (
         NOT_CONNECTED,
         BookingInput,
         BookingReport,
         DeliveryOutcome,
-        MirrorRequest,
         Notice,
         RescheduleRequest,
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Step:
-    """The next thing a booking does: ``then``, at ``at`` (None: now); ``summary`` names the timer."""
-
-    at: datetime | None
-    summary: str
-    then: Callable[[], Awaitable[None]]
-
-
-@workflow.defn(name="BookingNotifications")
+@workflow.defn(name="BookingNotifications2")
 class BookingWorkflow:
     """Sends a booking's reminders, start, end, move and cancel notices, on time or not at all.
 
     The type name is pinned: bookings sleep for days, and a run is resumed by the name it was
-    started with, whatever this class is called by then.
+    started with, whatever this class is called by then. Runs started as ``BookingNotifications``
+    (``booking_v1``) replay as they were recorded; this type takes every change those runs had to
+    ask a patch for without asking (a patch's marker is an action Temporal Cloud bills, on every
+    run), finds NextNotificationAt set by its start, and never clears it as it closes.
     """
 
     @workflow.init
@@ -66,27 +58,38 @@ class BookingWorkflow:
         self._finished = False
         self._revision = 0
         self._lock = asyncio.Lock()
-        self._next_published: datetime | None = None
+        self._next_published = self._published_at_start()
         self._held: set[str] = set()
         """Keys of notices fired while their user had not connected: they wait for the user."""
         self._connections = 0
+        self._tidied: set[str] = set()
 
     @workflow.run
     async def run(self, booking: BookingInput) -> BookingReport:
-        if not self._revision or not workflow.patched(MOVE_BEFORE_RUN):
+        if not self._revision or not self._patched(patches.MOVE_BEFORE_RUN):
             self._booking = booking  # as planned in __init__, unless a move came first
             self._notices = plan.plan_notices(booking, booking.planned_at or workflow.now())
-        if workflow.patched(PUBLISH_FIRST):
+        if self._patched(patches.PUBLISH_FIRST):
             self._publish()
         if booking.planned_at is None:  # the API did not write the rows: write them now
             await self._mirror(self._notices)
         while (step := self._next_step()) is not None:
             if step.at is None or await self._sleep_until(step.at, step.summary):
                 await step.then()
+        if not workflow.all_handlers_finished():
+            self._publish(waiting=True)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
-    def _next_step(self) -> _Step | None:
+    def _patched(self, patch_id: str) -> bool:
+        """Whether this run takes the change behind ``patch_id`` (``BUILT_IN`` ones: unasked)."""
+        return patch_id in patches.BUILT_IN or workflow.patched(patch_id)
+
+    def _published_at_start(self) -> datetime | None:
+        """The NextNotificationAt the run was started with (the API sets it: no upsert then)."""
+        return workflow.info().typed_search_attributes.get(NEXT_NOTIFICATION_AT)
+
+    def _next_step(self) -> Step | None:
         """What the booking waits for next, and what it does then; None once nothing is left.
 
         A cancel winds the booking up at once; else the next notice fires when due, and one held
@@ -94,19 +97,17 @@ class BookingWorkflow:
         booking winds up when it ends. After that only what waits for its user (the cancellation,
         say) keeps the run open. A cancel, a move or a connection ends a wait early."""
         if self._cancel_requested and not self._finished:
-            return _Step(None, "", self._wind_up)
+            return Step(None, "", self._wind_up)
         notice = plan.next_pending(n for n in self._notices if n.key not in self._held)
         waiting = (n for n in self._notices if n.key in self._held)
         held = min(waiting, key=lambda n: n.latest_at, default=None)  # the first to go stale
         if notice is not None and (held is None or notice.due_at <= held.latest_at):
-            return _Step(
-                notice.due_at, f"until {notice.key}", functools.partial(self._fire, notice)
-            )
+            return Step(notice.due_at, f"until {notice.key}", functools.partial(self._fire, notice))
         if held is not None:
             summary = f"until {held.key} is too late"
-            return _Step(held.latest_at, summary, functools.partial(self._give_up, held))
+            return Step(held.latest_at, summary, functools.partial(self._give_up, held))
         if not self._finished:
-            return _Step(self._booking.ends_at, "until the booking ends", self._wind_up)
+            return Step(self._booking.ends_at, "until the booking ends", self._wind_up)
         return None
 
     async def _wind_up(self) -> None:
@@ -116,7 +117,7 @@ class BookingWorkflow:
         if self._cancel_requested:
             await self._announce_cancel()
         else:
-            await history.edit_sent(self._id, self._notices, EditReason.OVER, self._times())
+            await self._edit_sent(EditReason.OVER, self._times())
 
     @workflow.signal
     def cancel(self) -> None:
@@ -140,8 +141,8 @@ class BookingWorkflow:
         async with self._lock:
             self._refuse_reschedule(request)  # again: the booking may have ended meanwhile
             times = (request.starts_at, request.ends_at)
-            if times == (self._booking.starts_at, self._booking.ends_at) and workflow.patched(
-                SAME_MOVE
+            if times == (self._booking.starts_at, self._booking.ends_at) and self._patched(
+                patches.SAME_MOVE
             ):
                 return self.status()
             now, shown = workflow.now(), self._times()
@@ -158,10 +159,8 @@ class BookingWorkflow:
             moved = plan.moved_notice(now, self._revision)
             self._notices.append(moved)
             await self._mirror([*changed, moved], booking_times=True)
-            workflow.upsert_search_attributes([BOOKING_STARTS_AT.value_set(request.starts_at)])
         await self._fire(moved)
-        moves = EditReason.MOVED
-        await history.edit_sent(self._id, self._notices, moves, shown, but=moved.key)
+        await self._edit_sent(EditReason.MOVED, shown, moved.key)
         return self.status()
 
     @reschedule.validator
@@ -211,6 +210,7 @@ class BookingWorkflow:
 
         delay = moment - workflow.now()
         if delay > timedelta(0):
+            self._publish(waiting=True)
             with contextlib.suppress(TimeoutError):  # the moment came
                 await workflow.wait_condition(changed, timeout=delay, timeout_summary=summary)
         return not changed()
@@ -243,13 +243,23 @@ class BookingWorkflow:
         await self._mirror([notice])
 
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
+        tidy = self._tidied_by(notice)
         try:
-            return await delivery.deliver(self._booking, notice)
+            outcome = await delivery.deliver(self._booking, notice, tidy)
         except ActivityError as err:
             failed = DeliveryOutcome(NoticeStatus.FAILED, f"gave up: {err.cause or err}")
             notice.status, notice.reason = failed.status, failed.reason
             await self._mirror([notice])
             return failed
+        if outcome.status is NoticeStatus.SENT:
+            self._tidied.update(tidy)
+        return outcome
+
+    def _tidied_by(self, notice: Notice) -> list[str]:
+        """The messages whose buttons the end notice's delivery takes away as it goes (no edit
+        activity of their own: one action less); the wind-up edits them if it was not sent."""
+        over = notice.kind is NoticeKind.END
+        return history.stale(self._notices, EditReason.OVER) if over else []
 
     async def _announce_cancel(self) -> None:
         self._held.clear()
@@ -260,24 +270,26 @@ class BookingWorkflow:
         self._notices.append(announcement)
         await self._mirror(self._notices)
         await self._fire(announcement)
-        await history.edit_sent(self._id, self._notices, EditReason.CANCELLED, self._times())
+        await self._edit_sent(EditReason.CANCELLED, self._times())
+
+    async def _edit_sent(
+        self, reason: EditReason, shown: tuple[datetime, datetime], but: str | None = None
+    ) -> None:
+        left = {*self._tidied, *([but] if but else [])}
+        await history.edit_sent(self._id, self._notices, reason, shown, left, self._patched, True)
 
     async def _mirror(self, notices: list[Notice], *, booking_times: bool = False) -> None:
         """Write notice states (and, after a move, the booking's times) into the rows."""
-        await workflow.execute_activity(
-            activities.mirror_notices,
-            MirrorRequest(
-                self._booking.booking_id,
-                list(notices),
-                self._booking.starts_at if booking_times else None,
-                self._booking.ends_at if booking_times else None,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=activities.MIRROR_RETRY,
-            summary=f"mirror {len(notices)} notice(s)",
-        )
-        self._publish()
+        await mirror.mirror(self._booking, notices, booking_times=booking_times)
+        moved = [BOOKING_STARTS_AT.value_set(self._booking.starts_at)] if booking_times else []
+        self._publish(also=moved)
 
-    def _publish(self) -> None:
-        """Keep what the Temporal UI shows of the run current."""
-        self._next_published = visibility.publish(self._notices, self._next_published)
+    def _publish(
+        self, *, waiting: bool = False, also: list[visibility.Update] | None = None
+    ) -> None:
+        """Keep what the Temporal UI shows of the run current, in one upsert at most; a run with
+        nothing pending clears NextNotificationAt only before it waits (``waiting``), so a run
+        that closes right after its last notice costs no upsert for it."""
+        self._next_published = visibility.publish(
+            self._notices, self._next_published, also=also or (), unset=waiting
+        )

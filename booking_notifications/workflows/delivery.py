@@ -16,12 +16,15 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-async def deliver(booking: BookingInput, notice: Notice) -> DeliveryOutcome:
+async def deliver(
+    booking: BookingInput, notice: Notice, then_edit: list[str] | None = None
+) -> DeliveryOutcome:
     """Send ``notice`` on the rate-limited delivery queue, retried until its latest moment plus
-    the booking's ``retry_for``; ``ActivityError`` once that is given up."""
+    the booking's ``retry_for``; ``ActivityError`` once that is given up. ``then_edit``: the
+    keys of sent messages whose buttons go once it is sent (the booking is over)."""
     request = DeliveryRequest(  # (which notice, when it is due and stale, the booking's times)
         booking.booking_id, notice.key, notice.kind, notice.due_at, notice.latest_at,
-        booking.starts_at, booking.ends_at,
+        booking.starts_at, booking.ends_at, list(then_edit or ()),
     )  # fmt: skip
     retry_for = timedelta(seconds=booking.retry_for)
     deadline = max(notice.latest_at - workflow.now(), timedelta(0)) + retry_for

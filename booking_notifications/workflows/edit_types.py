@@ -35,6 +35,22 @@ class EditRequest:
 
 
 @dataclass(frozen=True)
+class EditBatch:
+    """Edit the messages several notices of one booking were sent as, each once, in one call."""
+
+    booking_id: int
+    keys: list[str]
+    reason: EditReason
+    shown_starts_at: datetime
+    shown_ends_at: datetime
+
+    def requests(self) -> list[EditRequest]:
+        """One request per message, in the order given."""
+        times = (self.shown_starts_at, self.shown_ends_at)
+        return [EditRequest(self.booking_id, key, self.reason, *times) for key in self.keys]
+
+
+@dataclass(frozen=True)
 class EditOutcome:
     """What the edit did: ``edited``, or why not (refused by Telegram, nothing to edit)."""
 

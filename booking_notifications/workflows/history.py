@@ -13,8 +13,9 @@ Behind the ``EDITS`` patch: runs recorded before it replay without editing anyth
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -22,7 +23,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core.domain import NoticeKind, NoticeStatus
     from booking_notifications.workflows import activities
-    from booking_notifications.workflows.edit_types import EditReason, EditRequest
+    from booking_notifications.workflows.edit_types import EditBatch, EditReason, EditRequest
     from booking_notifications.workflows.patches import EDITS
     from booking_notifications.workflows.types import Notice
 
@@ -34,13 +35,23 @@ EDITED = {
 """Which sent messages each change edits: the ones that speak of the booking as still ahead."""
 
 
+def stale(notices: Iterable[Notice], reason: EditReason) -> list[str]:
+    """The keys of the notices sent as messages that ``reason`` makes stale."""
+    return [
+        n.key
+        for n in notices
+        if n.status is NoticeStatus.SENT and n.message_id is not None and n.kind in EDITED[reason]
+    ]
+
+
 async def edit_sent(
     booking_id: int,
     notices: Iterable[Notice],
     reason: EditReason,
     shown: tuple[datetime, datetime],
-    *,
-    but: str | None = None,
+    but: Collection[str] = (),
+    patched: Callable[[str], bool] = workflow.patched,
+    at_once: bool = False,
 ) -> None:
     """Edit the messages of ``notices`` that were sent and that ``reason`` makes stale.
 
@@ -49,28 +60,36 @@ async def edit_sent(
         notices: the workflow's notices; those SENT with a message id are edited.
         reason: what became of the booking.
         shown: the booking's start and end as those messages showed them.
-        but: the key of a notice to leave alone (the "moved" notice just sent).
+        but: the keys of notices to leave alone (the "moved" notice just sent, the messages
+            the end notice's delivery edited).
+        patched: asks whether the run takes a patch's path (the workflow's own rule).
+        at_once: all in one activity (one action, where one per message costs one each);
+            runs of ``BookingNotifications`` recorded one per message.
     """
-    keys = [
-        n.key
-        for n in notices
-        if n.status is NoticeStatus.SENT
-        and n.message_id is not None
-        and n.kind in EDITED[reason]
-        and n.key != but
-    ]
-    if not keys or not workflow.patched(EDITS):
+    keys = [key for key in stale(notices, reason) if key not in but]
+    if not keys or not patched(EDITS):
+        return
+    if at_once:
+        batch = EditBatch(booking_id, keys, reason, *shown)
+        await _edit(activities.edit_sent_messages, batch, f"edit {', '.join(keys)}: {reason}")
         return
     for key in keys:
-        request = EditRequest(booking_id, key, reason, *shown)
-        # Given up (the activity logged why): an old message stays as it was.
-        with contextlib.suppress(ActivityError):
-            await workflow.execute_activity(
-                activities.edit_sent_message,
-                request,
-                task_queue=activities.delivery_task_queue(workflow.info().task_queue),
-                start_to_close_timeout=activities.DELIVERY_ATTEMPT_TIMEOUT,
-                schedule_to_close_timeout=activities.EDIT_GIVE_UP,
-                retry_policy=activities.EDIT_RETRY,
-                summary=f"edit {key}: {reason}",
-            )
+        await _edit(
+            activities.edit_sent_message,
+            EditRequest(booking_id, key, reason, *shown),
+            f"edit {key}: {reason}",
+        )
+
+
+async def _edit(edit: Callable[[Any], Awaitable[Any]], request: object, summary: str) -> None:
+    # Given up (the activity logged why): an old message stays as it was.
+    with contextlib.suppress(ActivityError):
+        await workflow.execute_activity(
+            edit,
+            request,
+            task_queue=activities.delivery_task_queue(workflow.info().task_queue),
+            start_to_close_timeout=activities.DELIVERY_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=activities.EDIT_GIVE_UP,
+            retry_policy=activities.EDIT_RETRY,
+            summary=summary,
+        )

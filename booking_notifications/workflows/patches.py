@@ -19,3 +19,7 @@ Asked only for such a move, so no other run records it."""
 EDITS = "edit-sent-messages"
 """Patch: a cancel, a move and the booking's end edit the messages already sent (``history``).
 Asked only when there is a sent message to edit."""
+
+BUILT_IN = frozenset({PUBLISH_FIRST, MOVE_BEFORE_RUN, SAME_MOVE, EDITS})
+"""The patches every ``BookingNotifications2`` run takes without asking (so without a marker):
+all there were when that type replaced ``BookingNotifications``. A later patch is asked."""

@@ -88,6 +88,9 @@ class DeliveryRequest:
     latest_at: datetime
     starts_at: datetime
     ends_at: datetime
+    then_edit: list[str] = field(default_factory=list)
+    """Keys of messages already sent whose buttons go once this one is sent: the end notice's,
+    as the booking is over. Tried once each, after the send; one left as it was is logged."""
 
 
 @dataclass

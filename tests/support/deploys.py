@@ -18,7 +18,7 @@ RELEASE_PATCH = "deploy-test-release-memo"
 RELEASE = "N+1"
 
 
-@workflow.defn(name="BookingNotifications")
+@workflow.defn(name="BookingNotifications2")
 class NextBookingWorkflow(BookingWorkflow):
     """N+1: new runs record the release in their memo; runs recorded by N replay as N."""
 
@@ -29,7 +29,7 @@ class NextBookingWorkflow(BookingWorkflow):
         return await super().run(booking)
 
 
-@workflow.defn(name="BookingNotifications")
+@workflow.defn(name="BookingNotifications2")
 class UnguardedBookingWorkflow(BookingWorkflow):
     """N+1 shipped without the patch: the same change for every run, old ones included."""
 
