@@ -17,6 +17,7 @@ import functools
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import Priority
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -245,7 +246,7 @@ class BookingWorkflow:
     async def _deliver(self, notice: Notice) -> DeliveryOutcome:
         tidy = self._tidied_by(notice)
         try:
-            outcome = await delivery.deliver(self._booking, notice, tidy)
+            outcome = await delivery.deliver(self._booking, notice, tidy, self._priority(notice))
         except ActivityError as err:
             failed = DeliveryOutcome(NoticeStatus.FAILED, f"gave up: {err.cause or err}")
             notice.status, notice.reason = failed.status, failed.reason
@@ -254,6 +255,10 @@ class BookingWorkflow:
         if outcome.status is NoticeStatus.SENT:
             self._tidied.update(tidy)
         return outcome
+
+    def _priority(self, notice: Notice) -> Priority:
+        """The delivery's place in the queue's backlog: the nearest deadline first."""
+        return delivery.priority(notice.latest_at)
 
     def _tidied_by(self, notice: Notice) -> list[str]:
         """The messages whose buttons the end notice's delivery takes away as it goes (no edit

@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from booking_notifications.core.domain import NoticeKind, NoticeStatus
-    from booking_notifications.workflows import activities
+    from booking_notifications.workflows import activities, delivery
     from booking_notifications.workflows.edit_types import EditBatch, EditReason, EditRequest
     from booking_notifications.workflows.patches import EDITS
     from booking_notifications.workflows.types import Notice
@@ -91,5 +91,6 @@ async def _edit(edit: Callable[[Any], Awaitable[Any]], request: object, summary:
             start_to_close_timeout=activities.DELIVERY_ATTEMPT_TIMEOUT,
             schedule_to_close_timeout=activities.EDIT_GIVE_UP,
             retry_policy=activities.EDIT_RETRY,
+            priority=delivery.EDITS,
             summary=summary,
         )
