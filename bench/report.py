@@ -129,11 +129,14 @@ def markdown(report: dict[str, Any]) -> str:
             row = [c["cancel_to_notice_p50_s"], c["cancel_to_notice_p99_s"], c["cancel_lost"]]
             lines.append(f"| {name} | " + " | ".join(_cell(v) for v in row) + " |")
         lines.append("")
-    if report.get("scale"):
-        keys = list(report["scale"][0])
-        lines += ["**scale (booking-notify, sleeping bookings)**", ""]
+    scaled = report.get("scale_by_system") or (
+        {"booking-notify": report["scale"]} if report.get("scale") else {}
+    )
+    for name, steps in scaled.items():
+        keys = list(steps[0])
+        lines += [f"**scale ({name}, sleeping bookings)**", ""]
         lines += ["| " + " | ".join(keys) + " |", "|---" * len(keys) + "|"]
-        for step in report["scale"]:
+        for step in steps:
             lines.append("| " + " | ".join(_cell(step.get(k)) for k in keys) + " |")
         lines.append("")
     return "\n".join(lines)
