@@ -12,8 +12,6 @@ send made without it could flood, and its outcome could not be written anyway.
 
 from __future__ import annotations
 
-import asyncio
-
 from booking_notifications.channels import (
     BotIdentity,
     Channel,
@@ -48,7 +46,7 @@ class PacedChannel:
 
     async def _turn(self) -> None:
         try:
-            wait = await self._pacer.take()
+            await self._pacer.turn()
         except Ahead as ahead:
             raise RateLimited(ahead.wait) from None
         except Exception as err:
@@ -56,8 +54,6 @@ class PacedChannel:
                 reason = f"no send slot: the database failed ({type(err).__name__})"
                 raise Unavailable(reason) from err
             raise
-        if wait > 0:
-            await asyncio.sleep(wait)
 
     async def _hold(self, seconds: float) -> None:
         try:

@@ -14,12 +14,23 @@ them: a send that leaves up to ``MARGIN`` late (a busy event loop, a slower conn
 lands in a sliding second with room for it. The cost is one short UPDATE per send, and a pace
 of ``1 / (1 + MARGIN)`` (95 %) of the rate during a burst.
 
+A slot is a moment on the database's clock, and ``turn`` waits for it on this process's clock:
+the two are matched as NTP matches clocks, from the quickest recent round trip, so the time a
+take spends coming back (a commit, a busy event loop) does not make its send late. A send that
+would still leave more than ``LATE`` after its slot (the event loop stalled, the take came back
+after the slot had passed) does not go: it takes a later slot, as it would otherwise crowd the
+sends of the next second past the rate.
+
 The slot is computed after the row lock is taken (``clock_timestamp()`` on PostgreSQL,
 ``julianday('now')`` on SQLite, both read inside the UPDATE), so time spent waiting for another
 process's turn never lets two slots come closer than the interval.
 """
 
 from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Double, case, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +44,14 @@ MARGIN = 0.05
 MAX_WAIT = 10.0
 """The furthest slot a send waits for (a third of a delivery attempt's 30 s); further ahead
 (after a 429's ``retry_after``), ``take`` says ``Ahead`` and the attempt gives its worker slot back."""
+LATE = MARGIN / 2
+"""How long after its slot a send may still leave: the other half of ``MARGIN`` is the room for
+what follows (the HTTP request on its way)."""
+RETAKES = 2
+"""Later slots a late send takes before it goes anyway (a loop too slow for any slot)."""
+DRIFT = 1e-4
+"""Seconds per second by which an older clock match is trusted less than a fresh one (clock
+rates differ by parts per million; a stepped clock shows as a quick round trip disagreeing)."""
 UNIX_EPOCH_JULIAN_DAY = 2440587.5
 
 
@@ -44,6 +63,15 @@ class Ahead(Exception):
         self.wait = wait
 
 
+@dataclass
+class _Match:
+    """The database's clock minus this process's monotonic clock, seen in one round trip."""
+
+    offset: float
+    error: float
+    at: float
+
+
 class SharedPacer:
     """Slots at ``rate`` per second for every process that paces by the same ``name``."""
 
@@ -53,32 +81,66 @@ class SharedPacer:
         self.interval = (1.0 + MARGIN) / rate
         self._max_wait = max_wait
         self._made = False
+        self._match: _Match | None = None
+
+    async def turn(self) -> None:
+        """Wait for a slot of one's own, and return at it: then the send goes."""
+        for retake in range(RETAKES + 1):
+            slot, wait = await self.take_slot()
+            await asyncio.sleep(wait)
+            if time.monotonic() - self._local(slot) <= LATE or retake == RETAKES:
+                return
 
     async def take(self) -> float:
         """Take the next slot: the seconds to wait for it (0 when it is now); ``Ahead`` when it
         is further than ``max_wait``, and then no slot is taken."""
+        _, wait = await self.take_slot()
+        return wait
+
+    async def take_slot(self) -> tuple[float, float]:
+        """``take``, also saying when the slot is on the database's clock (exact, where a wait
+        is only as good as the clocks' match)."""
         if not self._made:
             await self._make()
         async with self._sessions() as session:
             now = _clock(session)
             slot = case((Pacer.next_at > now, Pacer.next_at), else_=now)
-            wait = await session.scalar(
-                update(Pacer)
-                .where(Pacer.name == self.name, Pacer.next_at <= now + self._max_wait)
-                .values(next_at=slot + self.interval)
-                .returning(Pacer.next_at - self.interval - now)
-            )
-            if wait is None:
+            sent = time.monotonic()
+            taken = (
+                await session.execute(
+                    update(Pacer)
+                    .where(Pacer.name == self.name, Pacer.next_at <= now + self._max_wait)
+                    .values(next_at=slot + self.interval)
+                    .returning(Pacer.next_at - self.interval, now)
+                )
+            ).one_or_none()
+            received = time.monotonic()
+            if taken is None:
                 ahead = await session.scalar(
                     select(Pacer.next_at - now).where(Pacer.name == self.name)
                 )
                 await session.commit()
                 if ahead is None:  # the row went away (a truncated table): make it again
                     self._made = False
-                    return await self.take()
+                    return await self.take_slot()
                 raise Ahead(ahead)
             await session.commit()
-        return max(float(wait), 0.0)
+        self._learn(float(taken[1]), sent, received)
+        slot_at = float(taken[0])
+        return slot_at, max(self._local(slot_at) - time.monotonic(), 0.0)
+
+    def _learn(self, db_now: float, sent: float, received: float) -> None:
+        """Match the clocks anew when this round trip was quicker than the last match's error
+        (grown by ``DRIFT`` since)."""
+        error = (received - sent) / 2
+        match = self._match
+        if match is None or error <= match.error + (received - match.at) * DRIFT:
+            self._match = _Match(db_now - (sent + received) / 2, error, received)
+
+    def _local(self, at: float) -> float:
+        """The database's moment ``at`` on this process's monotonic clock."""
+        assert self._match is not None  # matched by the take that gave ``at``
+        return at - self._match.offset
 
     async def hold(self, seconds: float) -> None:
         """Give no slot for the next ``seconds``: Telegram asked the whole bot to wait (429)."""
