@@ -158,7 +158,9 @@ class BookingNotify(TemporalSystem):
     """The product: ``booking-notify worker`` in its own process, the API in the harness."""
 
     name = "booking-notify"
-    schedule_rate_guess = 40.0
+    schedule_rate_guess = 25.0
+    """Low: scheduling slows to ~30 per second while the worker takes the first tasks on two
+    cores, and a first due moment passed mid-schedule refuses the rest (past starts)."""
 
     def __init__(self, workdir: Path, telegram_url: str, rate: float | None) -> None:
         """A name ``booking-notify+pg+3w+unpaced`` runs the rows on PostgreSQL (a database of

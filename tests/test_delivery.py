@@ -6,6 +6,7 @@ Called directly (no Temporal): what the activity returns or raises is what Tempo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,12 +18,13 @@ from sqlalchemy.orm import selectinload
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import ActivityEnvironment
 
-from booking_notifications.activities import notices
-from booking_notifications.activities.notices import NoticeActivities, heartbeating
+from booking_notifications.activities import heartbeats, notices
+from booking_notifications.activities.heartbeats import heartbeating
+from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.channels import Keyboard
 from booking_notifications.channels.console import ConsoleChannel
 from booking_notifications.core.domain import NoticeStatus
-from booking_notifications.db.models import Booking, Notification, User
+from booking_notifications.db.models import Booking, Event, Notification, User
 from booking_notifications.db.session import Sessions, make_engine, make_sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram, ProxyReply
 from booking_notifications.workflows.plan import plan_notices
@@ -33,6 +35,7 @@ from booking_notifications.workflows.types import (
     MirrorRequest,
     Notice,
 )
+from tests.support.refusals import refusing_sent
 from tests.support.stack import telegram_channel
 
 NOW = datetime(2026, 1, 15, 10, tzinfo=UTC)
@@ -78,6 +81,10 @@ class Delivery:
         async with self.sessions() as session:
             users = await session.scalars(select(User).options(selectinload(User.bookings)))
             return {user.chat_id: len(user.bookings) for user in users if user.chat_id is not None}
+
+    async def event_count(self) -> int:
+        async with self.sessions() as session:
+            return len((await session.scalars(select(Event))).all())
 
     async def change_booking(self, **values: object) -> None:
         async with self.sessions() as session:
@@ -141,6 +148,45 @@ async def test_a_sent_notice_is_never_sent_again_by_a_retried_activity(chat: Del
     assert again == first
     assert len(chat.telegram.sent) == 1
     assert (await chat.row("reminder_1h")).attempts == 1
+
+
+async def test_a_send_the_database_failed_to_record_is_recorded_by_the_retry_not_sent_again(
+    chat: Delivery,
+) -> None:
+    first = ActivityEnvironment()
+    beats: list[tuple[object, ...]] = []
+    first.on_heartbeat = lambda *details: beats.append(details)
+    async with refusing_sent(chat.sessions):
+        with pytest.raises(ApplicationError, match="sent as message 1, not recorded"):
+            await first.run(chat.activities.deliver, chat.request("reminder_1h"))
+    [sent] = chat.telegram.sent
+    assert beats == [(sent.message_id,)]  # heartbeated the moment Telegram accepted it
+    assert (await chat.row("reminder_1h")).status is NoticeStatus.PROCESSING
+
+    retry = ActivityEnvironment()  # the next attempt, given the last heartbeat's details
+    retry.info = dataclasses.replace(first.info, attempt=2, heartbeat_details=beats[-1])
+    outcome = await retry.run(chat.activities.deliver, chat.request("reminder_1h"))
+
+    row = await chat.row("reminder_1h")
+    assert outcome == DeliveryOutcome(NoticeStatus.SENT, message_id=sent.message_id)
+    assert len(chat.telegram.sent) == 1  # not sent again
+    assert (row.status, row.telegram_message_id, row.attempts) == (
+        NoticeStatus.SENT,
+        sent.message_id,
+        1,
+    )
+
+
+async def test_a_retry_after_a_recorded_send_leaves_the_row_and_its_events_as_they_are(
+    chat: Delivery,
+) -> None:
+    first = await chat.activities.deliver(chat.request("reminder_1h"))
+    events = await chat.event_count()
+    retry = ActivityEnvironment()  # the first attempt recorded SENT, then failed after
+    retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=[first.message_id])
+
+    assert await retry.run(chat.activities.deliver, chat.request("reminder_1h")) == first
+    assert await chat.event_count() == events and len(chat.telegram.sent) == 1
 
 
 @pytest.mark.parametrize(
@@ -304,7 +350,7 @@ async def test_a_slow_delivery_heartbeats_and_a_fast_one_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Heartbeats tell a dead worker from a slow one; a quick send costs no heartbeat call."""
-    monkeypatch.setattr(notices, "HEARTBEAT_EVERY", 0.05)
+    monkeypatch.setattr(heartbeats, "HEARTBEAT_EVERY", 0.05)
     beats: list[object] = []
     env = ActivityEnvironment()
     env.on_heartbeat = lambda *details: beats.append(details)

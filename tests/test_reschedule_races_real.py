@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from booking_notifications.activities.heartbeats import Progress
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.channels import Keyboard
 from booking_notifications.channels.telegram import TelegramChannel
@@ -65,14 +66,16 @@ async def test_a_move_while_the_start_is_in_flight_tells_the_user_and_starts_the
 ) -> None:
     channel = HeldChannel(telegram_channel(telegram), hold=held == "after the read")
     reached, release = asyncio.Event(), asyncio.Event()
-    original: Callable[[NoticeActivities, DeliveryRequest], Awaitable[DeliveryOutcome]]
+    original: Callable[[NoticeActivities, DeliveryRequest, Progress], Awaitable[DeliveryOutcome]]
     original = NoticeActivities._deliver
 
-    async def deliver(self: NoticeActivities, request: DeliveryRequest) -> DeliveryOutcome:
+    async def deliver(
+        self: NoticeActivities, request: DeliveryRequest, progress: Progress
+    ) -> DeliveryOutcome:
         if held == "before the read" and request.key == "start" and not reached.is_set():
             reached.set()
             await release.wait()
-        return await original(self, request)
+        return await original(self, request, progress)
 
     monkeypatch.setattr(NoticeActivities, "_deliver", deliver)
     if held == "after the read":

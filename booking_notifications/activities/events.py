@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from temporalio import activity
 
-from booking_notifications.activities.notices import heartbeating
+from booking_notifications.activities.heartbeats import heartbeating
 from booking_notifications.api.events import event_view
 from booking_notifications.channels.webhook import NotDelivered, Refused, WebhookSender
 from booking_notifications.core.clock import Clock, utcnow

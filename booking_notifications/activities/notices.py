@@ -4,9 +4,11 @@
 one notice: it reads the row, the booking and the user at send time, and refuses to send what has
 become stale (already final, booking cancelled or moved, past its latest moment).
 
-Telegram has no idempotency key: if the process dies after Telegram accepted a message and before
-the row says SENT, the retried activity sends it again. That window is the only way a notice can
-be duplicated, and a crash can catch at most the process's sends in flight (DELIVERY_CONCURRENCY).
+Telegram has no idempotency key. Once it accepted a message, the attempt heartbeats the message
+id (``heartbeats``), so a retry after the row failed to say SENT records the earlier send instead
+of repeating it. What is left is a process killed between Telegram's answer and that heartbeat
+leaving: the only way a notice can be duplicated, and a crash can catch at most the process's
+sends in that window (DELIVERY_CONCURRENCY bounds them).
 
 A failure that is expected and retried (flood control, an outage, a refused bot) is one log line
 here and a BENIGN ``ApplicationError`` for Temporal, which then logs it at DEBUG instead of a
@@ -15,19 +17,18 @@ WARNING with a traceback per attempt; a traceback is for what nobody expected.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import timedelta
-from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from booking_notifications.activities.contexts import message_context
 from booking_notifications.activities.edits import EditActivities
+from booking_notifications.activities.heartbeats import Progress, heartbeating
 from booking_notifications.activities.outcomes import Outcomes
 from booking_notifications.activities.reasons import hold_or_skip
 from booking_notifications.channels import (
@@ -54,10 +55,6 @@ from booking_notifications.texts.messages import render
 from booking_notifications.workflows import activities as declared
 from booking_notifications.workflows.types import DeliveryOutcome, DeliveryRequest, MirrorRequest
 
-T = TypeVar("T")
-
-HEARTBEAT_EVERY = 1.0
-"""Seconds between heartbeats of a delivery that is still running (well under its timeout)."""
 MISCONFIGURED_RETRY = timedelta(minutes=5)
 """How long a notice waits for its next attempt while Telegram refuses the bot (a wrong or revoked
 token, a wrong Bot API URL). Nothing but an operator fixes that, so the notice is kept rather than
@@ -69,26 +66,6 @@ MIGRATIONS_FOLLOWED = 2
 RETRIED = (RateLimited, Unavailable, Misconfigured, Migrated)
 
 log = logging.getLogger(__name__)
-
-
-async def heartbeating(work: Awaitable[T]) -> T:
-    """Await ``work``, heartbeating each second it takes.
-
-    The delivery's heartbeat timeout (seconds) then tells a dead worker from a slow one: a send
-    lost with its killed worker is retried after the heartbeat timeout instead of the whole
-    attempt timeout, while a live worker waiting on a slow database keeps its attempt (a second
-    attempt beside it could send the same message twice). A fast send never heartbeats.
-    """
-    task = asyncio.ensure_future(work)
-    try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
-            if done:
-                return task.result()
-            if activity.in_activity():
-                activity.heartbeat()
-    finally:
-        task.cancel()  # no-op once done; stops the work when the activity itself is cancelled
 
 
 class NoticeActivities:
@@ -168,9 +145,10 @@ class NoticeActivities:
     async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         """Send one notice unless it is already final or stale; record what happened."""
         with notice_context(request.booking_id, request.key):
-            return await heartbeating(self._deliver(request))
+            progress = Progress()
+            return await heartbeating(self._deliver(request, progress), progress)
 
-    async def _deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
+    async def _deliver(self, request: DeliveryRequest, progress: Progress) -> DeliveryOutcome:
         async with self._sessions() as session:
             row = await session.scalar(
                 select(Notification)
@@ -187,6 +165,9 @@ class NoticeActivities:
                 raise ApplicationError(f"no row for notice {request.key} of {request.booking_id}")
             if row.status.final:
                 return DeliveryOutcome(row.status, row.last_error, row.telegram_message_id)
+            if (earlier := progress.sent_before()) is not None:
+                await session.commit()  # the row's lock, before the record's UPDATE waits on it
+                return await self._sent(request, earlier)
             now = self._clock()
             booking, user = row.booking, row.booking.user
             verdict = hold_or_skip(row, request, now)
@@ -233,8 +214,20 @@ class NoticeActivities:
             reason = f"unexpected {type(err).__name__} while sending"
             await self._outcomes.record(request, NoticeStatus.PROCESSING, reason)
             raise
+        progress.sent(message_id)
+        return await self._sent(request, message_id)
+
+    async def _sent(self, request: DeliveryRequest, message_id: int) -> DeliveryOutcome:
+        """Record a message Telegram accepted (in this attempt or an earlier one)."""
         self._metrics.sent(request.kind, (self._clock() - request.due_at).total_seconds())
-        await self._outcomes.record(request, NoticeStatus.SENT, None, message_id)
+        try:
+            await self._outcomes.record(request, NoticeStatus.SENT, None, message_id)
+        except SQLAlchemyError as err:  # a short failure: a statement's text exceeds the UI's
+            log.warning(
+                "%s of booking %s sent, not recorded: %s", request.key, request.booking_id, err
+            )
+            reason = f"sent as message {message_id}, not recorded ({type(err).__name__}): the retry records it"
+            raise ApplicationError(reason, type="NotRecorded") from None
         if request.then_edit and self._edits is not None:
             shown = (request.starts_at, request.ends_at)
             await self._edits.tidy(request.booking_id, request.then_edit, shown)

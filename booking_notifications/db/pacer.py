@@ -17,9 +17,9 @@ of ``1 / (1 + MARGIN)`` (95 %) of the rate during a burst.
 A slot is a moment on the database's clock, and ``turn`` waits for it on this process's clock:
 the two are matched as NTP matches clocks, from the quickest recent round trip, so the time a
 take spends coming back (a commit, a busy event loop) does not make its send late. A send that
-would still leave more than ``LATE`` after its slot (the event loop stalled, the take came back
-after the slot had passed) does not go: it takes a later slot, as it would otherwise crowd the
-sends of the next second past the rate.
+would still leave more than ``LATE`` after a slot queued behind others' (the event loop stalled,
+the take came back after the slot had passed) does not go: it takes a later slot, as it would
+otherwise crowd the sends of the next second past the rate.
 
 The slot is computed after the row lock is taken (``clock_timestamp()`` on PostgreSQL,
 ``julianday('now')`` on SQLite, both read inside the UPDATE), so time spent waiting for another
@@ -86,9 +86,10 @@ class SharedPacer:
     async def turn(self) -> None:
         """Wait for a slot of one's own, and return at it: then the send goes."""
         for retake in range(RETAKES + 1):
-            slot, wait = await self.take_slot()
-            await asyncio.sleep(wait)
-            if time.monotonic() - self._local(slot) <= LATE or retake == RETAKES:
+            slot, queued = await self._take()
+            await asyncio.sleep(max(self._local(slot) - time.monotonic(), 0.0))
+            late = time.monotonic() - self._local(slot) > LATE
+            if not (late and queued) or retake == RETAKES:
                 return
 
     async def take(self) -> float:
@@ -100,6 +101,13 @@ class SharedPacer:
     async def take_slot(self) -> tuple[float, float]:
         """``take``, also saying when the slot is on the database's clock (exact, where a wait
         is only as good as the clocks' match)."""
+        slot, _ = await self._take()
+        return slot, max(self._local(slot) - time.monotonic(), 0.0)
+
+    async def _take(self) -> tuple[float, bool]:
+        """The next slot on the database's clock, and whether it was queued behind others' (a
+        late send crowds only those: an idle pacer's slot is now, however late it leaves, and
+        retaking it would add a write to every send of an overloaded worker)."""
         if not self._made:
             await self._make()
         async with self._sessions() as session:
@@ -122,12 +130,12 @@ class SharedPacer:
                 await session.commit()
                 if ahead is None:  # the row went away (a truncated table): make it again
                     self._made = False
-                    return await self.take_slot()
+                    return await self._take()
                 raise Ahead(ahead)
             await session.commit()
-        self._learn(float(taken[1]), sent, received)
-        slot_at = float(taken[0])
-        return slot_at, max(self._local(slot_at) - time.monotonic(), 0.0)
+        slot_at, db_now = float(taken[0]), float(taken[1])
+        self._learn(db_now, sent, received)
+        return slot_at, slot_at > db_now
 
     def _learn(self, db_now: float, sent: float, received: float) -> None:
         """Match the clocks anew when this round trip was quicker than the last match's error
