@@ -34,35 +34,20 @@ DROP_POSTGRES = [
 ]
 
 
-class SentRefusal:
-    """Turn the refusal on and off (``refusing_sent`` turns it on)."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
-
-    async def _run(self, statements: list[str]) -> None:
-        async with self._sessions() as session:
-            for statement in statements:
-                await session.execute(text(statement))
-            await session.commit()
-
-    async def _postgres(self) -> bool:
-        async with self._sessions() as session:
-            return session.get_bind().dialect.name == "postgresql"
-
-    async def start(self) -> None:
-        await self._run(POSTGRES if await self._postgres() else SQLITE)
-
-    async def stop(self) -> None:
-        await self._run(DROP_POSTGRES if await self._postgres() else DROP_SQLITE)
-
-
 @asynccontextmanager
-async def refusing_sent(sessions: Sessions) -> AsyncIterator[SentRefusal]:
-    """The database refuses SENT until the block ends or ``stop`` is called."""
-    refusal = SentRefusal(sessions)
-    await refusal.start()
+async def refusing_sent(sessions: Sessions) -> AsyncIterator[None]:
+    """The database refuses SENT until the block ends."""
+    async with sessions() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+    await _run(sessions, POSTGRES if postgres else SQLITE)
     try:
-        yield refusal
+        yield
     finally:
-        await refusal.stop()
+        await _run(sessions, DROP_POSTGRES if postgres else DROP_SQLITE)
+
+
+async def _run(sessions: Sessions, statements: list[str]) -> None:
+    async with sessions() as session:
+        for statement in statements:
+            await session.execute(text(statement))
+        await session.commit()
