@@ -150,24 +150,42 @@ def deliveries(rows: Sequence[NoticeRow], telegram: FakeTelegram) -> Deliveries:
     )
 
 
-async def delivery_attempts(client: Client, workflow_ids: Iterable[str]) -> list[int]:
-    """The attempt on which each completed ``deliver_notice`` activity finished (1 = no retry).
+@dataclass(frozen=True)
+class ClosedDelivery:
+    """A ``deliver_notice`` activity that completed: its last attempt, and whose process ran it."""
 
-    Temporal writes an activity's started event when the activity closes, with its last attempt.
+    attempt: int
+    pid: str
+    """The process id from the worker identity (``<pid>@<host>``) that ran the last attempt."""
+
+
+async def closed_deliveries(client: Client, workflow_ids: Iterable[str]) -> list[ClosedDelivery]:
+    """Every completed ``deliver_notice`` activity of the workflows, read from their histories.
+
+    Temporal writes an activity's started event (with its last attempt and that attempt's worker)
+    only when the activity closes, a moment after the activity set its row SENT: a history read
+    as the last rows turn SENT may not have those events yet (``FaultScene.deliveries`` waits).
     """
-    attempts = []
+    closed = []
     for workflow_id in workflow_ids:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
-        scheduled: dict[int, str] = {}
+        delivery: set[int] = set()
+        started: dict[int, ClosedDelivery] = {}
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attrs = event.activity_task_scheduled_event_attributes
-                scheduled[event.event_id] = attrs.activity_type.name
+                if attrs.activity_type.name == "deliver_notice":
+                    delivery.add(event.event_id)
             elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 attrs_started = event.activity_task_started_event_attributes
-                if scheduled.get(attrs_started.scheduled_event_id) == "deliver_notice":
-                    attempts.append(attrs_started.attempt)
-    return attempts
+                started[attrs_started.scheduled_event_id] = ClosedDelivery(
+                    attrs_started.attempt, attrs_started.identity.split("@", 1)[0]
+                )
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
+                if scheduled in delivery:
+                    closed.append(started[scheduled])
+    return closed
 
 
 def busiest_second(walls: Sequence[float]) -> int:

@@ -18,11 +18,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.api.requests import BookingRequest
 from booking_notifications.core.domain import NoticeStatus
-from tests.faults.figures import NoticeRow, delivery_attempts, notice_rows, status_counts
+from tests.faults.figures import (
+    ClosedDelivery,
+    NoticeRow,
+    closed_deliveries,
+    notice_rows,
+    status_counts,
+)
 from tests.faults.processes import forget_workflows, start_worker
 from tests.support.bookings import booking
 from tests.support.processes import Child, Children
 from tests.support.stack import Stack, api_only
+from tests.support.waiting import eventually
 
 LENGTH = timedelta(minutes=30)
 """Long enough that a start notice may run 15 minutes late: outages here are measured in seconds."""
@@ -77,9 +84,22 @@ class FaultScene:
     async def rows(self) -> list[NoticeRow]:
         return await notice_rows(self.stack.sessions)
 
+    async def deliveries(self, within: float = 30) -> list[ClosedDelivery]:
+        """The scene's deliveries, read once one has closed for every notice row that is SENT."""
+        closed: list[ClosedDelivery] = []
+
+        async def all_closed() -> bool:
+            nonlocal closed
+            sent = (await status_counts(self.stack.sessions))[NoticeStatus.SENT]
+            closed = await closed_deliveries(self.client, self.workflow_ids)
+            return len(closed) >= sent
+
+        await eventually(all_closed, within=within)
+        return closed
+
     async def attempts(self) -> list[int]:
-        """The attempt on which each delivery of the scene's bookings finished."""
-        return await delivery_attempts(self.client, self.workflow_ids)
+        """The attempt on which each delivery of the scene's bookings finished (1 = no retry)."""
+        return [delivery.attempt for delivery in await self.deliveries()]
 
 
 async def stopped_cleanly(worker: Child) -> None:

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from booking_notifications.core.domain import NoticeStatus
@@ -49,25 +46,6 @@ CHATS = 710_000
 ROUND_TRIP = 0.1
 IN_FLIGHT = Settings.model_fields["delivery_concurrency"].default
 SENT = NoticeStatus.SENT
-
-
-async def delivered_by(client: Client, workflow_ids: Sequence[str]) -> Counter[str]:
-    """How many ``deliver_notice`` runs each worker identity started (its last attempt)."""
-    by: Counter[str] = Counter()
-    for workflow_id in workflow_ids:
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-        delivery: set[int] = set()
-        for event in history.events:
-            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                if event.activity_task_scheduled_event_attributes.activity_type.name == (
-                    "deliver_notice"
-                ):
-                    delivery.add(event.event_id)
-            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-                started = event.activity_task_started_event_attributes
-                if started.scheduled_event_id in delivery:
-                    by[started.identity.split("@", 1)[0]] += 1
-    return by
 
 
 @pytest.mark.timeout(300)
@@ -96,7 +74,7 @@ async def test_three_workers_share_a_burst_under_one_rate_limit_and_a_kill_loses
         caught = (await status_counts(scene.stack.sessions))[NoticeStatus.PROCESSING]
         await eventually(scene.counted(SENT, BURST), within=150)
         rows = await scene.rows()
-        by_pid = await delivered_by(scene.client, scene.workflow_ids)
+        by_pid = Counter(delivery.pid for delivery in await scene.deliveries())
         for survivor in workers[1:]:
             await stopped_cleanly(survivor)
 
