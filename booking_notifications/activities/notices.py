@@ -6,9 +6,11 @@ become stale (already final, booking cancelled or moved, past its latest moment)
 
 Telegram has no idempotency key. Once it accepted a message, the attempt heartbeats the message
 id (``heartbeats``), so a retry after the row failed to say SENT records the earlier send instead
-of repeating it. What is left is a process killed between Telegram's answer and that heartbeat
-leaving: the only way a notice can be duplicated, and a crash can catch at most the process's
-sends in that window (DELIVERY_CONCURRENCY bounds them).
+of repeating it, and an attempt timed out while it waited for its turn finds the retry's claim
+(``claims``) instead of sending too. What is left is a process killed (or stalled past its
+heartbeat timeout) between the request leaving and the heartbeat of Telegram's answer: the only
+way a notice can be duplicated, and a crash can catch at most the process's sends in that window
+(DELIVERY_CONCURRENCY bounds them).
 
 A failure that is expected and retried (flood control, an outage, a refused bot) is one log line
 here and a BENIGN ``ApplicationError`` for Temporal, which then logs it at DEBUG instead of a
@@ -26,6 +28,7 @@ from sqlalchemy.orm import joinedload
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from booking_notifications.activities.claims import Claim, Superseded, claimed
 from booking_notifications.activities.contexts import message_context
 from booking_notifications.activities.edits import EditActivities
 from booking_notifications.activities.heartbeats import Progress, heartbeating
@@ -64,6 +67,7 @@ in time goes out within these five minutes. The channel raises the alarm in the 
 MIGRATIONS_FOLLOWED = 2
 """A group becomes a supergroup once; more hops within one delivery mean something is wrong."""
 RETRIED = (RateLimited, Unavailable, Misconfigured, Migrated)
+BENIGN = ApplicationErrorCategory.BENIGN
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +197,16 @@ class NoticeActivities:
             chat_id = user.chat_id
             assert chat_id is not None  # a user with no chat was held or skipped above
             await session.commit()  # booking and user stay readable (expire_on_commit=False)
+            claim = Claim(self._sessions, row.id, row.attempts)
 
         try:
-            message_id = await self._send(request.kind, booking, user.language, chat_id, text)
+            with claimed(claim):
+                message_id = await self._send(request.kind, booking, user.language, chat_id, text)
+        except Superseded as err:
+            log.info("%s of booking %s not sent: %s", request.key, request.booking_id, err)
+            if err.outcome is not None:
+                return err.outcome
+            raise ApplicationError(str(err), type="Superseded", category=BENIGN) from None
         except RETRIED as err:
             self._metrics.failed_send(err)
             await self._outcomes.record(request, NoticeStatus.PROCESSING, str(err))
@@ -282,5 +293,5 @@ def _retry_later(request: DeliveryRequest, err: DeliveryError) -> ApplicationErr
         str(err),
         type=type(err).__name__,
         next_retry_delay=delay,
-        category=ApplicationErrorCategory.BENIGN,
+        category=BENIGN,
     )

@@ -6,12 +6,14 @@ of the deployment's ``SharedPacer`` (``db.pacer``), and a 429 holds the pacer fo
 refused once. Without pacing (``DELIVERY_PACING=false``) only Temporal's token bucket limits the
 sends, and bursts reach Telegram at up to twice the rate in a sliding second.
 
+Once the turn has come, a delivery's send is checked to be still its attempt's (``claims``).
 A slot the database cannot give is an ``Unavailable`` send (retried like a Telegram outage): a
 send made without it could flood, and its outcome could not be written anyway.
 """
 
 from __future__ import annotations
 
+from booking_notifications.activities.claims import confirm_claim
 from booking_notifications.channels import (
     BotIdentity,
     Channel,
@@ -47,6 +49,7 @@ class PacedChannel:
     async def _turn(self) -> None:
         try:
             await self._pacer.turn()
+            await confirm_claim()  # the wait may have outlasted the attempt: still its send?
         except Ahead as ahead:
             raise RateLimited(ahead.wait) from None
         except Exception as err:
