@@ -54,6 +54,7 @@ from booking_notifications.observe.health import database, polling
 from booking_notifications.observe.metrics import DeliveryMetrics, EventMetrics
 from booking_notifications.settings import Settings, SettingsError
 from booking_notifications.texts.actions import signer_for
+from booking_notifications.worker.sandbox import workflow_runner
 from booking_notifications.worker.supervise import supervised
 from booking_notifications.workflows.activities import delivery_task_queue, events_task_queue
 from booking_notifications.workflows.booking import BookingWorkflow
@@ -155,6 +156,7 @@ def build_workers(
             client,
             task_queue=settings.task_queue,
             workflows=[BookingWorkflow, BookingWorkflowV1, ReconcileWorkflow],
+            workflow_runner=workflow_runner(),
             max_cached_workflows=settings.workflow_cache,
             activities=[activities.mirror, ReconcileActivities(notifier).reconcile],
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -174,6 +176,7 @@ def build_workers(
             client,
             task_queue=events_task_queue(settings.task_queue),
             workflows=[EventsRelayWorkflow],
+            workflow_runner=workflow_runner(),
             activities=[relay.relay],
             max_concurrent_activities=2,
             max_heartbeat_throttle_interval=timedelta(seconds=5),
