@@ -6,8 +6,8 @@ about 30 messages per second per bot), so no worker needs a limiter of its own. 
 runs on ``<queue>-events``, so a receiver that is down never takes a delivery's slot.
 
 Each process has at most ``DELIVERY_CONCURRENCY`` sends in flight (default 4). Telegram has no
-idempotency key, so a send that Telegram accepted but whose row did not yet say SENT is repeated
-after a crash: the number in flight is the number a crash can repeat. One in flight keeps the
+idempotency key, so a send whose request had left when the process died, before the heartbeat of
+Telegram's answer, is repeated by the retry: the number in flight bounds what a crash can repeat. One in flight keeps the
 promise of at most one repeated message per crash; throughput then grows by running more worker
 processes (each adds about one send per Telegram round trip), or by raising the setting and
 accepting up to that many repeats per crash.
