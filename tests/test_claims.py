@@ -26,6 +26,7 @@ from booking_notifications.core.domain import NoticeStatus
 from booking_notifications.db.pacer import SharedPacer
 from booking_notifications.db.session import Sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram
+from booking_notifications.workflows.types import DeliveryOutcome
 from tests.support.stack import telegram_channel
 from tests.test_delivery import NOW, Delivery, make_delivery
 
@@ -65,28 +66,24 @@ async def held(chat: Delivery) -> AsyncIterator[tuple[NoticeActivities, HeldUp]]
         await channel.close()
 
 
-def attempts(n: int) -> list[ActivityEnvironment]:
-    """The environments of a delivery's attempts 1 to ``n`` (one activity, retried)."""
-    first = ActivityEnvironment()
-    return [first] + [
-        _with(first, dataclasses.replace(first.info, attempt=k)) for k in range(2, n + 1)
-    ]
-
-
-def _with(template: ActivityEnvironment, info: object) -> ActivityEnvironment:
-    env = ActivityEnvironment()
-    env.info = info  # type: ignore[assignment]
-    return env
+async def first_stalled(
+    chat: Delivery, activities: NoticeActivities, pacer: HeldUp
+) -> tuple[asyncio.Future[DeliveryOutcome], ActivityEnvironment]:
+    """Attempt 1 of the delivery running, its notice claimed and its send stalled before its
+    turn (so the server times it out); and the environment of attempt 2, the retry."""
+    first, retry = ActivityEnvironment(), ActivityEnvironment()
+    retry.info = dataclasses.replace(first.info, attempt=2)
+    stale = asyncio.ensure_future(first.run(activities.deliver, chat.request(KEY)))
+    await pacer.waiting[0].wait()
+    assert (await chat.row(KEY)).attempts == 1
+    return stale, retry
 
 
 async def test_a_timed_out_attempt_that_wakes_after_its_retry_sent_does_not_send_again(
     chat: Delivery, held: tuple[NoticeActivities, HeldUp]
 ) -> None:
     activities, pacer = held
-    first, retry = attempts(2)
-    stale = asyncio.ensure_future(first.run(activities.deliver, chat.request(KEY)))
-    await pacer.waiting[0].wait()  # claimed, and stalled before its turn: the server retries
-    assert (await chat.row(KEY)).attempts == 1
+    stale, retry = await first_stalled(chat, activities, pacer)
     pacer.go[1].set()
     sent = await retry.run(activities.deliver, chat.request(KEY))
     pacer.go[0].set()
@@ -107,9 +104,7 @@ async def test_a_timed_out_attempt_that_wakes_while_its_retry_waits_leaves_the_s
     chat: Delivery, held: tuple[NoticeActivities, HeldUp]
 ) -> None:
     activities, pacer = held
-    first, retry = attempts(2)
-    stale = asyncio.ensure_future(first.run(activities.deliver, chat.request(KEY)))
-    await pacer.waiting[0].wait()
+    stale, retry = await first_stalled(chat, activities, pacer)
     later = asyncio.ensure_future(retry.run(activities.deliver, chat.request(KEY)))
     await pacer.waiting[1].wait()  # both have claimed the row; the retry's claim is the row's
     pacer.go[0].set()
