@@ -124,27 +124,40 @@ class System(ABC):
         return "\n".join(child.tail() for child in self.children.values())
 
 
+PORT_TRIES = 3
+"""Dev server starts tried when a port it picked was taken meanwhile."""
+
+
 class TemporalSystem(System):
     """A system on the embedded dev server (persistent WAL file, as ``booking-notify dev``)."""
 
     client: Client
 
     async def _start_server(self) -> None:
-        self.port = free_port()
-        self.children["server"] = dev_server(self.dir, self.port, self.dir)
+        """Start the dev server and wait for it; again on fresh ports when one it picked (its
+        HTTP API's and metrics' are random free ports) was taken before it bound it."""
+        for tries_left in reversed(range(PORT_TRIES)):
+            self.port = free_port()
+            self.children["server"] = dev_server(self.dir, self.port, self.dir)
+            if await self._server_ready():
+                return
+            tail = self.children["server"].tail()
+            if "address already in use" not in tail or not tries_left:
+                raise RuntimeError("dev server exited:\n" + tail)
+
+    async def _server_ready(self) -> bool:
+        """True once the server answers (visibility too); False if it exited first."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             try:
                 self.client = await Client.connect(f"127.0.0.1:{self.port}")
                 await self.client.count_workflows()  # visibility ready, not just the socket
-                return
+                return True
             except Exception:
                 if time.monotonic() > deadline:
                     raise
                 if not self.children["server"].alive:
-                    raise RuntimeError(
-                        "dev server exited:\n" + self.children["server"].tail()
-                    ) from None
+                    return False
                 await asyncio.sleep(0.2)
 
     def storage_files(self) -> list[Path]:
