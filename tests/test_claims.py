@@ -17,12 +17,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import delete
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import ActivityEnvironment
 
 from booking_notifications.activities.notices import NoticeActivities
 from booking_notifications.activities.pacing import paced
 from booking_notifications.core.domain import NoticeStatus
+from booking_notifications.db.models import Booking
 from booking_notifications.db.pacer import SharedPacer
 from booking_notifications.db.session import Sessions
 from booking_notifications.testing.fake_telegram import FakeTelegram
@@ -118,3 +120,18 @@ async def test_a_timed_out_attempt_that_wakes_while_its_retry_waits_leaves_the_s
     assert refused.value.category is ApplicationErrorCategory.BENIGN  # no traceback in the log
     assert len(chat.telegram.sent) == 1 and sent.status is NoticeStatus.SENT
     assert (await chat.row(KEY)).attempts == 2
+
+
+async def test_an_attempt_whose_booking_was_deleted_while_it_waited_sends_nothing(
+    chat: Delivery, held: tuple[NoticeActivities, HeldUp]
+) -> None:
+    activities, pacer = held
+    stale, _ = await first_stalled(chat, activities, pacer)
+    async with chat.sessions() as session:
+        await session.execute(delete(Booking).where(Booking.id == chat.booking_id))
+        await session.commit()
+    pacer.go[0].set()
+
+    with pytest.raises(ApplicationError, match="row is gone") as refused:
+        await stale
+    assert refused.value.type == "Superseded" and chat.telegram.sent == []

@@ -55,7 +55,9 @@ class Claim:
                         Notification.telegram_message_id,
                     ).where(Notification.id == self.row_id)
                 )
-            ).one()
+            ).one_or_none()
+        if row is None:  # the booking was deleted meanwhile: nothing left to send for
+            raise Superseded("the notice's row is gone", None)
         if row.status is NoticeStatus.PROCESSING and row.attempts == self.attempts:
             return
         final = DeliveryOutcome(row.status, row.last_error, row.telegram_message_id)
